@@ -1,0 +1,229 @@
+/*
+ * libmaildir: the one place that knows the maildir format.
+ *
+ * No protocol, configuration or logging lives here.  Every function that
+ * can fail returns 0 (or a non-negative value) on success and -1 with errno
+ * set on failure; nothing prints, logs or exits.  All file access is relative
+ * to directory descriptors held in struct maildir (openat, renameat, ...):
+ * there is no global state and no path is ever built from a message number
+ * or from anything a client sent.
+ *
+ * Storage format: messages are stored with LF line ends.  A file that
+ * BareMail delivers is named
+ *
+ *	<seconds>.M<usec>P<pid>Q<n>.<host>,S=<bytes on disk>,W=<pop3 octets>
+ *
+ * in new/, and gains ":2,<flags>" when a reader moves it to cur/.  The part
+ * before the first ',' or ':' is the unique name; the part before ':' is the
+ * base name, which never changes once delivered and is what POP3's UIDL is
+ * derived from.  W= is the size of the message as maildir_crlf produces it
+ * for POP3 (see below), so a listing never opens a message.
+ */
+#ifndef MAILDIR_H
+#define MAILDIR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define MAILDIR_NAME_MAX	255	/* a file name, without NUL */
+#define MAILDIR_UIDL_MAX	70	/* RFC 1939: 1 to 70 octets, 0x21..0x7E */
+#define MAILDIR_STALE_TMP	(36 * 60 * 60)	/* the maildir rule for tmp/ */
+
+struct maildir {
+	int	 dirfd;		/* the maildir itself */
+	int	 tmpfd;		/* tmp/ */
+	int	 newfd;		/* new/ */
+	int	 curfd;		/* cur/ */
+	char	 host[128];	/* host name, '/' and ':' escaped as \057 \072 */
+	unsigned long seq;	/* Q<n>: deliveries by this process */
+};
+
+/*
+ * Opens the maildir at path, creating path (if its parent exists) and tmp/,
+ * new/ and cur/ with mode 0700 when they are missing.  Fails with ENOTDIR
+ * when path or one of the three is not a directory, with EACCES when one of
+ * them is not writable, and with whatever open/mkdir said otherwise.  The
+ * caller owns *md and releases it with maildir_close().
+ */
+int	maildir_open(struct maildir *md, const char *path);
+void	maildir_close(struct maildir *md);		/* safe twice */
+
+/*
+ * Takes a lock on the whole maildir (flock on the directory), for POP3's
+ * optional RFC 1939 exclusive access.  Fails with EWOULDBLOCK when another
+ * process holds it.  Released by maildir_close() or process exit.
+ */
+int	maildir_lock(struct maildir *md);
+
+/* ---- names (maildir-name.c) ---- */
+
+/*
+ * Writes a new unique name "<sec>.M<usec>P<pid>Q<n>.<host>" into buf.
+ * Fails with ENAMETOOLONG when it does not fit in len.
+ */
+int	maildir_name_unique(struct maildir *md, char *buf, size_t len);
+
+/* Escapes a host name the maildir way ('/' -> \057, ':' -> \072). */
+void	maildir_name_host(const char *host, char *buf, size_t len);
+
+/* What a file name says about its message; filled by maildir_name_parse(). */
+struct maildir_name_info {
+	uint64_t	 size;		/* from ,S= */
+	uint64_t	 wsize;		/* from ,W= */
+	bool		 has_size;
+	bool		 has_wsize;
+	int64_t		 sec;		/* leading seconds, for ordering */
+	long		 usec;		/* from .M<usec>, or 0 */
+	size_t		 base_len;	/* length of the part before ':' */
+	const char	*flags;		/* after ":2,", or NULL */
+};
+
+/* Parses a name; never fails (missing parts are left unset). */
+void	maildir_name_parse(const char *name, struct maildir_name_info *info);
+
+/*
+ * Writes the message's UIDL for RFC 1939 into buf (at least
+ * MAILDIR_UIDL_MAX + 1 bytes): the base name itself when it is 1..70
+ * characters in 0x21..0x7E, else a stable digest of it ("H" and hex).
+ */
+void	maildir_name_uidl(const char *name, size_t base_len, char *buf);
+
+/* ---- CRLF view of a stored message (maildir-crlf.c) ---- */
+
+/*
+ * How a stored message is served over POP3, and so what W= counts:
+ * every LF not already preceded by CR becomes CRLF, NUL bytes are dropped
+ * (Outlook hangs on them), a last line without a line end gets one, and a
+ * message without an empty line (headers only) gets one at the end, so TOP
+ * always finds the header/body split.  Dot-stuffing is the protocol's
+ * business and is not done here.
+ */
+struct maildir_crlf {
+	bool	 prev_cr;	/* last byte seen was CR */
+	bool	 at_bol;	/* at the start of a line */
+	bool	 line_empty;	/* this line so far is empty (maybe a CR) */
+	bool	 seen_blank;	/* an empty line has been seen */
+	bool	 any;		/* any byte seen */
+};
+
+void	maildir_crlf_init(struct maildir_crlf *cx);
+/* Converts len bytes into out, which holds at least 2 * len; returns bytes written. */
+size_t	maildir_crlf_conv(struct maildir_crlf *cx, const char *in, size_t len,
+	    char *out);
+/* Counts what maildir_crlf_conv would write, without writing. */
+uint64_t maildir_crlf_count(struct maildir_crlf *cx, const char *in, size_t len);
+/* The trailer after the last byte (at most 4 bytes into out); returns its length. */
+size_t	maildir_crlf_finish(struct maildir_crlf *cx, char *out);
+
+/* ---- delivery (maildir-deliver.c) ---- */
+
+#define MAILDIR_WBUF	65536
+
+struct maildir_tmp {
+	struct maildir	*md;
+	int		 fd;		/* in tmp/, -1 when closed */
+	char		 name[MAILDIR_NAME_MAX + 1];	/* unique name */
+	uint64_t	 size;		/* bytes written so far */
+	uint64_t	 wsize;		/* their CRLF size so far */
+	struct maildir_crlf cx;
+	size_t		 buflen;
+	char		 buf[MAILDIR_WBUF];
+};
+
+/*
+ * Starts a delivery: a new file in tmp/ (O_EXCL, O_NOFOLLOW, mode 0600).
+ * On success the caller must end it with commit or abort.
+ */
+int	maildir_deliver_begin(struct maildir *md, struct maildir_tmp *t);
+
+/* Appends bytes (buffered; memory does not grow with the message). */
+int	maildir_deliver_write(struct maildir_tmp *t, const void *buf, size_t len);
+
+/*
+ * Makes the message durable: flush, fsync the file, move it to
+ * new/<name>,S=<size>,W=<wsize> without ever replacing a file, fsync new/.
+ * Only when this returns 0 may the message be reported delivered.  The
+ * final file name (without directory) is copied into name_r if not NULL.
+ * On failure the tmp file has been removed and nothing is in new/.
+ */
+int	maildir_deliver_commit(struct maildir_tmp *t, char *name_r, size_t len);
+
+/* Abandons a delivery: closes and unlinks the tmp file; safe twice. */
+void	maildir_deliver_abort(struct maildir_tmp *t);
+
+/* ---- listing (maildir-list.c) ---- */
+
+struct maildir_msg {
+	char		*name;		/* file name, in the list's arena */
+	uint32_t	 name_cap;	/* room at name, with slack for flags */
+	uint64_t	 wsize;		/* CRLF size, if has_wsize */
+	uint64_t	 size;		/* bytes on disk, if has_size */
+	int64_t		 sec;		/* for ordering */
+	long		 usec;
+	uint32_t	 base_len;	/* the part of name before ':' */
+	bool		 has_size;
+	bool		 has_wsize;
+	bool		 in_new;	/* in new/ rather than cur/ */
+};
+
+struct maildir_list {
+	struct maildir_msg *msgs;
+	size_t		 count;
+	char		*arena;		/* all names, owned by the list */
+	size_t		 arena_len;
+	size_t		 arena_cap;
+	size_t		 cap;
+};
+
+/*
+ * Reads new/ and cur/ (readdir only: no stat for names that carry S=)
+ * into l, oldest delivery first (by the time in the name, then the name).
+ * Entries starting with '.' are skipped.  A file without S= is stat()ed
+ * for size; W= is left unset when the name does not carry it.
+ * The caller frees the list with maildir_list_free().
+ */
+int	maildir_list(struct maildir *md, struct maildir_list *l);
+void	maildir_list_free(struct maildir_list *l);
+
+/* ---- one message (maildir-msg.c) ---- */
+
+/*
+ * Moves every message in new/ to cur/, adding ":2," (a POP3 login does
+ * this).  A message that another process moved first is not an error.
+ */
+int	maildir_new_to_cur(struct maildir *md);
+
+/*
+ * Opens a message read-only (O_NOFOLLOW).  When its file was renamed by
+ * another process since it was listed (a flag change, new/ -> cur/), finds
+ * it again by its base name and updates m->name in place when it fits
+ * (the list arena keeps room for ":2,<flags>", see maildir-list.c).
+ * Fails with ENOENT when the message is gone.
+ */
+int	maildir_msg_open(struct maildir *md, struct maildir_list *l,
+	    struct maildir_msg *m);
+
+/*
+ * Sets and clears flags (letters A-Z, kept sorted, per the maildir spec);
+ * a message in new/ moves to cur/.  ENOENT when it is gone.
+ */
+int	maildir_msg_flags(struct maildir *md, struct maildir_list *l,
+	    struct maildir_msg *m, const char *add, const char *del);
+
+/* Deletes a message.  ENOENT when it was already gone. */
+int	maildir_msg_remove(struct maildir *md, struct maildir_list *l,
+	    struct maildir_msg *m);
+
+/*
+ * Reads a message once to learn its CRLF size, for messages whose name
+ * carries no W= (another program delivered them).  Sets m->wsize.
+ */
+int	maildir_msg_wsize(struct maildir *md, struct maildir_list *l,
+	    struct maildir_msg *m);
+
+/* Removes files in tmp/ not modified for MAILDIR_STALE_TMP seconds before now; returns how many. */
+int	maildir_clean_tmp(struct maildir *md, time_t now);
+
+#endif

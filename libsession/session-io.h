@@ -1,0 +1,69 @@
+/*
+ * The bounded line reader and buffered reply writer every session uses.
+ *
+ * Replies are buffered and flushed only when the reader is about to block
+ * waiting for the client (or the buffer fills): replies go out exactly when
+ * we wait, so a pipelining client costs one write per batch.
+ */
+#ifndef SESSION_IO_H
+#define SESSION_IO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define OUT_BUFSIZE	16384
+
+struct out {
+	int	 fd;
+	bool	 failed;		/* a write failed: the client is gone */
+	size_t	 len;
+	char	 buf[OUT_BUFSIZE];
+};
+
+void	out_init(struct out *o, int fd);
+void	out_write(struct out *o, const void *buf, size_t len);
+void	out_printf(struct out *o, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* Writes everything buffered; returns -1 when the client is gone. */
+int	out_flush(struct out *o);
+
+/* Results of lr_next() and lr_read() other than a length. */
+#define LR_EOF		(-1)	/* the client closed (or a read error) */
+#define LR_TIMEOUT	(-2)	/* nothing arrived within the timeout */
+#define LR_TOOLONG	(-3)	/* a line over max; skipped up to its LF */
+
+struct lr {
+	int	 fd;
+	struct out *out;	/* flushed before every blocking read */
+	size_t	 max;		/* longest line accepted, without its end */
+	char	*buf;
+	size_t	 cap;
+	size_t	 start;		/* first unread byte */
+	size_t	 end;		/* one past the last byte read */
+	bool	 eof;
+};
+
+/* max is the longest command line accepted; the buffer is allocated once. Returns -1 on ENOMEM. */
+int	lr_init(struct lr *r, int fd, struct out *out, size_t max);
+void	lr_free(struct lr *r);
+
+/*
+ * Returns the next line's length (without its CRLF or LF) and points
+ * *line_r at it, NUL-terminated; the line may hold NUL bytes.  A line
+ * longer than max is skipped up to its LF and reported as LR_TOOLONG.
+ * Waits at most timeout_s seconds for more input (0 = forever).
+ */
+ssize_t	lr_next(struct lr *r, unsigned timeout_s, char **line_r);
+
+/*
+ * Raw bytes for DATA and BDAT: returns what is buffered (up to max), or
+ * waits for more.  *buf_r points into the reader's buffer; the bytes are
+ * consumed.
+ */
+ssize_t	lr_read(struct lr *r, unsigned timeout_s, size_t max, char **buf_r);
+
+/* True when unread input is already buffered (the client pipelined). */
+bool	lr_pending(const struct lr *r);
+
+#endif

@@ -1,0 +1,37 @@
+/*
+ * Logging for programs whose stdout (and often stderr) is the client.
+ *
+ * Lines go to the systemd journal when one runs (libsystemd is dlopen()ed
+ * on the first entry, never on the path to the greeting), to syslog
+ * otherwise, and also to stderr when stderr is a terminal, pipe or file
+ * that is not the connection.  Never to stdout.
+ */
+#ifndef SESSION_LOG_H
+#define SESSION_LOG_H
+
+#include <stdarg.h>
+#include <syslog.h>
+
+#define LOG_FORMAT(a, b)	__attribute__((format(printf, a, b)))
+
+/* ident names the program; level is a LOG_* priority (LOG_INFO by default). */
+void	log_init(const char *ident, int level);
+void	log_set_level(int level);
+
+/* Parses "error", "warning", "info", "debug" (and syslog's names); -1 if unknown. */
+int	log_level_parse(const char *name);
+
+void	log_err(const char *fmt, ...) LOG_FORMAT(1, 2);
+void	log_warn(const char *fmt, ...) LOG_FORMAT(1, 2);
+void	log_info(const char *fmt, ...) LOG_FORMAT(1, 2);
+void	log_debug(const char *fmt, ...) LOG_FORMAT(1, 2);
+
+/*
+ * A log line with structured journal fields: fields is a NULL-terminated
+ * list of "NAME=value" strings (PEER=, MESSAGE_FILE=, SIZE=, ...), sent as
+ * journal fields and appended to the syslog/stderr line as name=value.
+ */
+void	log_fields(int prio, const char *const *fields, const char *fmt, ...)
+	    LOG_FORMAT(3, 4);
+
+#endif

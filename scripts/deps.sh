@@ -1,0 +1,30 @@
+# Sourced by serve.sh and test.sh: makes sure Debian packages are there.
+# As root, installs what is missing with apt-get; otherwise names it and stops.
+
+BUILD_PACKAGES="gcc libc6-dev meson ninja-build pkg-config libinih-dev libsystemd-dev"
+SERVE_PACKAGES="systemd curl"
+TEST_PACKAGES="bats bats-support bats-assert bats-file python3 curl swaks msmtp
+	mpop fetchmail xinetd systemd valgrind s-nail bsd-mailx strace clang
+	libfuzzer-14-dev libclang-rt-14-dev systemd-container procps iproute2
+	util-linux passwd coreutils findutils"
+
+need_packages() {
+	missing=""
+	for p in "$@"; do
+		dpkg-query -W -f='${db:Status-Status}\n' "$p" 2>/dev/null |
+		    grep -qx installed || missing="$missing $p"
+	done
+	[ -z "$missing" ] && return 0
+	if [ "$(id -u)" = 0 ]; then
+		echo "Installing:$missing"
+		export DEBIAN_FRONTEND=noninteractive
+		# A fresh machine has no package lists yet.
+		apt-get update -q || return 1
+		# shellcheck disable=SC2086
+		apt-get install -y -q --no-install-recommends $missing || return 1
+	else
+		echo "Missing packages:$missing" >&2
+		echo "Install them with: sudo apt-get install$missing" >&2
+		exit 1
+	fi
+}

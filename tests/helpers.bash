@@ -1,0 +1,93 @@
+# Shared by every bats file.  Each test gets its own maildir and config
+# under $BATS_TEST_TMPDIR, and every program runs under timeout(1).
+load '/usr/lib/bats/bats-support/load'
+load '/usr/lib/bats/bats-assert/load'
+load '/usr/lib/bats/bats-file/load'
+
+# The account sessions switch to when the tests run as root (CI does):
+# the programs refuse to run as root without [user] name.
+TEST_USER=baremail-test
+T=${BAREMAIL_TIMEOUT:-30}		# seconds any one program may take
+PY=/usr/bin/python3			# Debian's, with Debian's python3-* modules
+
+# Programs under test may run under a wrapper (valgrind) in some CI passes.
+WRAP=${BAREMAIL_WRAPPER:-}
+
+baremail_setup() {
+	MD="$BATS_TEST_TMPDIR/Maildir"
+	CONF="$BATS_TEST_TMPDIR/baremail.conf"
+	mkdir -p "$MD"
+	{
+		echo "[maildir]"
+		echo "path = $MD"
+		echo "[smtp]"
+		echo "hostname = test.example"
+		if [ "$(id -u)" = 0 ]; then
+			echo "[user]"
+			echo "name = $TEST_USER"
+		fi
+	} > "$CONF"
+	if [ "$(id -u)" = 0 ]; then
+		# bats makes its temporary directories 0700: let the
+		# unprivileged account reach its maildir.
+		local d="$BATS_TEST_TMPDIR"
+		while [ "$d" != / ] && [ "$d" != "$(dirname "$BATS_RUN_TMPDIR")" ]; do
+			chmod a+x "$d"
+			d=$(dirname "$d")
+		done
+		chown -R "$TEST_USER" "$MD"
+	fi
+	export BAREMAIL_CONFIG="$CONF"
+}
+
+setup() {
+	baremail_setup
+}
+
+# Appends a key to the test's config: conf_set SECTION KEY VALUE.
+conf_set() {
+	printf '[%s]\n%s = %s\n' "$1" "$2" "$3" >> "$CONF"
+}
+
+# Joins its arguments as CRLF lines.
+crlf() {
+	local l
+	for l in "$@"; do printf '%s\r\n' "$l"; done
+}
+
+# smtp LINE...: one session over a pipe, output in $output, status in $status.
+smtp() {
+	run bash -c 'crlf() { local l; for l in "$@"; do printf "%s\r\n" "$l"; done; }
+		crlf "${@:4}" | timeout "$1" $2 "$3"' _ "$T" "$WRAP" "$SMTP_SESSION" "$@"
+}
+
+# pop3 LINE...: likewise for pop3-session.
+pop3() {
+	run bash -c 'crlf() { local l; for l in "$@"; do printf "%s\r\n" "$l"; done; }
+		crlf "${@:4}" | timeout "$1" $2 "$3"' _ "$T" "$WRAP" "$POP3_SESSION" "$@"
+}
+
+# The reply code of each reply's last line, space-separated ("220 250 221").
+final_codes() {
+	printf '%s\n' "$output" | tr -d '\r' | sed -n 's/^\([0-9][0-9][0-9]\) .*/\1/p' | tr '\n' ' ' | sed 's/ $//'
+}
+
+# Files in the maildir's new/ and cur/, and leftovers in tmp/.
+count_messages() {
+	find "$MD/new" "$MD/cur" -type f 2>/dev/null | wc -l
+}
+count_tmp() {
+	find "$MD/tmp" -type f 2>/dev/null | wc -l
+}
+# The one message in the maildir (fails if there is not exactly one).
+only_message() {
+	local f
+	f=$(find "$MD/new" "$MD/cur" -type f)
+	[ "$(printf '%s\n' "$f" | grep -c .)" = 1 ] || { echo "expected one message, got: $f" >&2; return 1; }
+	printf '%s\n' "$f"
+}
+
+# A free TCP port on loopback.
+free_port() {
+	$PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
