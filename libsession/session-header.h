@@ -61,6 +61,7 @@ struct header_fix {
 	bool		 crlf;		/* first line ended in CRLF */
 	bool		 seen_eol;	/* a line end has been seen */
 	bool		 first_line;	/* still on the first line */
+	bool		 prev_cr;	/* a field line's last byte so far was CR */
 	bool		 has_date;	/* results: which fields the message had */
 	bool		 has_msgid;
 	bool		 has_from;
