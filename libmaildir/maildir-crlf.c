@@ -1,0 +1,114 @@
+/*
+ * The CRLF view of a stored message, as POP3 serves it and as W= counts it.
+ * conv, count and finish walk the same rules one byte at a time, so the
+ * size in the name is exactly the size RETR sends (before dot-stuffing).
+ */
+#include <string.h>
+
+#include "maildir.h"
+
+void
+maildir_crlf_init(struct maildir_crlf *cx)
+{
+	memset(cx, 0, sizeof(*cx));
+	cx->at_bol = true;
+	cx->line_empty = true;
+}
+
+/*
+ * One input byte: updates the state and returns how many bytes it becomes
+ * (0 for NUL, 2 for a bare LF, else 1).  A NUL is treated as absent, so
+ * "CR NUL LF" is still a CRLF.
+ */
+static inline unsigned
+crlf_step(struct maildir_crlf *cx, unsigned char c)
+{
+	switch (c) {
+	case '\0':
+		return 0;
+	case '\r':
+		/* A line holding only a CR still counts as empty. */
+		cx->line_empty = cx->at_bol;
+		cx->at_bol = false;
+		cx->prev_cr = true;
+		cx->any = true;
+		return 1;
+	case '\n':
+		if (cx->line_empty)
+			cx->seen_blank = true;
+		cx->any = true;
+		cx->at_bol = true;
+		cx->line_empty = true;
+		if (cx->prev_cr) {
+			cx->prev_cr = false;
+			return 1;
+		}
+		return 2;
+	default:
+		cx->any = true;
+		cx->at_bol = false;
+		cx->line_empty = false;
+		cx->prev_cr = false;
+		return 1;
+	}
+}
+
+size_t
+maildir_crlf_conv(struct maildir_crlf *cx, const char *in, size_t len,
+    char *out)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)in[i];
+
+		switch (crlf_step(cx, c)) {
+		case 0:
+			break;
+		case 2:
+			out[o++] = '\r';
+			/* FALLTHROUGH */
+		default:
+			out[o++] = (char)c;
+		}
+	}
+	return o;
+}
+
+uint64_t
+maildir_crlf_count(struct maildir_crlf *cx, const char *in, size_t len)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < len; i++)
+		n += crlf_step(cx, (unsigned char)in[i]);
+	return n;
+}
+
+size_t
+maildir_crlf_finish(struct maildir_crlf *cx, char *out)
+{
+	size_t o = 0;
+
+	/* An empty message stays empty: there is no header to end. */
+	if (!cx->any)
+		return 0;
+	if (!cx->at_bol) {
+		/* A trailing CR is taken as the start of the line end. */
+		if (!cx->prev_cr)
+			out[o++] = '\r';
+		out[o++] = '\n';
+		if (cx->line_empty)
+			cx->seen_blank = true;
+		cx->at_bol = true;
+		cx->line_empty = true;
+		cx->prev_cr = false;
+	}
+	/* Headers only: add the empty line so TOP finds where they end. */
+	if (!cx->seen_blank) {
+		out[o++] = '\r';
+		out[o++] = '\n';
+		cx->seen_blank = true;
+	}
+	return o;
+}

@@ -1,0 +1,207 @@
+/*
+ * Delivery: write into tmp/, make it durable, then move it into new/ under
+ * a name that carries its sizes.  A message is in new/ only once complete
+ * and on disk; on any failure it is nowhere.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "maildir.h"
+#include "maildir-private.h"
+
+/* How many fresh names to try when one is taken (a clock stepped back). */
+#define DELIVER_TRIES	5
+
+int
+maildir_deliver_begin(struct maildir *md, struct maildir_tmp *t)
+{
+	t->md = md;
+	t->fd = -1;
+	t->name[0] = '\0';
+	t->size = t->wsize = 0;
+	t->buflen = 0;
+	maildir_crlf_init(&t->cx);
+
+	for (int i = 0; i < DELIVER_TRIES; i++) {
+		if (maildir_name_unique(md, t->name, sizeof(t->name)) < 0)
+			break;
+		/* O_EXCL although names are unique: a clock stepped back can repeat one. */
+		t->fd = openat(md->tmpfd, t->name, O_WRONLY | O_CREAT | O_EXCL |
+		    O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (t->fd >= 0)
+			return 0;
+		if (errno != EEXIST)
+			break;
+	}
+	t->name[0] = '\0';
+	return -1;
+}
+
+/* Writes all of buf, through short writes and signals. */
+static int
+write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0) {
+			/* write() never returns 0 for len > 0 on a file; be safe. */
+			errno = EIO;
+			return -1;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int
+flush_buf(struct maildir_tmp *t)
+{
+	if (t->buflen == 0)
+		return 0;
+	if (write_all(t->fd, t->buf, t->buflen) < 0)
+		return -1;
+	t->buflen = 0;
+	return 0;
+}
+
+int
+maildir_deliver_write(struct maildir_tmp *t, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	if (t->fd < 0) {
+		errno = EBADF;
+		return -1;
+	}
+	t->wsize += maildir_crlf_count(&t->cx, p, len);
+	t->size += len;
+	if (t->buflen + len > sizeof(t->buf)) {
+		if (flush_buf(t) < 0)
+			return -1;
+		/* A chunk at least as big as the buffer skips the copy. */
+		if (len >= sizeof(t->buf))
+			return write_all(t->fd, p, len);
+	}
+	memcpy(t->buf + t->buflen, p, len);
+	t->buflen += len;
+	return 0;
+}
+
+int
+maildir_move_noreplace(int fromfd, const char *from, int tofd, const char *to)
+{
+	if (renameat2(fromfd, from, tofd, to, RENAME_NOREPLACE) == 0)
+		return 0;
+	/* Filesystems without RENAME_NOREPLACE: a hard link never replaces either. */
+	if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP)
+		return -1;
+	if (linkat(fromfd, from, tofd, to, 0) < 0)
+		return -1;
+	if (unlinkat(fromfd, from, 0) < 0 && errno != ENOENT) {
+		int e = errno;
+
+		unlinkat(tofd, to, 0);
+		errno = e;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+fsync_retry(int fd)
+{
+	int r;
+
+	do
+		r = fsync(fd);
+	while (r < 0 && errno == EINTR);
+	return r;
+}
+
+int
+maildir_deliver_commit(struct maildir_tmp *t, char *name_r, size_t len)
+{
+	struct maildir_crlf cx = t->cx;
+	char trailer[4], final[MAILDIR_NAME_MAX + 1];
+	uint64_t wsize;
+	int e, n, r = -1;
+
+	if (t->fd < 0) {
+		errno = EBADF;
+		return -1;
+	}
+	wsize = t->wsize + maildir_crlf_finish(&cx, trailer);
+	if (flush_buf(t) < 0 || fsync_retry(t->fd) < 0)
+		goto fail;
+	/* close() can report a late write error on some filesystems (NFS). */
+	r = close(t->fd);
+	t->fd = -1;
+	if (r < 0 && errno != EINTR)
+		goto fail;
+
+	for (int i = 0; i < DELIVER_TRIES; i++) {
+		char uniq[MAILDIR_NAME_MAX + 1];
+
+		/* The first try keeps the tmp name; later ones need a new one. */
+		if (i == 0)
+			snprintf(uniq, sizeof(uniq), "%s", t->name);
+		else if (maildir_name_unique(t->md, uniq, sizeof(uniq)) < 0)
+			goto fail;
+		n = snprintf(final, sizeof(final), "%s,S=%" PRIu64 ",W=%" PRIu64,
+		    uniq, t->size, wsize);
+		if (n < 0 || (size_t)n >= sizeof(final)) {
+			errno = ENAMETOOLONG;
+			goto fail;
+		}
+		r = maildir_move_noreplace(t->md->tmpfd, t->name,
+		    t->md->newfd, final);
+		if (r == 0 || errno != EEXIST)
+			break;
+	}
+	if (r < 0)
+		goto fail;
+	t->name[0] = '\0';
+
+	/* The rename is not durable until new/ itself reaches the disk. */
+	if (fsync_retry(t->md->newfd) < 0) {
+		e = errno;
+		unlinkat(t->md->newfd, final, 0);
+		errno = e;
+		return -1;
+	}
+	if (name_r != NULL && len > 0)
+		snprintf(name_r, len, "%s", final);
+	return 0;
+fail:
+	e = errno;
+	maildir_deliver_abort(t);
+	errno = e;
+	return -1;
+}
+
+void
+maildir_deliver_abort(struct maildir_tmp *t)
+{
+	int e = errno;
+
+	if (t->fd >= 0)
+		close(t->fd);
+	t->fd = -1;
+	if (t->name[0] != '\0' && t->md != NULL)
+		unlinkat(t->md->tmpfd, t->name, 0);
+	t->name[0] = '\0';
+	t->buflen = 0;
+	errno = e;
+}

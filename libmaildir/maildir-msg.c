@@ -1,0 +1,328 @@
+/*
+ * One message at a time: open, flag, remove, new/ -> cur/.  Another session
+ * (or a mail reader) may rename a message at any moment; a name that no
+ * longer exists is looked up again by its base name before anyone is told
+ * the message is gone.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "maildir.h"
+#include "maildir-private.h"
+
+/* Lookups per call: each one means someone renamed the file under us. */
+#define MSG_TRIES	4
+
+#define MSG_READ_BUF	16384
+
+/*
+ * Finds the file whose base name is m's (cur/ first: that is where files
+ * go).  Writes its name into buf and says which directory holds it.
+ */
+static int
+find_again(struct maildir *md, const struct maildir_msg *m, char *buf,
+    size_t len, bool *in_new_r)
+{
+	const int fds[] = { md->curfd, md->newfd };
+	struct dirent *de;
+
+	for (int i = 0; i < 2; i++) {
+		DIR *d = maildir_opendir(fds[i]);
+
+		if (d == NULL)
+			return -1;
+		for (;;) {
+			const char *n;
+
+			errno = 0;
+			if ((de = readdir(d)) == NULL)
+				break;
+			n = de->d_name;
+			if (maildir_dirent_skip(de) ||
+			    strncmp(n, m->name, m->base_len) != 0 ||
+			    (n[m->base_len] != ':' && n[m->base_len] != '\0'))
+				continue;
+			snprintf(buf, len, "%s", n);
+			*in_new_r = i == 1;
+			closedir(d);
+			return 0;
+		}
+		if (errno != 0) {
+			int e = errno;
+
+			closedir(d);
+			errno = e;
+			return -1;
+		}
+		closedir(d);
+	}
+	errno = ENOENT;
+	return -1;
+}
+
+/*
+ * Records a message's current name: in place when it fits (the usual case,
+ * see NAME_SLACK in maildir-list.c), else in the arena's spare room.  When
+ * neither has room m keeps its old name and the next call looks again.
+ */
+static void
+adopt(struct maildir_list *l, struct maildir_msg *m, const char *name,
+    bool in_new)
+{
+	size_t len = strlen(name);
+
+	if (len < m->name_cap) {
+		memmove(m->name, name, len + 1);
+	} else if (l != NULL && l->arena != NULL &&
+	    l->arena_cap - l->arena_len > len) {
+		m->name = l->arena + l->arena_len;
+		m->name_cap = (uint32_t)(len + 1);
+		memcpy(m->name, name, len + 1);
+		l->arena_len += len + 1;
+	} else {
+		return;
+	}
+	m->in_new = in_new;
+}
+
+static int
+msg_dirfd(struct maildir *md, bool in_new)
+{
+	return in_new ? md->newfd : md->curfd;
+}
+
+int
+maildir_msg_open(struct maildir *md, struct maildir_list *l,
+    struct maildir_msg *m)
+{
+	char found[MAILDIR_NAME_MAX + 1];
+	const char *name = m->name;
+	bool in_new = m->in_new;
+
+	for (int i = 0; i < MSG_TRIES; i++) {
+		struct stat st;
+		int fd;
+
+		/* O_NONBLOCK: a FIFO planted in the maildir must not hang us. */
+		fd = openat(msg_dirfd(md, in_new), name, O_RDONLY | O_NOFOLLOW |
+		    O_CLOEXEC | O_NONBLOCK);
+		if (fd >= 0) {
+			if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+				close(fd);
+				errno = EINVAL;
+				return -1;
+			}
+			/* Back to blocking reads, as the caller expects. */
+			fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+			return fd;
+		}
+		if (errno != ENOENT)
+			return -1;
+		if (find_again(md, m, found, sizeof(found), &in_new) < 0)
+			return -1;
+		name = found;
+		adopt(l, m, found, in_new);
+	}
+	errno = ENOENT;
+	return -1;
+}
+
+/* Only letters are flags a caller may set or clear. */
+static bool
+valid_flags(const char *s)
+{
+	for (; s != NULL && *s != '\0'; s++)
+		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z')))
+			return false;
+	return true;
+}
+
+/* Writes name's base, ":2," and its flags changed by add and del into buf. */
+static int
+flagged_name(const char *name, const char *add, const char *del, char *buf,
+    size_t len)
+{
+	struct maildir_name_info info;
+	bool set[128] = { false };
+	size_t o;
+	const char *p;
+
+	maildir_name_parse(name, &info);
+	/* Keep what others set (Dovecot's keyword letters too), sorted. */
+	for (p = info.flags; p != NULL && *p != '\0'; p++)
+		if (*p > 0x20 && *p < 0x7f)
+			set[(unsigned char)*p] = true;
+	for (p = add; p != NULL && *p != '\0'; p++)
+		set[(unsigned char)*p] = true;
+	for (p = del; p != NULL && *p != '\0'; p++)
+		set[(unsigned char)*p] = false;
+
+	if (info.base_len + 4 > len)
+		goto toolong;
+	memcpy(buf, name, info.base_len);
+	memcpy(buf + info.base_len, ":2,", 3);
+	o = info.base_len + 3;
+	for (int c = 0x21; c < 0x7f; c++) {
+		if (!set[c])
+			continue;
+		if (o + 2 > len)
+			goto toolong;
+		buf[o++] = (char)c;
+	}
+	buf[o] = '\0';
+	return 0;
+toolong:
+	errno = ENAMETOOLONG;
+	return -1;
+}
+
+int
+maildir_msg_flags(struct maildir *md, struct maildir_list *l,
+    struct maildir_msg *m, const char *add, const char *del)
+{
+	char found[MAILDIR_NAME_MAX + 1], target[MAILDIR_NAME_MAX + 1];
+	const char *name = m->name;
+	bool in_new = m->in_new;
+
+	if (!valid_flags(add) || !valid_flags(del)) {
+		errno = EINVAL;
+		return -1;
+	}
+	for (int i = 0; i < MSG_TRIES; i++) {
+		struct stat st;
+		int r;
+
+		if (flagged_name(name, add, del, target, sizeof(target)) < 0)
+			return -1;
+		if (!in_new && strcmp(name, target) == 0) {
+			/* Nothing to rename, but say ENOENT if it is gone. */
+			r = fstatat(md->curfd, name, &st, AT_SYMLINK_NOFOLLOW);
+		} else {
+			r = maildir_move_noreplace(msg_dirfd(md, in_new), name,
+			    md->curfd, target);
+		}
+		if (r == 0) {
+			adopt(l, m, target, false);
+			return 0;
+		}
+		if (errno != ENOENT)
+			return -1;
+		if (find_again(md, m, found, sizeof(found), &in_new) < 0)
+			return -1;
+		name = found;
+		adopt(l, m, found, in_new);
+	}
+	errno = ENOENT;
+	return -1;
+}
+
+int
+maildir_msg_remove(struct maildir *md, struct maildir_list *l,
+    struct maildir_msg *m)
+{
+	char found[MAILDIR_NAME_MAX + 1];
+	const char *name = m->name;
+	bool in_new = m->in_new;
+
+	for (int i = 0; i < MSG_TRIES; i++) {
+		if (unlinkat(msg_dirfd(md, in_new), name, 0) == 0)
+			return 0;
+		if (errno != ENOENT)
+			return -1;
+		if (find_again(md, m, found, sizeof(found), &in_new) < 0)
+			return -1;
+		name = found;
+		adopt(l, m, found, in_new);
+	}
+	errno = ENOENT;
+	return -1;
+}
+
+int
+maildir_msg_wsize(struct maildir *md, struct maildir_list *l,
+    struct maildir_msg *m)
+{
+	struct maildir_crlf cx;
+	char buf[MSG_READ_BUF], trailer[4];
+	uint64_t n = 0;
+	int fd, e;
+
+	if ((fd = maildir_msg_open(md, l, m)) < 0)
+		return -1;
+	maildir_crlf_init(&cx);
+	for (;;) {
+		ssize_t r = read(fd, buf, sizeof(buf));
+
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			e = errno;
+			close(fd);
+			errno = e;
+			return -1;
+		}
+		if (r == 0)
+			break;
+		n += maildir_crlf_count(&cx, buf, (size_t)r);
+	}
+	close(fd);
+	m->wsize = n + maildir_crlf_finish(&cx, trailer);
+	m->has_wsize = true;
+	return 0;
+}
+
+int
+maildir_new_to_cur(struct maildir *md)
+{
+	char target[MAILDIR_NAME_MAX + 1];
+	struct dirent *de;
+	int first_err = 0;
+	DIR *d;
+
+	if ((d = maildir_opendir(md->newfd)) == NULL)
+		return -1;
+	for (;;) {
+		const char *n;
+		int len;
+
+		errno = 0;
+		if ((de = readdir(d)) == NULL) {
+			if (errno != 0 && first_err == 0)
+				first_err = errno;
+			break;
+		}
+		if (maildir_dirent_skip(de))
+			continue;
+		n = de->d_name;
+		/* A name that already has ":2," keeps it, and its flags. */
+		if (strstr(n, ":2,") != NULL)
+			len = snprintf(target, sizeof(target), "%s", n);
+		else
+			len = snprintf(target, sizeof(target), "%.*s:2,",
+			    (int)strcspn(n, ":"), n);
+		if (len < 0 || (size_t)len >= sizeof(target)) {
+			if (first_err == 0)
+				first_err = ENAMETOOLONG;
+			continue;
+		}
+		if (maildir_move_noreplace(md->newfd, n, md->curfd, target) == 0)
+			continue;
+		/*
+		 * ENOENT: another session moved it first.  EEXIST: its target
+		 * is taken (another mover half way through a link and
+		 * unlink); it stays in new/, where a listing still finds it.
+		 */
+		if (errno != ENOENT && errno != EEXIST && first_err == 0)
+			first_err = errno;
+	}
+	closedir(d);
+	if (first_err != 0) {
+		errno = first_err;
+		return -1;
+	}
+	return 0;
+}
