@@ -42,6 +42,7 @@ struct lr {
 	size_t	 start;		/* first unread byte */
 	size_t	 end;		/* one past the last byte read */
 	bool	 eof;
+	bool	 skipping;	/* inside an over-long line, looking for its LF */
 };
 
 /* max is the longest command line accepted; the buffer is allocated once. Returns -1 on ENOMEM. */
@@ -50,16 +51,21 @@ void	lr_free(struct lr *r);
 
 /*
  * Returns the next line's length (without its CRLF or LF) and points
- * *line_r at it, NUL-terminated; the line may hold NUL bytes.  A line
- * longer than max is skipped up to its LF and reported as LR_TOOLONG.
- * Waits at most timeout_s seconds for more input (0 = forever).
+ * *line_r at it, NUL-terminated; the line may hold NUL bytes.  A bare LF
+ * ends a line too; a CR is removed only right before the LF.  *line_r is
+ * valid until the next lr_*() call.  A line longer than max is skipped up
+ * to its LF and reported as LR_TOOLONG.  Waits at most timeout_s seconds
+ * (0 = forever) for the whole line, so a client trickling bytes still
+ * times out.  At EOF a last line without its LF is dropped (the client
+ * hung up before finishing that command): LR_EOF.
  */
 ssize_t	lr_next(struct lr *r, unsigned timeout_s, char **line_r);
 
 /*
  * Raw bytes for DATA and BDAT: returns what is buffered (up to max), or
- * waits for more.  *buf_r points into the reader's buffer; the bytes are
- * consumed.
+ * waits up to timeout_s seconds for more (flushing r->out first).  *buf_r
+ * points into the reader's buffer, valid until the next lr_*() call; the
+ * bytes are consumed.  Returns LR_EOF or LR_TIMEOUT when nothing came.
  */
 ssize_t	lr_read(struct lr *r, unsigned timeout_s, size_t max, char **buf_r);
 

@@ -10,6 +10,7 @@
 #define SESSION_LOG_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <syslog.h>
 
 #define LOG_FORMAT(a, b)	__attribute__((format(printf, a, b)))
@@ -17,6 +18,14 @@
 /* ident names the program; level is a LOG_* priority (LOG_INFO by default). */
 void	log_init(const char *ident, int level);
 void	log_set_level(int level);
+
+/*
+ * Whether log lines may go to stderr, decided from fds 0, 1 and 2 as they
+ * are now (log_init() asks once): yes for a terminal, and for a pipe or a
+ * regular file that is neither stdin nor stdout; never for a socket (under
+ * xinetd fd 2 is the client).  session_start() follows it too.
+ */
+bool	log_stderr_usable(void);
 
 /* Parses "error", "warning", "info", "debug" (and syslog's names); -1 if unknown. */
 int	log_level_parse(const char *name);

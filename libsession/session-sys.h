@@ -31,6 +31,7 @@ int	session_drop_root(const char *user);
  * hook that longjmp()s).
  */
 _Noreturn void session_exit(int status);
-void	session_set_exit_hook(_Noreturn void (*hook)(int status));
+/* hook must not return (C11 cannot say so in a parameter's type); NULL resets. */
+void	session_set_exit_hook(void (*hook)(int status));
 
 #endif

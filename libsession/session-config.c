@@ -1,0 +1,403 @@
+/*
+ * The configuration file: defaults, and an INI reader (inih) that checks
+ * every key and value and names FILE:LINE: [section] key on an error.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "session-config.h"
+#include "session-log.h"
+
+#ifndef BAREMAIL_SYSCONFDIR
+#define BAREMAIL_SYSCONFDIR "/etc"
+#endif
+
+#define CONFIG_MAX_TIMEOUT	86400		/* a day */
+#define CONFIG_MAX_RECIPIENTS	1000000
+/* Large enough for anything sane, small enough that sums cannot overflow. */
+#define CONFIG_MAX_MESSAGE_SIZE	((size_t)1 << 40)
+
+/* What one config_load() call carries through inih's callbacks. */
+struct config_parse {
+	struct session_config	*cfg;
+	FILE			*fp;
+	const char		*path;
+	unsigned		 lineno;	/* of the line inih is handling */
+	unsigned		 err_line;	/* first error, 0 if none */
+	char			 why[512];	/* "[section] key: why" */
+	char			*line;		/* getline() buffer */
+	size_t			 linecap;
+};
+
+void
+config_defaults(struct session_config *cfg)
+{
+	const char *env;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->max_message_size = CONFIG_DEFAULT_MAX_MESSAGE_SIZE;
+	cfg->max_recipients = CONFIG_DEFAULT_MAX_RECIPIENTS;
+	cfg->smtp_timeout = CONFIG_DEFAULT_SMTP_TIMEOUT;
+	cfg->pop3_timeout = CONFIG_DEFAULT_POP3_TIMEOUT;
+	cfg->pop3_exclusive = false;
+	cfg->log_level = LOG_INFO;
+	snprintf(cfg->sendmail_smtp, sizeof(cfg->sendmail_smtp),
+	    "127.0.0.1:25");
+
+	if (gethostname(cfg->hostname, sizeof(cfg->hostname) - 1) != 0 ||
+	    cfg->hostname[0] == '\0')
+		snprintf(cfg->hostname, sizeof(cfg->hostname), "localhost");
+	cfg->hostname[sizeof(cfg->hostname) - 1] = '\0';
+
+	env = getenv("MAILDIR");
+	if (env != NULL && env[0] != '\0' && strlen(env) < sizeof(cfg->maildir)) {
+		snprintf(cfg->maildir, sizeof(cfg->maildir), "%s", env);
+		return;
+	}
+	env = getenv("HOME");
+	if (env == NULL || env[0] == '\0') {
+		struct passwd *pw = getpwuid(getuid());
+		env = pw != NULL ? pw->pw_dir : NULL;
+	}
+	/* No home at all: a relative "Maildir" beats refusing to start. */
+	if (env == NULL || env[0] == '\0' ||
+	    (size_t)snprintf(cfg->maildir, sizeof(cfg->maildir), "%s/Maildir",
+	    strcmp(env, "/") == 0 ? "" : env) >= sizeof(cfg->maildir))
+		snprintf(cfg->maildir, sizeof(cfg->maildir), "Maildir");
+}
+
+const char *
+config_default_path(void)
+{
+	static const char installed[] = BAREMAIL_SYSCONFDIR "/baremail.conf";
+	const char *env = getenv("BAREMAIL_CONFIG");
+
+	if (env != NULL && env[0] != '\0')
+		return env;
+	if (access(installed, F_OK) == 0)
+		return installed;
+	return NULL;
+}
+
+/* Records the first error only: later ones are often its consequences. */
+static int
+parse_fail(struct config_parse *p, const char *section, const char *key,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static int
+parse_fail(struct config_parse *p, const char *section, const char *key,
+    const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (p->err_line != 0)
+		return 0;
+	p->err_line = p->lineno;
+	n = snprintf(p->why, sizeof(p->why), "[%s] %s: ", section, key);
+	if (n < 0 || (size_t)n >= sizeof(p->why))
+		return 0;
+	va_start(ap, fmt);
+	vsnprintf(p->why + n, sizeof(p->why) - (size_t)n, fmt, ap);
+	va_end(ap);
+	return 0;
+}
+
+/* Parses an unsigned decimal number with an optional k/M/G suffix. */
+static int
+parse_size(const char *s, uint64_t mult_allowed, uint64_t *val_r)
+{
+	uint64_t v = 0, mult = 1;
+	const char *p = s;
+
+	if (!isdigit((unsigned char)*p))
+		return -1;
+	for (; isdigit((unsigned char)*p); p++) {
+		unsigned d = (unsigned)(*p - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	if (*p != '\0' && mult_allowed) {
+		switch (*p++) {
+		case 'k': case 'K': mult = 1024; break;
+		case 'm': case 'M': mult = 1024 * 1024; break;
+		case 'g': case 'G': mult = 1024 * 1024 * 1024; break;
+		default: return -1;
+		}
+		/* Tolerate "50MB" / "50MiB" the way people write sizes. */
+		if (*p == 'i')
+			p++;
+		if (*p == 'b' || *p == 'B')
+			p++;
+	}
+	if (*p != '\0')
+		return -1;
+	if (v > UINT64_MAX / mult)
+		return -1;
+	*val_r = v * mult;
+	return 0;
+}
+
+static int
+parse_uint(struct config_parse *p, const char *section, const char *key,
+    const char *value, unsigned min, unsigned max, unsigned *val_r)
+{
+	uint64_t v;
+
+	if (parse_size(value, 0, &v) != 0)
+		return parse_fail(p, section, key,
+		    "\"%s\" is not a whole number", value);
+	if (v < min || v > max)
+		return parse_fail(p, section, key,
+		    "%s is out of range (%u to %u)", value, min, max);
+	*val_r = (unsigned)v;
+	return 1;
+}
+
+static int
+parse_bool(struct config_parse *p, const char *section, const char *key,
+    const char *value, bool *val_r)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+	size_t i;
+
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (strcasecmp(value, yes[i]) == 0) {
+			*val_r = true;
+			return 1;
+		}
+		if (strcasecmp(value, no[i]) == 0) {
+			*val_r = false;
+			return 1;
+		}
+	}
+	return parse_fail(p, section, key,
+	    "\"%s\" is not yes/no/true/false/on/off/1/0", value);
+}
+
+/* A host name or an address literal: goes into replies and headers as is. */
+static bool
+hostname_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 253)
+		return false;
+	if (s[0] == '[')
+		return n > 2 && s[n - 1] == ']' &&
+		    strspn(s + 1, "0123456789abcdefABCDEF.:") == n - 2;
+	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789.-_") == n && s[0] != '.' && s[0] != '-';
+}
+
+/* "host:port", "[v6]:port"; port 1..65535. */
+static bool
+hostport_ok(const char *s)
+{
+	const char *colon = strrchr(s, ':');
+	char *end;
+	unsigned long port;
+	char host[300];
+
+	if (colon == NULL || colon == s || (size_t)(colon - s) >= sizeof(host))
+		return false;
+	memcpy(host, s, (size_t)(colon - s));
+	host[colon - s] = '\0';
+	if (!hostname_ok(host))
+		return false;
+	if (!isdigit((unsigned char)colon[1]))
+		return false;
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	return errno == 0 && *end == '\0' && port >= 1 && port <= 65535;
+}
+
+static int
+set_string(struct config_parse *p, const char *section, const char *key,
+    const char *value, char *dst, size_t dstlen)
+{
+	if (strlen(value) >= dstlen)
+		return parse_fail(p, section, key, "too long (at most %zu bytes)",
+		    dstlen - 1);
+	memcpy(dst, value, strlen(value) + 1);
+	return 1;
+}
+
+#define IS(s, k)	(strcasecmp(section, (s)) == 0 && strcasecmp(key, (k)) == 0)
+
+/* inih's callback: one key.  Returns 0 on an error, which inih counts. */
+static int
+config_key(void *user, const char *section, const char *key, const char *value)
+{
+	struct config_parse *p = user;
+	struct session_config *cfg = p->cfg;
+	uint64_t size;
+	int level;
+
+	if (section[0] == '\0')
+		return parse_fail(p, section, key,
+		    "key before any [section]");
+	if (value[0] == '\0')
+		return parse_fail(p, section, key,
+		    "empty value (comment the line out for the default)");
+
+	if (IS("maildir", "path"))
+		return set_string(p, section, key, value, cfg->maildir,
+		    sizeof(cfg->maildir));
+	if (IS("smtp", "hostname")) {
+		if (!hostname_ok(value))
+			return parse_fail(p, section, key,
+			    "\"%s\" is not a host name or [address]", value);
+		return set_string(p, section, key, value, cfg->hostname,
+		    sizeof(cfg->hostname));
+	}
+	if (IS("smtp", "max_message_size")) {
+		if (parse_size(value, 1, &size) != 0)
+			return parse_fail(p, section, key, "\"%s\" is not a size "
+			    "(a number with an optional k, M or G)", value);
+		if (size < 1024 || size > CONFIG_MAX_MESSAGE_SIZE)
+			return parse_fail(p, section, key,
+			    "%s is out of range (1k to 1024G)", value);
+		cfg->max_message_size = (size_t)size;
+		return 1;
+	}
+	if (IS("smtp", "max_recipients"))
+		return parse_uint(p, section, key, value, 1,
+		    CONFIG_MAX_RECIPIENTS, &cfg->max_recipients);
+	if (IS("smtp", "timeout"))
+		return parse_uint(p, section, key, value, 1,
+		    CONFIG_MAX_TIMEOUT, &cfg->smtp_timeout);
+	if (IS("pop3", "timeout"))
+		return parse_uint(p, section, key, value, 1,
+		    CONFIG_MAX_TIMEOUT, &cfg->pop3_timeout);
+	if (IS("pop3", "exclusive"))
+		return parse_bool(p, section, key, value, &cfg->pop3_exclusive);
+	if (IS("sendmail", "smtp")) {
+		if (!hostport_ok(value))
+			return parse_fail(p, section, key,
+			    "\"%s\" is not host:port", value);
+		return set_string(p, section, key, value, cfg->sendmail_smtp,
+		    sizeof(cfg->sendmail_smtp));
+	}
+	if (IS("log", "level")) {
+		level = log_level_parse(value);
+		if (level < 0)
+			return parse_fail(p, section, key, "\"%s\" is not one of "
+			    "error, warning, info, debug", value);
+		cfg->log_level = level;
+		return 1;
+	}
+	if (IS("user", "name")) {
+		/* Portable user names, as useradd accepts them. */
+		if (strspn(value, "abcdefghijklmnopqrstuvwxyz"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != strlen(value) ||
+		    value[0] == '-')
+			return parse_fail(p, section, key,
+			    "\"%s\" is not a user name", value);
+		return set_string(p, section, key, value, cfg->user,
+		    sizeof(cfg->user));
+	}
+
+	if (strcasecmp(section, "maildir") != 0 &&
+	    strcasecmp(section, "smtp") != 0 &&
+	    strcasecmp(section, "pop3") != 0 &&
+	    strcasecmp(section, "sendmail") != 0 &&
+	    strcasecmp(section, "log") != 0 &&
+	    strcasecmp(section, "user") != 0)
+		return parse_fail(p, section, key, "unknown section");
+	return parse_fail(p, section, key, "unknown key");
+}
+
+/*
+ * inih's line reader, ours so that we know the line number in config_key()
+ * and can refuse lines longer than inih's fixed buffer (it would split
+ * them) and strip indentation (inih would take an indented line for the
+ * continuation of the previous value).
+ */
+static char *
+config_reader(char *str, int num, void *stream)
+{
+	struct config_parse *p = stream;
+	ssize_t n;
+	const char *s;
+
+	n = getline(&p->line, &p->linecap, p->fp);
+	if (n < 0)
+		return NULL;
+	p->lineno++;
+	s = p->line;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	n -= s - p->line;
+	if (n >= num) {
+		if (p->err_line == 0) {
+			p->err_line = p->lineno;
+			snprintf(p->why, sizeof(p->why),
+			    "line too long (at most %d bytes)", num - 2);
+		}
+		/* An empty line for inih: the error is recorded. */
+		s = "\n";
+		n = 1;
+	}
+	memcpy(str, s, (size_t)n + 1);
+	return str;
+}
+
+int
+config_load(struct session_config *cfg, const char *path, char *err,
+    size_t errlen)
+{
+	struct config_parse p;
+	int rc, saved;
+
+	memset(&p, 0, sizeof(p));
+	p.cfg = cfg;
+	p.path = path;
+	p.fp = fopen(path, "re");
+	if (p.fp == NULL) {
+		saved = errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(saved));
+		errno = saved;
+		return -1;
+	}
+	rc = ini_parse_stream(config_reader, &p, config_key, &p);
+	saved = ferror(p.fp) ? errno : 0;
+	fclose(p.fp);
+	free(p.line);
+	if (saved != 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(saved));
+		errno = saved;
+		return -1;
+	}
+	if (p.err_line == 0 && rc > 0) {
+		/* inih's own complaint: no '=' or an unclosed '['. */
+		p.err_line = (unsigned)rc;
+		snprintf(p.why, sizeof(p.why),
+		    "syntax error (expected [section] or key = value)");
+	}
+	if (p.err_line != 0) {
+		snprintf(err, errlen, "%s:%u: %s", path, p.err_line, p.why);
+		errno = EINVAL;
+		return -1;
+	}
+	if (rc != 0) {
+		snprintf(err, errlen, "%s: cannot parse (%d)", path, rc);
+		errno = rc == -2 ? ENOMEM : EINVAL;
+		return -1;
+	}
+	if (strlen(path) < sizeof(cfg->file))
+		snprintf(cfg->file, sizeof(cfg->file), "%s", path);
+	return 0;
+}

@@ -1,0 +1,299 @@
+/*
+ * The reply writer (struct out) and the bounded line reader (struct lr).
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "session-io.h"
+
+#define LR_MIN_BUFSIZE	65536	/* one read of a fast client's DATA */
+
+void
+out_init(struct out *o, int fd)
+{
+	o->fd = fd;
+	o->failed = false;
+	o->len = 0;
+}
+
+/* Writes all of buf; on failure marks the client gone and returns -1. */
+static int
+out_write_all(struct out *o, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(o->fd, buf, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				/* A non-blocking fd from the socket manager. */
+				struct pollfd pfd = { .fd = o->fd, .events = POLLOUT };
+				if (poll(&pfd, 1, -1) >= 0 || errno == EINTR)
+					continue;
+			}
+			/* EPIPE, ECONNRESET...: SIGPIPE is ignored, so we see it here. */
+			o->failed = true;
+			return -1;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
+out_flush(struct out *o)
+{
+	size_t len = o->len;
+
+	o->len = 0;
+	if (o->failed)
+		return -1;
+	if (len == 0)
+		return 0;
+	return out_write_all(o, o->buf, len);
+}
+
+void
+out_write(struct out *o, const void *buf, size_t len)
+{
+	if (o->failed)
+		return;
+	if (len > sizeof(o->buf) - o->len) {
+		if (out_flush(o) != 0)
+			return;
+		if (len >= sizeof(o->buf)) {
+			out_write_all(o, buf, len);
+			return;
+		}
+	}
+	memcpy(o->buf + o->len, buf, len);
+	o->len += len;
+}
+
+void
+out_printf(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+	size_t room = sizeof(o->buf) - o->len;
+	char *big;
+	int n;
+
+	if (o->failed)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(o->buf + o->len, room, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n < room) {
+		o->len += (size_t)n;
+		return;
+	}
+	/* Did not fit: format it again where it does. */
+	if (out_flush(o) != 0)
+		return;
+	if ((size_t)n < sizeof(o->buf)) {
+		va_start(ap, fmt);
+		vsnprintf(o->buf, sizeof(o->buf), fmt, ap);
+		va_end(ap);
+		o->len = (size_t)n;
+		return;
+	}
+	big = malloc((size_t)n + 1);
+	if (big == NULL) {
+		/* Half a reply would desynchronise the client: end it. */
+		o->failed = true;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(big, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	out_write_all(o, big, (size_t)n);
+	free(big);
+}
+
+int
+lr_init(struct lr *r, int fd, struct out *out, size_t max)
+{
+	memset(r, 0, sizeof(*r));
+	r->fd = fd;
+	r->out = out;
+	r->max = max;
+	/* Room for a longest line, its CRLF, and more lines behind it. */
+	r->cap = max + 2 < LR_MIN_BUFSIZE / 2 ? LR_MIN_BUFSIZE : 2 * (max + 2);
+	r->buf = malloc(r->cap);
+	if (r->buf == NULL)
+		return -1;
+	return 0;
+}
+
+void
+lr_free(struct lr *r)
+{
+	free(r->buf);
+	r->buf = NULL;
+	r->cap = r->start = r->end = 0;
+}
+
+bool
+lr_pending(const struct lr *r)
+{
+	return r->start < r->end;
+}
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Reads more input behind r->end.  Flushes the replies first when it would
+ * block, so they go out exactly when we wait for the client.  deadline is
+ * in now_ms() time, 0 for none.  Returns 0 when something arrived (or EOF
+ * was seen: r->eof), LR_TIMEOUT, or LR_EOF on a read error.
+ */
+static int
+lr_fill(struct lr *r, long long deadline)
+{
+	struct pollfd pfd = { .fd = r->fd, .events = POLLIN };
+	ssize_t n;
+	int rc, wait;
+
+	if (r->start == r->end)
+		r->start = r->end = 0;
+	else if (r->start > 0 && r->end == r->cap) {
+		memmove(r->buf, r->buf + r->start, r->end - r->start);
+		r->end -= r->start;
+		r->start = 0;
+	}
+	for (;;) {
+		rc = poll(&pfd, 1, 0);
+		if (rc == 0) {
+			/* We are about to block: the client must see our replies. */
+			if (r->out != NULL)
+				out_flush(r->out);
+			if (deadline == 0)
+				wait = -1;
+			else {
+				long long left = deadline - now_ms();
+				if (left <= 0)
+					return LR_TIMEOUT;
+				wait = left > 3600000 ? 3600000 : (int)left;
+			}
+			rc = poll(&pfd, 1, wait);
+			if (rc == 0) {
+				if (deadline != 0 && now_ms() >= deadline)
+					return LR_TIMEOUT;
+				continue;
+			}
+		}
+		if (rc < 0) {
+			if (errno == EINTR)
+				continue;
+			return LR_EOF;
+		}
+		n = read(r->fd, r->buf + r->end, r->cap - r->end);
+		if (n > 0) {
+			r->end += (size_t)n;
+			return 0;
+		}
+		if (n == 0) {
+			r->eof = true;
+			return 0;
+		}
+		if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
+			continue;
+		r->eof = true;
+		return LR_EOF;
+	}
+}
+
+static long long
+deadline_of(unsigned timeout_s)
+{
+	return timeout_s == 0 ? 0 : now_ms() + (long long)timeout_s * 1000;
+}
+
+ssize_t
+lr_next(struct lr *r, unsigned timeout_s, char **line_r)
+{
+	long long deadline = deadline_of(timeout_s);
+	size_t scanned = r->start, len;
+	size_t seen;		/* bytes of the partial line already searched */
+	char *lf;
+	int rc;
+
+	for (;;) {
+		lf = memchr(r->buf + scanned, '\n', r->end - scanned);
+		if (lf != NULL) {
+			size_t at = (size_t)(lf - r->buf);
+
+			len = at - r->start;
+			if (len > 0 && r->buf[at - 1] == '\r')
+				len--;
+			if (r->skipping || len > r->max) {
+				/* The end of an over-long line: back in step. */
+				r->skipping = false;
+				r->start = at + 1;
+				return LR_TOOLONG;
+			}
+			r->buf[r->start + len] = '\0';
+			*line_r = r->buf + r->start;
+			r->start = at + 1;
+			return (ssize_t)len;
+		}
+		/* max bytes and a CR may still be a line; more may not. */
+		if (r->end - r->start > r->max + 1) {
+			r->skipping = true;
+			r->start = r->end = 0;
+		}
+		/*
+		 * An unterminated last line is not returned: a client that
+		 * hangs up in mid-line did not finish that command.
+		 */
+		if (r->eof) {
+			r->start = r->end = 0;
+			return LR_EOF;
+		}
+		seen = r->end - r->start;
+		rc = lr_fill(r, deadline);
+		if (rc != 0)
+			return rc;
+		/* lr_fill() may have moved the unread bytes to the front. */
+		scanned = r->start + seen;
+	}
+}
+
+ssize_t
+lr_read(struct lr *r, unsigned timeout_s, size_t max, char **buf_r)
+{
+	long long deadline = deadline_of(timeout_s);
+	size_t n;
+	int rc;
+
+	while (r->start == r->end) {
+		if (r->eof)
+			return LR_EOF;
+		rc = lr_fill(r, deadline);
+		if (rc != 0)
+			return rc;
+	}
+	n = r->end - r->start;
+	if (n > max)
+		n = max;
+	*buf_r = r->buf + r->start;
+	r->start += n;
+	return (ssize_t)n;
+}

@@ -1,0 +1,159 @@
+/*
+ * session_start(): everything a session program does before its greeting.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "session-config.h"
+#include "session-log.h"
+#include "session-sys.h"
+
+#ifndef BAREMAIL_VERSION
+#define BAREMAIL_VERSION "unknown"
+#endif
+#ifndef BAREMAIL_SYSCONFDIR
+#define BAREMAIL_SYSCONFDIR "/etc"
+#endif
+
+/* Logs msg (and says it on stderr when that is not the client), then exits. */
+static _Noreturn void
+start_fail(int status, const char *usage, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static _Noreturn void
+start_fail(int status, const char *usage, const char *fmt, ...)
+{
+	char msg[1200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	/* log_err() writes stderr too when stderr is not the connection. */
+	log_err("%s", msg);
+	if (usage != NULL && log_stderr_usable())
+		fputs(usage, stderr);
+	session_exit(status);
+}
+
+/*
+ * The maildir when neither -m nor [maildir] path says: $MAILDIR, else the
+ * Maildir in the home of the account we now run as.  After a switch from
+ * root $HOME is still root's, so the account's entry in passwd decides.
+ */
+static void
+default_maildir(struct session_config *cfg, bool switched)
+{
+	struct session_config defaults;
+	const char *env = getenv("MAILDIR");
+	struct passwd *pw;
+
+	if (switched && (env == NULL || env[0] == '\0')) {
+		pw = getpwuid(getuid());
+		if (pw != NULL && pw->pw_dir[0] != '\0' &&
+		    (size_t)snprintf(cfg->maildir, sizeof(cfg->maildir),
+		    "%s/Maildir", strcmp(pw->pw_dir, "/") == 0 ? "" :
+		    pw->pw_dir) < sizeof(cfg->maildir))
+			return;
+	}
+	config_defaults(&defaults);
+	memcpy(cfg->maildir, defaults.maildir, sizeof(cfg->maildir));
+}
+
+void
+session_start(int argc, char **argv, const char *ident, const char *usage,
+    struct session_config *cfg)
+{
+	static const struct option opts[] = {
+		{ "config",	required_argument,	NULL, 'c' },
+		{ "maildir",	required_argument,	NULL, 'm' },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ "version",	no_argument,		NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config = NULL, *maildir = NULL, *path;
+	bool switched = false;
+	char err[1024];
+	int c;
+
+	/* A client that hangs up must be a write error, not a killed process. */
+	signal(SIGPIPE, SIG_IGN);
+	log_init(ident, LOG_INFO);
+	if (usage == NULL)
+		usage = "usage: [-c FILE] [-m DIR] [-h] [-V]\n";
+
+	/* We report bad options ourselves: stderr may be the client. */
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+:c:m:hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'm':
+			maildir = optarg;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			session_exit(fflush(stdout) == 0 ? 0 : EX_IOERR);
+		case 'V':
+			printf("%s (BareMail) %s\n", ident, BAREMAIL_VERSION);
+			session_exit(fflush(stdout) == 0 ? 0 : EX_IOERR);
+		case ':':
+			start_fail(EX_USAGE, usage, "option %s needs an argument",
+			    argv[optind - 1]);
+		default:
+			if (optopt != 0)
+				start_fail(EX_USAGE, usage, "unknown option -%c",
+				    optopt);
+			start_fail(EX_USAGE, usage, "unknown option %s",
+			    argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		start_fail(EX_USAGE, usage, "unexpected argument \"%s\"",
+		    argv[optind]);
+	if (maildir != NULL && (maildir[0] == '\0' ||
+	    strlen(maildir) >= sizeof(cfg->maildir)))
+		start_fail(EX_USAGE, usage, "-m: bad maildir path");
+
+	config_defaults(cfg);
+	/* Resolved at the end: it may depend on the account we switch to. */
+	cfg->maildir[0] = '\0';
+	/* -c and $BAREMAIL_CONFIG must exist; the installed file need not. */
+	path = config != NULL ? config : config_default_path();
+	if (path != NULL && config_load(cfg, path, err, sizeof(err)) != 0)
+		start_fail(EX_CONFIG, NULL, "%s", err);
+	log_set_level(cfg->log_level);
+	if (maildir != NULL)
+		snprintf(cfg->maildir, sizeof(cfg->maildir), "%s", maildir);
+
+	/* Before anything touches the maildir. */
+	if (getuid() == 0 || geteuid() == 0) {
+		if (cfg->user[0] == '\0')
+			start_fail(EX_NOPERM, NULL, "refusing to run as root: "
+			    "set [user] name in %s to the account to switch to",
+			    path != NULL ? path : BAREMAIL_SYSCONFDIR
+			    "/baremail.conf");
+		if (session_drop_root(cfg->user) != 0) {
+			int e = errno;
+			start_fail(e == ENOENT ? EX_CONFIG : EX_NOPERM, NULL,
+			    "cannot switch from root to user %s: %s", cfg->user,
+			    e == ENOENT ? "no such user" : strerror(e));
+		}
+		switched = true;
+	}
+	if (cfg->maildir[0] == '\0')
+		default_maildir(cfg, switched);
+	log_debug("started: config %s, maildir %s, uid %ld",
+	    cfg->file[0] != '\0' ? cfg->file : "(built-in defaults)",
+	    cfg->maildir, (long)getuid());
+}

@@ -1,0 +1,188 @@
+/*
+ * The process around a session: who the peer is, the socket's options,
+ * giving up root, and the one exit.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <grp.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "session-sys.h"
+
+/* Copies at most len-1 characters of an untrusted string, keeping only safe ones. */
+static void
+copy_safe(char *buf, size_t len, const char *s)
+{
+	size_t n = 0;
+
+	for (; *s != '\0' && n + 1 < len; s++)
+		if (strchr("0123456789abcdefghijklmnopqrstuvwxyz"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ.:_-", *s) != NULL)
+			buf[n++] = *s;
+	buf[n] = '\0';
+}
+
+/* The client as the environment describes it: xinetd, tcpserver. */
+static void
+peer_from_env(char *buf, size_t len)
+{
+	static const char *const vars[] = {
+		"REMOTE_HOST", "REMOTE_ADDR", "TCPREMOTEIP",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+		const char *v = getenv(vars[i]);
+		if (v == NULL)
+			continue;
+		copy_safe(buf, len, v);
+		if (buf[0] != '\0')
+			return;
+	}
+	snprintf(buf, len, "local");
+}
+
+bool
+session_peer(int fd, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char addr[INET6_ADDRSTRLEN];
+
+	if (len == 0)
+		return false;
+	memset(&ss, 0, sizeof(ss));
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) != 0) {
+		if (errno == ENOTSOCK || errno == EBADF) {
+			peer_from_env(buf, len);
+			return false;
+		}
+		/* A socket without a peer (not connected, or gone). */
+		snprintf(buf, len, "unknown");
+		return true;
+	}
+	switch (ss.ss_family) {
+	case AF_INET: {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)&ss;
+		inet_ntop(AF_INET, &sin->sin_addr, addr, sizeof(addr));
+		snprintf(buf, len, "%s", addr);
+		break;
+	}
+	case AF_INET6: {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&ss;
+		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+			/* A dual-stack listener's IPv4 client: show it as one. */
+			inet_ntop(AF_INET, &sin6->sin6_addr.s6_addr[12], addr,
+			    sizeof(addr));
+			snprintf(buf, len, "%s", addr);
+		} else {
+			inet_ntop(AF_INET6, &sin6->sin6_addr, addr, sizeof(addr));
+			snprintf(buf, len, "[%s]", addr);
+		}
+		break;
+	}
+	case AF_UNIX:
+		snprintf(buf, len, "local");
+		break;
+	default:
+		snprintf(buf, len, "unknown");
+		break;
+	}
+	return true;
+}
+
+void
+session_nodelay(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	int type = 0, one = 1;
+	socklen_t tl = sizeof(type);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0 ||
+	    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
+		return;
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 ||
+	    type != SOCK_STREAM)
+		return;
+	/* Replies are already batched by struct out: Nagle only adds delay. */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+int
+session_drop_root(const char *user)
+{
+	struct passwd *pw;
+	uid_t uid, ruid, euid, suid;
+	gid_t gid, rgid, egid, sgid;
+
+	if (getuid() != 0 && geteuid() != 0)
+		return 0;
+	if (user == NULL || user[0] == '\0') {
+		errno = EINVAL;
+		return -1;
+	}
+	errno = 0;
+	pw = getpwnam(user);
+	if (pw == NULL) {
+		if (errno == 0)
+			errno = ENOENT;
+		return -1;
+	}
+	uid = pw->pw_uid;
+	gid = pw->pw_gid;
+	/* Switching to another root account would drop nothing. */
+	if (uid == 0) {
+		errno = EPERM;
+		return -1;
+	}
+	/* Groups first: once the uid changes we may no longer set them. */
+	if (initgroups(user, gid) != 0)
+		return -1;
+	if (setresgid(gid, gid, gid) != 0)
+		return -1;
+	if (setresuid(uid, uid, uid) != 0)
+		return -1;
+
+	/* Verify: all three ids changed, and root cannot come back. */
+	if (getresuid(&ruid, &euid, &suid) != 0 ||
+	    getresgid(&rgid, &egid, &sgid) != 0)
+		return -1;
+	if (ruid != uid || euid != uid || suid != uid || rgid != gid ||
+	    egid != gid || sgid != gid || getuid() != uid ||
+	    geteuid() != uid || getgid() != gid || getegid() != gid) {
+		errno = EPERM;
+		return -1;
+	}
+	if (setuid(0) != -1 || seteuid(0) != -1 ||
+	    (gid != 0 && setgid(0) != -1)) {
+		errno = EPERM;
+		return -1;
+	}
+	errno = 0;
+	return 0;
+}
+
+static void (*exit_hook)(int status);
+
+void
+session_set_exit_hook(void (*hook)(int status))
+{
+	exit_hook = hook;
+}
+
+_Noreturn void
+session_exit(int status)
+{
+	if (exit_hook != NULL)
+		exit_hook(status);
+	exit(status);
+}
