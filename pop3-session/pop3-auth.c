@@ -1,0 +1,268 @@
+/*
+ * AUTHORIZATION: USER/PASS, APOP and AUTH (RFC 5034) with PLAIN, LOGIN
+ * and CRAM-MD5.  BareMail has no accounts: every credential is accepted,
+ * and the user name is kept only for the log.  What is checked is the
+ * protocol (arguments present, base64 well formed, "*" cancels).
+ */
+#include <string.h>
+#include <strings.h>
+
+#include "pop3.h"
+#include "session-log.h"
+
+static const char b64chars[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+size_t
+pop3_base64_encode(const char *in, size_t len, char *out, size_t outlen)
+{
+	const unsigned char *s = (const unsigned char *)in;
+	size_t i, o = 0;
+
+	for (i = 0; i < len && o + 5 <= outlen; i += 3) {
+		unsigned v = (unsigned)s[i] << 16;
+
+		if (i + 1 < len)
+			v |= (unsigned)s[i + 1] << 8;
+		if (i + 2 < len)
+			v |= s[i + 2];
+		out[o++] = b64chars[(v >> 18) & 63];
+		out[o++] = b64chars[(v >> 12) & 63];
+		out[o++] = i + 1 < len ? b64chars[(v >> 6) & 63] : '=';
+		out[o++] = i + 2 < len ? b64chars[v & 63] : '=';
+	}
+	if (outlen > 0)
+		out[o] = '\0';
+	return o;
+}
+
+static int
+b64val(char ch)
+{
+	const char *p;
+
+	if (ch == '\0' || (p = strchr(b64chars, ch)) == NULL)
+		return -1;
+	return (int)(p - b64chars);
+}
+
+ssize_t
+pop3_base64_decode(const char *s, size_t len, char *out, size_t outlen)
+{
+	size_t i, o = 0, pad = 0;
+	unsigned v = 0, nbits = 0;
+
+	/* Padding is optional, but only at the end and at most two. */
+	while (len > 0 && s[len - 1] == '=' && pad < 2) {
+		len--;
+		pad++;
+	}
+	if (len % 4 == 1 || (pad > 0 && (len + pad) % 4 != 0))
+		return -1;
+	for (i = 0; i < len; i++) {
+		int d = b64val(s[i]);
+
+		if (d < 0)
+			return -1;
+		v = (v << 6) | (unsigned)d;
+		nbits += 6;
+		if (nbits >= 8) {
+			nbits -= 8;
+			if (o + 1 >= outlen)
+				return -1;
+			out[o++] = (char)((v >> nbits) & 0xff);
+		}
+	}
+	if (outlen > 0)
+		out[o] = '\0';
+	return (ssize_t)o;
+}
+
+/* Remembers the user name for the log (printable characters only). */
+static void
+set_user(struct pop3_conn *c, const char *name, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len && i < POP3_USER_MAX; i++)
+		c->user[i] = (name[i] > 0x20 && name[i] < 0x7f) ? name[i] : '?';
+	c->user[i] = '\0';
+}
+
+static void
+login_ok(struct pop3_conn *c, const char *how)
+{
+	if (pop3_login(c, how) == 0)
+		pop3_ok(c, "logged in, %zu messages", c->list.count);
+}
+
+void
+pop3_cmd_user(struct pop3_conn *c, char *args)
+{
+	/* A user name may hold spaces: the whole argument is the name. */
+	if (*args == '\0') {
+		pop3_err(c, "missing user name");
+		return;
+	}
+	set_user(c, args, strlen(args));
+	pop3_ok(c, "any password will do");
+}
+
+void
+pop3_cmd_pass(struct pop3_conn *c, char *args)
+{
+	/* Any password, even none, and even without USER first. */
+	login_ok(c, "USER/PASS");
+}
+
+void
+pop3_cmd_apop(struct pop3_conn *c, char *args)
+{
+	char *name = pop3_next_arg(&args);
+	char *digest = pop3_next_arg(&args);
+
+	if (name == NULL || digest == NULL) {
+		pop3_err(c, "APOP needs a name and a digest");
+		return;
+	}
+	if (pop3_next_arg(&args) != NULL) {
+		pop3_err(c, "too many arguments");
+		return;
+	}
+	set_user(c, name, strlen(name));
+	login_ok(c, "APOP");
+}
+
+/*
+ * Sends a SASL challenge ("+ " and base64) and reads the response, which
+ * *resp_r then points at.  Returns false when the exchange ended: the
+ * client cancelled with "*", the line was too long, or the session is
+ * over; a reply has been sent where one is due.
+ */
+static bool
+challenge(struct pop3_conn *c, const char *b64, char **resp_r)
+{
+	ssize_t n;
+
+	out_printf(&c->out, "+ %s\r\n", b64);
+	n = pop3_read_line(c, resp_r);
+	if (n == LR_TOOLONG) {
+		pop3_err(c, "[AUTH] SASL response too long");
+		return false;
+	}
+	if (n < 0)
+		return false;
+	if (strcmp(*resp_r, "*") == 0) {
+		pop3_err(c, "authentication cancelled");
+		return false;
+	}
+	return true;
+}
+
+/* Decodes a SASL response into buf; replies -ERR when it is not base64. */
+static ssize_t
+decode(struct pop3_conn *c, const char *resp, char *buf, size_t len)
+{
+	ssize_t n;
+
+	/* RFC 5034: "=" is an empty initial response. */
+	if (strcmp(resp, "=") == 0) {
+		buf[0] = '\0';
+		return 0;
+	}
+	n = pop3_base64_decode(resp, strlen(resp), buf, len);
+	if (n < 0)
+		pop3_err(c, "invalid base64 in SASL response");
+	return n;
+}
+
+static void
+auth_plain(struct pop3_conn *c, char *ir)
+{
+	char buf[POP3_LINE_MAX];
+	const char *authcid;
+	ssize_t n;
+
+	/* Thunderbird sends no initial response and waits for "+ ". */
+	if (ir == NULL && !challenge(c, "", &ir))
+		return;
+	if ((n = decode(c, ir, buf, sizeof(buf))) < 0)
+		return;
+	/* authzid NUL authcid NUL passwd: the authcid is the user. */
+	authcid = memchr(buf, '\0', (size_t)n);
+	if (authcid != NULL) {
+		authcid++;
+		set_user(c, authcid, strnlen(authcid,
+		    (size_t)(buf + n - authcid)));
+	}
+	login_ok(c, "AUTH PLAIN");
+}
+
+static void
+auth_login(struct pop3_conn *c, char *ir)
+{
+	char buf[POP3_LINE_MAX];
+	char *resp = ir;
+	ssize_t n;
+
+	/* "Username:" and "Password:", the customary prompts. */
+	if (resp == NULL && !challenge(c, "VXNlcm5hbWU6", &resp))
+		return;
+	if ((n = decode(c, resp, buf, sizeof(buf))) < 0)
+		return;
+	set_user(c, buf, strnlen(buf, (size_t)n));
+	if (!challenge(c, "UGFzc3dvcmQ6", &resp))
+		return;
+	if (decode(c, resp, buf, sizeof(buf)) < 0)
+		return;
+	login_ok(c, "AUTH LOGIN");
+}
+
+static void
+auth_cram_md5(struct pop3_conn *c, char *ir)
+{
+	char b64[2 * sizeof(c->timestamp)], buf[POP3_LINE_MAX];
+	char *resp, *sp;
+	ssize_t n;
+
+	if (ir != NULL) {
+		pop3_err(c, "CRAM-MD5 takes no initial response");
+		return;
+	}
+	pop3_base64_encode(c->timestamp, strlen(c->timestamp), b64,
+	    sizeof(b64));
+	if (!challenge(c, b64, &resp))
+		return;
+	if ((n = decode(c, resp, buf, sizeof(buf))) < 0)
+		return;
+	/* "user digest": the digest is not checked. */
+	sp = memchr(buf, ' ', (size_t)n);
+	set_user(c, buf, sp != NULL ? (size_t)(sp - buf) : (size_t)n);
+	login_ok(c, "AUTH CRAM-MD5");
+}
+
+void
+pop3_cmd_auth(struct pop3_conn *c, char *args)
+{
+	char *mech = pop3_next_arg(&args);
+	char *ir = pop3_next_arg(&args);
+
+	if (mech == NULL) {
+		/* The pre-RFC 5034 form some clients still probe with. */
+		pop3_ok(c, "SASL mechanisms follow");
+		out_printf(&c->out, "PLAIN\r\nLOGIN\r\nCRAM-MD5\r\n.\r\n");
+		return;
+	}
+	if (pop3_next_arg(&args) != NULL) {
+		pop3_err(c, "too many arguments");
+		return;
+	}
+	if (strcasecmp(mech, "PLAIN") == 0)
+		auth_plain(c, ir);
+	else if (strcasecmp(mech, "LOGIN") == 0)
+		auth_login(c, ir);
+	else if (strcasecmp(mech, "CRAM-MD5") == 0)
+		auth_cram_md5(c, ir);
+	else
+		pop3_err(c, "unsupported SASL mechanism");
+}

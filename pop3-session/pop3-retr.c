@@ -1,0 +1,200 @@
+/*
+ * RETR and TOP: a message streamed from its file in POP3_CHUNK pieces,
+ * through maildir_crlf (CRLF line ends, no NUL bytes, a header/body blank
+ * line guaranteed), dot-stuffed on the way out.  Memory does not grow with
+ * the message: two buffers of fixed size, allocated on the first RETR.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "pop3.h"
+#include "session-log.h"
+
+/* Where the stream stands, across chunks. */
+struct retr_stream {
+	bool		 at_bol;	/* the next byte starts a line */
+	bool		 is_top;	/* TOP: stop after lines_left body lines */
+	bool		 in_body;	/* past the blank line after the headers */
+	bool		 is_done;	/* TOP has sent all it should */
+	uint64_t	 lines_left;	/* TOP: body lines still to send */
+	uint64_t	 line_len;	/* bytes of the current line so far */
+	uint64_t	 sent;		/* message bytes sent, before stuffing */
+};
+
+/*
+ * Sends len bytes of CRLF text, doubling a dot that starts a line.  The
+ * text never holds an LF without its CR (maildir_crlf sees to that), so
+ * a line of two bytes is the empty line that ends the headers.
+ */
+static void
+stream_chunk(struct pop3_conn *c, struct retr_stream *s, const char *buf,
+    size_t len)
+{
+	const char *p = buf, *end = buf + len, *seg = buf, *nl;
+
+	while (p < end) {
+		if (s->at_bol && *p == '.') {
+			/* The dot goes out twice: up to it, and from it on. */
+			out_write(&c->out, seg, (size_t)(p + 1 - seg));
+			seg = p;
+		}
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (nl == NULL) {
+			s->line_len += (uint64_t)(end - p);
+			s->at_bol = false;
+			p = end;
+			break;
+		}
+		s->line_len += (uint64_t)(nl + 1 - p);
+		p = nl + 1;
+		s->at_bol = true;
+		if (s->is_top) {
+			if (s->in_body)
+				s->is_done = --s->lines_left == 0;
+			else if (s->line_len == 2) {
+				s->in_body = true;
+				s->is_done = s->lines_left == 0;
+			}
+		}
+		s->line_len = 0;
+		if (s->is_done)
+			break;
+	}
+	out_write(&c->out, seg, (size_t)(p - seg));
+	s->sent += (uint64_t)(p - buf);
+}
+
+/* Replies to a message that cannot be opened. */
+static void
+open_failed(struct pop3_conn *c, long i)
+{
+	struct maildir_msg *m = &c->list.msgs[i];
+
+	if (errno == ENOENT) {
+		/*
+		 * [SYS/TEMP]: not the client's fault and no reason to give
+		 * up on the maildir; the next session will not list it.
+		 */
+		c->marks[i] |= POP3_M_GONE;
+		log_info("%s: message %ld (%s) vanished", c->peer, i + 1,
+		    m->name);
+		pop3_err_sys(c, "message %ld no longer exists "
+		    "(deleted by another session)", i + 1);
+		return;
+	}
+	log_err("%s: opening %s: %s", c->peer, m->name, strerror(errno));
+	pop3_err_sys(c, "cannot open message %ld", i + 1);
+}
+
+/* Sends message i, whole (RETR) or its headers and `lines` body lines (TOP). */
+static void
+send_msg(struct pop3_conn *c, long i, bool is_top, uint64_t lines)
+{
+	struct maildir_msg *m = &c->list.msgs[i];
+	struct retr_stream s = { .at_bol = true, .is_top = is_top,
+	    .lines_left = lines };
+	struct maildir_crlf cx;
+	ssize_t n;
+	size_t k;
+	int fd;
+
+	if (c->rbuf == NULL) {
+		c->rbuf = malloc(POP3_CHUNK);
+		c->cbuf = malloc(2 * POP3_CHUNK + 8);
+		if (c->rbuf == NULL || c->cbuf == NULL)
+			pop3_die_oom(c);
+	}
+	fd = maildir_msg_open(c->md, &c->list, m);
+	if (fd == -1) {
+		open_failed(c, i);
+		return;
+	}
+	if (!is_top && m->has_wsize)
+		pop3_ok(c, "%llu octets", (unsigned long long)m->wsize);
+	else
+		pop3_ok(c, "message follows");
+	maildir_crlf_init(&cx);
+	while (!s.is_done) {
+		n = read(fd, c->rbuf, POP3_CHUNK);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			/*
+			 * The +OK is out: ending the response now would hand
+			 * the client a truncated message as if it were whole.
+			 * Closing instead makes it retry in a later session.
+			 */
+			log_err("%s: reading %s: %s", c->peer, m->name,
+			    strerror(errno));
+			close(fd);
+			c->status = EX_IOERR;
+			c->end = "read error";
+			c->done = true;
+			return;
+		}
+		if (n == 0)
+			break;
+		k = maildir_crlf_conv(&cx, c->rbuf, (size_t)n, c->cbuf);
+		stream_chunk(c, &s, c->cbuf, k);
+	}
+	close(fd);
+	if (!s.is_done) {
+		k = maildir_crlf_finish(&cx, c->cbuf);
+		stream_chunk(c, &s, c->cbuf, k);
+	}
+	out_write(&c->out, ".\r\n", 3);
+	c->octets += s.sent;
+	if (!is_top) {
+		c->marks[i] |= POP3_M_RETRIEVED;
+		c->nretr++;
+	}
+}
+
+void
+pop3_cmd_retr(struct pop3_conn *c, char *args)
+{
+	char *arg = pop3_next_arg(&args);
+	long i;
+
+	if (pop3_next_arg(&args) != NULL) {
+		pop3_err(c, "too many arguments");
+		return;
+	}
+	if ((i = pop3_msg_arg(c, arg)) < 0)
+		return;
+	send_msg(c, i, false, 0);
+}
+
+void
+pop3_cmd_top(struct pop3_conn *c, char *args)
+{
+	char *arg = pop3_next_arg(&args);
+	char *nlines = pop3_next_arg(&args);
+	uint64_t lines = 0;
+	const char *p;
+	long i;
+
+	if (arg != NULL && nlines == NULL) {
+		pop3_err(c, "TOP needs a message number and a line count");
+		return;
+	}
+	if (pop3_next_arg(&args) != NULL) {
+		pop3_err(c, "too many arguments");
+		return;
+	}
+	if ((i = pop3_msg_arg(c, arg)) < 0)
+		return;
+	for (p = nlines; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9') {
+			pop3_err(c, "invalid line count");
+			return;
+		}
+		/* More lines than any message has: the whole message. */
+		if (lines < UINT64_MAX / 10 - 10)
+			lines = lines * 10 + (uint64_t)(*p - '0');
+	}
+	send_msg(c, i, true, lines);
+}
