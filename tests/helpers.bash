@@ -91,3 +91,36 @@ only_message() {
 free_port() {
 	$PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
+
+# md_put SUBDIR NAME: writes stdin to the maildir's SUBDIR/NAME, owned by
+# the account the sessions run as (so they may rename and delete it).
+md_put() {
+	mkdir -p "$MD/tmp" "$MD/new" "$MD/cur"
+	cat > "$MD/$1/$2"
+	if [ "$(id -u)" = 0 ]; then chown -R "$TEST_USER" "$MD"; fi
+}
+
+# listen_inetd PROGRAM ARG...: serves PROGRAM on 127.0.0.1:$PORT, one
+# process per connection, in the background until listen_stop (call it
+# from teardown).  The programs' log goes to $BATS_TEST_TMPDIR/listen.log.
+listen_inetd() {
+	PORT=$(free_port)
+	timeout 120 systemd-socket-activate --inetd -a -l "127.0.0.1:$PORT" \
+	    -E BAREMAIL_CONFIG $WRAP "$@" \
+	    </dev/null >/dev/null 2>"$BATS_TEST_TMPDIR/listen.log" 3>&- &
+	LISTEN_PID=$!
+	local i
+	for i in $(seq 200); do
+		ss -Hltn "sport = :$PORT" | grep -q . && return 0
+		sleep 0.05
+	done
+	echo "nothing listens on $PORT" >&2
+	return 1
+}
+listen_stop() {
+	if [ -n "${LISTEN_PID:-}" ]; then
+		kill "$LISTEN_PID" 2>/dev/null || true
+		wait "$LISTEN_PID" 2>/dev/null || true
+		LISTEN_PID=
+	fi
+}
