@@ -381,7 +381,7 @@ config_load(struct session_config *cfg, const char *path, char *err,
 		errno = saved;
 		return -1;
 	}
-	if (p.err_line == 0 && rc > 0) {
+	if (rc > 0 && (p.err_line == 0 || (unsigned)rc < p.err_line)) {
 		/* inih's own complaint: no '=' or an unclosed '['. */
 		p.err_line = (unsigned)rc;
 		snprintf(p.why, sizeof(p.why),

@@ -1,0 +1,394 @@
+/* Tests libsession/session-config.c: defaults, every key, every error. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "session-config.h"
+#include "session-log.h"
+
+static char dir[] = "/tmp/test-session-config-XXXXXX";
+static char path[256];
+
+/* Writes text as the config file and loads it over the defaults. */
+static int
+load(struct session_config *cfg, const char *text, char *err, size_t errlen)
+{
+	FILE *fp = fopen(path, "w");
+
+	CHECK(fp != NULL);
+	fputs(text, fp);
+	fclose(fp);
+	config_defaults(cfg);
+	err[0] = '\0';
+	return config_load(cfg, path, err, errlen);
+}
+
+/* Loads text and checks that it fails with "PATH:LINE: what...". */
+static void
+expect_error(const char *text, unsigned line, const char *what)
+{
+	struct session_config cfg;
+	char err[1024], want[1024];
+	int rc = load(&cfg, text, err, sizeof(err));
+
+	snprintf(want, sizeof(want), "%s:%u: %s", path, line, what);
+	CHECK(rc == -1);
+	if (strncmp(err, want, strlen(want)) != 0) {
+		fprintf(stderr, "want \"%s...\"\n got \"%s\"\n", want, err);
+		CHECK(!"error message");
+	}
+}
+
+static void
+test_defaults(void)
+{
+	struct session_config cfg;
+	char host[256];
+
+	setenv("MAILDIR", "/srv/md", 1);
+	config_defaults(&cfg);
+	CHECK(strcmp(cfg.maildir, "/srv/md") == 0);
+	CHECK(cfg.max_message_size == 50UL * 1024 * 1024);
+	CHECK(cfg.max_recipients == 1000);
+	CHECK(cfg.smtp_timeout == 300);
+	CHECK(cfg.pop3_timeout == 600);
+	CHECK(!cfg.pop3_exclusive);
+	CHECK(cfg.log_level == LOG_INFO);
+	CHECK(cfg.user[0] == '\0');
+	CHECK(cfg.file[0] == '\0');
+	CHECK(strcmp(cfg.sendmail_smtp, "127.0.0.1:25") == 0);
+	CHECK(gethostname(host, sizeof(host)) == 0);
+	CHECK(strcmp(cfg.hostname, host) == 0);
+
+	unsetenv("MAILDIR");
+	setenv("HOME", "/home/someone", 1);
+	config_defaults(&cfg);
+	CHECK(strcmp(cfg.maildir, "/home/someone/Maildir") == 0);
+	setenv("MAILDIR", "", 1);	/* empty counts as unset */
+	config_defaults(&cfg);
+	CHECK(strcmp(cfg.maildir, "/home/someone/Maildir") == 0);
+	unsetenv("MAILDIR");
+	setenv("HOME", "/", 1);
+	config_defaults(&cfg);
+	CHECK(strcmp(cfg.maildir, "/Maildir") == 0);
+}
+
+static void
+test_default_path(void)
+{
+	setenv("BAREMAIL_CONFIG", "/some/where.conf", 1);
+	CHECK(strcmp(config_default_path(), "/some/where.conf") == 0);
+	unsetenv("BAREMAIL_CONFIG");
+	/* Without the variable: the installed file, only when it exists. */
+	const char *p = config_default_path();
+	CHECK(p == NULL || access(p, F_OK) == 0);
+}
+
+static void
+test_every_key(void)
+{
+	struct session_config cfg;
+	char err[1024];
+
+	CHECK(load(&cfg,
+	    "# a comment\n"
+	    "; another\n"
+	    "\n"
+	    "[maildir]\n"
+	    "path = /var/mail/box\n"
+	    "[smtp]\n"
+	    "hostname = mail.example.lan\n"
+	    "max_message_size = 10M\n"
+	    "max_recipients = 50\n"
+	    "timeout = 120\n"
+	    "[pop3]\n"
+	    "timeout = 900\n"
+	    "exclusive = yes\n"
+	    "[sendmail]\n"
+	    "smtp = [::1]:2025\n"
+	    "[log]\n"
+	    "level = debug\n"
+	    "[user]\n"
+	    "name = baremail\n", err, sizeof(err)) == 0);
+	CHECK(err[0] == '\0');
+	CHECK(strcmp(cfg.file, path) == 0);
+	CHECK(strcmp(cfg.maildir, "/var/mail/box") == 0);
+	CHECK(strcmp(cfg.hostname, "mail.example.lan") == 0);
+	CHECK(cfg.max_message_size == 10UL * 1024 * 1024);
+	CHECK(cfg.max_recipients == 50);
+	CHECK(cfg.smtp_timeout == 120);
+	CHECK(cfg.pop3_timeout == 900);
+	CHECK(cfg.pop3_exclusive);
+	CHECK(strcmp(cfg.sendmail_smtp, "[::1]:2025") == 0);
+	CHECK(cfg.log_level == LOG_DEBUG);
+	CHECK(strcmp(cfg.user, "baremail") == 0);
+}
+
+static void
+test_shipped_example(void)
+{
+	struct session_config cfg, def;
+	char err[1024];
+	const char *example = SOURCE_ROOT "/baremail.conf.example";
+
+	config_defaults(&cfg);
+	config_defaults(&def);
+	/* Everything is commented out: loading it changes nothing. */
+	CHECK(config_load(&cfg, example, err, sizeof(err)) == 0);
+	if (err[0] != '\0' && cfg.file[0] == '\0')
+		fprintf(stderr, "%s\n", err);
+	CHECK(cfg.max_message_size == def.max_message_size);
+	CHECK(strcmp(cfg.maildir, def.maildir) == 0);
+	CHECK(cfg.smtp_timeout == def.smtp_timeout);
+
+	/* And with each documented default uncommented, still the same. */
+	FILE *in = fopen(example, "r"), *out = fopen(path, "w");
+	char line[512];
+	CHECK(in != NULL && out != NULL);
+	while (in != NULL && out != NULL && fgets(line, sizeof(line), in)) {
+		/* "#key = value" lines are defaults; "# text" is prose. */
+		if (line[0] == '#' && line[1] != ' ' && line[1] != '\n' &&
+		    strchr(line, '=') != NULL && strncmp(line, "#path", 5) &&
+		    strncmp(line, "#hostname", 9) && strncmp(line, "#name", 5))
+			fputs(line + 1, out);
+		else
+			fputs(line, out);
+	}
+	if (in != NULL)
+		fclose(in);
+	if (out != NULL)
+		fclose(out);
+	config_defaults(&cfg);
+	CHECK(config_load(&cfg, path, err, sizeof(err)) == 0);
+	CHECK(cfg.max_message_size == def.max_message_size);
+	CHECK(cfg.max_recipients == def.max_recipients);
+	CHECK(cfg.smtp_timeout == def.smtp_timeout);
+	CHECK(cfg.pop3_timeout == def.pop3_timeout);
+	CHECK(cfg.pop3_exclusive == def.pop3_exclusive);
+	CHECK(cfg.log_level == def.log_level);
+	CHECK(strcmp(cfg.sendmail_smtp, def.sendmail_smtp) == 0);
+}
+
+static void
+test_sizes(void)
+{
+	static const struct {
+		const char	*text;
+		size_t		 bytes;
+	} good[] = {
+		{ "1024", 1024 },
+		{ "1k", 1024 },
+		{ "64K", 65536 },
+		{ "50M", 50UL << 20 },
+		{ "50MB", 50UL << 20 },
+		{ "50MiB", 50UL << 20 },
+		{ "2G", 2UL << 30 },
+		{ "1024G", 1024UL << 30 },
+	};
+	static const char *const bad[] = {
+		"5X", "-1", "1.5M", "M", " ", "99999999999999999999999",
+		"18014398509481984G", "1025G", "512", "0", "10 M",
+	};
+	struct session_config cfg;
+	char text[128], err[1024];
+	size_t i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(text, sizeof(text), "[smtp]\nmax_message_size = %s\n",
+		    good[i].text);
+		CHECK(load(&cfg, text, err, sizeof(err)) == 0);
+		CHECK(cfg.max_message_size == good[i].bytes);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "[smtp]\nmax_message_size = %s\n",
+		    bad[i]);
+		expect_error(text, 2, "[smtp] max_message_size: ");
+	}
+}
+
+static void
+test_numbers(void)
+{
+	struct session_config cfg;
+	char err[1024];
+
+	CHECK(load(&cfg, "[smtp]\ntimeout = 1\n[pop3]\ntimeout = 86400\n",
+	    err, sizeof(err)) == 0);
+	CHECK(cfg.smtp_timeout == 1 && cfg.pop3_timeout == 86400);
+	expect_error("[smtp]\ntimeout = 0\n", 2,
+	    "[smtp] timeout: 0 is out of range (1 to 86400)");
+	expect_error("[pop3]\n\ntimeout = 86401\n", 3,
+	    "[pop3] timeout: 86401 is out of range");
+	expect_error("[smtp]\ntimeout = 5m\n", 2,
+	    "[smtp] timeout: \"5m\" is not a whole number");
+	expect_error("[smtp]\ntimeout = -3\n", 2, "[smtp] timeout: ");
+	expect_error("[smtp]\ntimeout = 4294967297\n", 2, "[smtp] timeout: ");
+	expect_error("[smtp]\nmax_recipients = 0\n", 2,
+	    "[smtp] max_recipients: 0 is out of range");
+	CHECK(load(&cfg, "[smtp]\nmax_recipients = 1000000\n", err,
+	    sizeof(err)) == 0);
+	CHECK(cfg.max_recipients == 1000000);
+}
+
+static void
+test_booleans(void)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1", "YES", "True" };
+	static const char *const no[] = { "no", "false", "off", "0", "No", "OFF" };
+	struct session_config cfg;
+	char text[128], err[1024];
+	size_t i;
+
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		snprintf(text, sizeof(text), "[pop3]\nexclusive = %s\n", yes[i]);
+		CHECK(load(&cfg, text, err, sizeof(err)) == 0);
+		CHECK(cfg.pop3_exclusive);
+		snprintf(text, sizeof(text), "[pop3]\nexclusive = yes\n"
+		    "exclusive = %s\n", no[i]);
+		CHECK(load(&cfg, text, err, sizeof(err)) == 0);
+		CHECK(!cfg.pop3_exclusive);
+	}
+	expect_error("[pop3]\nexclusive = maybe\n", 2,
+	    "[pop3] exclusive: \"maybe\" is not yes/no");
+	expect_error("[pop3]\nexclusive = 2\n", 2, "[pop3] exclusive: ");
+}
+
+static void
+test_levels(void)
+{
+	struct session_config cfg;
+	char err[1024];
+
+	CHECK(log_level_parse("error") == LOG_ERR);
+	CHECK(log_level_parse("warning") == LOG_WARNING);
+	CHECK(log_level_parse("info") == LOG_INFO);
+	CHECK(log_level_parse("debug") == LOG_DEBUG);
+	CHECK(log_level_parse("err") == LOG_ERR);
+	CHECK(log_level_parse("notice") == LOG_NOTICE);
+	CHECK(log_level_parse("DEBUG") == LOG_DEBUG);
+	CHECK(log_level_parse("3") == LOG_ERR);
+	CHECK(log_level_parse("8") == -1);
+	CHECK(log_level_parse("verbose") == -1);
+	CHECK(log_level_parse("") == -1);
+	CHECK(load(&cfg, "[log]\nlevel = warning\n", err, sizeof(err)) == 0);
+	CHECK(cfg.log_level == LOG_WARNING);
+	expect_error("[log]\nlevel = loud\n", 2,
+	    "[log] level: \"loud\" is not one of error, warning, info, debug");
+}
+
+static void
+test_strings(void)
+{
+	struct session_config cfg;
+	char err[1024];
+
+	CHECK(load(&cfg, "[smtp]\nhostname = [192.0.2.1]\n", err,
+	    sizeof(err)) == 0);
+	CHECK(strcmp(cfg.hostname, "[192.0.2.1]") == 0);
+	expect_error("[smtp]\nhostname = two words\n", 2,
+	    "[smtp] hostname: \"two words\" is not a host name");
+	expect_error("[smtp]\nhostname = a<b>\n", 2, "[smtp] hostname: ");
+	expect_error("[sendmail]\nsmtp = localhost\n", 2,
+	    "[sendmail] smtp: \"localhost\" is not host:port");
+	expect_error("[sendmail]\nsmtp = localhost:0\n", 2, "[sendmail] smtp: ");
+	expect_error("[sendmail]\nsmtp = localhost:65536\n", 2,
+	    "[sendmail] smtp: ");
+	expect_error("[sendmail]\nsmtp = :25\n", 2, "[sendmail] smtp: ");
+	CHECK(load(&cfg, "[sendmail]\nsmtp = mail.lan:587\n", err,
+	    sizeof(err)) == 0);
+	CHECK(strcmp(cfg.sendmail_smtp, "mail.lan:587") == 0);
+	expect_error("[user]\nname = ro ot\n", 2, "[user] name: ");
+	expect_error("[user]\nname = -x\n", 2, "[user] name: ");
+	expect_error("[user]\nname = abcdefghijabcdefghijabcdefghijabcdefghij"
+	    "abcdefghijabcdefghijabcd\n", 2,
+	    "[user] name: too long (at most 63 bytes)");
+	expect_error("[maildir]\npath =\n", 2,
+	    "[maildir] path: empty value");
+	/* A relative path is kept as written: relative to the cwd. */
+	CHECK(load(&cfg, "[maildir]\npath = Mail/box\n", err, sizeof(err)) == 0);
+	CHECK(strcmp(cfg.maildir, "Mail/box") == 0);
+	/* inih ends a value at " ;" (an inline comment). */
+	CHECK(load(&cfg, "[maildir]\npath = /m ; the box\n", err,
+	    sizeof(err)) == 0);
+	CHECK(strcmp(cfg.maildir, "/m") == 0);
+}
+
+static void
+test_structure(void)
+{
+	struct session_config cfg;
+	char err[1024];
+
+	expect_error("[smtp]\nhostname = a\n\n[smpt]\ntimeout = 3\n", 5,
+	    "[smpt] timeout: unknown section");
+	expect_error("[smtp]\ntimeout = 3\ntimeuot = 4\n", 3,
+	    "[smtp] timeuot: unknown key");
+	expect_error("[pop3]\nhostname = x\n", 2,
+	    "[pop3] hostname: unknown key");
+	expect_error("timeout = 3\n", 1, "[] timeout: key before any [section]");
+	expect_error("[smtp]\ntimeout 3\n", 2, "syntax error");
+	expect_error("[smtp\ntimeout = 3\n", 1, "syntax error");
+	/* The first error is the one reported. */
+	expect_error("[smtp]\ntimeout = x\nfoo = 1\n", 2, "[smtp] timeout: ");
+
+	/* Indentation, CRLF line ends, no final LF, case: all fine. */
+	CHECK(load(&cfg, "  [SMTP]\r\n\ttimeout = 7\r\n  Max_Recipients=9",
+	    err, sizeof(err)) == 0);
+	CHECK(cfg.smtp_timeout == 7 && cfg.max_recipients == 9);
+
+	/* A line longer than inih's buffer is refused, not split. */
+	char text[600];
+	memset(text, 0, sizeof(text));
+	strcpy(text, "[maildir]\npath = /");
+	memset(text + strlen(text), 'a', 300);
+	strcat(text, "\n");
+	expect_error(text, 2, "line too long");
+	/* An empty file is fine, and so is one with only sections. */
+	CHECK(load(&cfg, "", err, sizeof(err)) == 0);
+	CHECK(load(&cfg, "[smtp]\n[pop3]\n", err, sizeof(err)) == 0);
+}
+
+static void
+test_unreadable(void)
+{
+	struct session_config cfg;
+	char err[1024], missing[300];
+
+	snprintf(missing, sizeof(missing), "%s/nope.conf", dir);
+	config_defaults(&cfg);
+	errno = 0;
+	CHECK(config_load(&cfg, missing, err, sizeof(err)) == -1);
+	CHECK(errno == ENOENT);
+	CHECK(strstr(err, missing) == err);
+	CHECK(strstr(err, "No such file") != NULL);
+	CHECK(cfg.file[0] == '\0');
+	/* A directory cannot be read as a file. */
+	errno = 0;
+	CHECK(config_load(&cfg, dir, err, sizeof(err)) == -1);
+	CHECK(errno != 0);
+	CHECK(strstr(err, dir) == err);
+}
+
+int
+main(void)
+{
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/baremail.conf", dir);
+	test_defaults();
+	test_default_path();
+	test_every_key();
+	test_shipped_example();
+	test_sizes();
+	test_numbers();
+	test_booleans();
+	test_levels();
+	test_strings();
+	test_structure();
+	test_unreadable();
+	unlink(path);
+	rmdir(dir);
+	return CHECK_DONE();
+}

@@ -1,0 +1,437 @@
+/* Tests libsession/session-io.c: the line reader and the reply writer. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "session-io.h"
+
+static void
+pair(int type, int sv[2])
+{
+	CHECK(socketpair(AF_UNIX, type, 0, sv) == 0);
+}
+
+static void
+put(int fd, const char *s, size_t len)
+{
+	CHECK(write(fd, s, len) == (ssize_t)len);
+}
+
+#define PUT(fd, lit)	put((fd), (lit), sizeof(lit) - 1)
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Expects the next line to be exactly want (wantlen bytes). */
+static void
+expect_line(struct lr *r, const char *want, size_t wantlen)
+{
+	char *line = NULL;
+	ssize_t n = lr_next(r, 5, &line);
+
+	CHECK(n == (ssize_t)wantlen);
+	if (n == (ssize_t)wantlen) {
+		CHECK(memcmp(line, want, wantlen) == 0);
+		CHECK(line[n] == '\0');
+	} else
+		fprintf(stderr, "  got %zd, wanted \"%.*s\"\n", n,
+		    (int)wantlen, want);
+}
+
+#define EXPECT(r, lit)	expect_line((r), (lit), sizeof(lit) - 1)
+
+static void
+test_line_ends(void)
+{
+	struct lr r;
+	int sv[2];
+	char *line;
+
+	pair(SOCK_STREAM, sv);
+	CHECK(lr_init(&r, sv[0], NULL, 512) == 0);
+	CHECK(r.cap >= 65536);
+	CHECK(!lr_pending(&r));
+	PUT(sv[1], "EHLO a\r\nbare lf\n\r\nmid\rcr\r\nnul\0inside\r\n\ncr cr\r\r\n");
+	EXPECT(&r, "EHLO a");
+	CHECK(lr_pending(&r));
+	EXPECT(&r, "bare lf");
+	EXPECT(&r, "");
+	EXPECT(&r, "mid\rcr");
+	EXPECT(&r, "nul\0inside");
+	EXPECT(&r, "");
+	EXPECT(&r, "cr cr\r");
+	CHECK(!lr_pending(&r));
+
+	/* A line split across reads is put back together. */
+	PUT(sv[1], "QU");
+	PUT(sv[1], "I");
+	PUT(sv[1], "T\r");
+	PUT(sv[1], "\nNEXT\r\n");
+	EXPECT(&r, "QUIT");
+	EXPECT(&r, "NEXT");
+
+	/* EOF: a last line without its LF is dropped, then EOF stays EOF. */
+	PUT(sv[1], "last\r\nunfinished");
+	close(sv[1]);
+	EXPECT(&r, "last");
+	CHECK(lr_next(&r, 5, &line) == LR_EOF);
+	CHECK(lr_next(&r, 5, &line) == LR_EOF);
+	CHECK(lr_read(&r, 5, 100, &line) == LR_EOF);
+	lr_free(&r);
+	lr_free(&r);	/* safe twice */
+	close(sv[0]);
+}
+
+static void
+test_too_long(void)
+{
+	struct lr r;
+	int sv[2];
+	char *line, big[300];
+
+	pair(SOCK_STREAM, sv);
+	CHECK(lr_init(&r, sv[0], NULL, 16) == 0);
+	/* Exactly max fits, with CRLF or LF; one more does not. */
+	PUT(sv[1], "0123456789abcdef\r\n0123456789abcdef\n");
+	EXPECT(&r, "0123456789abcdef");
+	EXPECT(&r, "0123456789abcdef");
+	PUT(sv[1], "0123456789abcdefg\r\nok\r\n");
+	CHECK(lr_next(&r, 5, &line) == LR_TOOLONG);
+	EXPECT(&r, "ok");
+	PUT(sv[1], "0123456789abcdefg\nok2\n");
+	CHECK(lr_next(&r, 5, &line) == LR_TOOLONG);
+	EXPECT(&r, "ok2");
+
+	/* Over-long and arriving in pieces: skipped up to its LF. */
+	memset(big, 'x', sizeof(big));
+	put(sv[1], big, 10);
+	put(sv[1], big, 10);
+	put(sv[1], big, sizeof(big));
+	PUT(sv[1], "\r\nafter\r\n");
+	CHECK(lr_next(&r, 5, &line) == LR_TOOLONG);
+	EXPECT(&r, "after");
+	lr_free(&r);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/* An over-long line much bigger than the buffer, from another process. */
+static void
+test_huge_line(void)
+{
+	struct lr r;
+	int sv[2];
+	char *line;
+	pid_t pid;
+	int status;
+
+	pair(SOCK_STREAM, sv);
+	pid = fork();
+	if (pid == 0) {
+		static char chunk[65536];
+		close(sv[0]);
+		memset(chunk, 'y', sizeof(chunk));
+		PUT(sv[1], "before\r\n");
+		for (int i = 0; i < 64; i++)	/* 4 MiB without a LF */
+			put(sv[1], chunk, sizeof(chunk));
+		PUT(sv[1], "\r\nafter\r\n");
+		_exit(0);
+	}
+	close(sv[1]);
+	CHECK(lr_init(&r, sv[0], NULL, 1000) == 0);
+	size_t cap = r.cap;
+	EXPECT(&r, "before");
+	CHECK(lr_next(&r, 10, &line) == LR_TOOLONG);
+	EXPECT(&r, "after");
+	CHECK(lr_next(&r, 10, &line) == LR_EOF);
+	CHECK(r.cap == cap);	/* never grew */
+	waitpid(pid, &status, 0);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	lr_free(&r);
+	close(sv[0]);
+}
+
+static void
+test_timeout(void)
+{
+	struct lr r;
+	int sv[2];
+	char *line;
+	double t;
+
+	pair(SOCK_STREAM, sv);
+	CHECK(lr_init(&r, sv[0], NULL, 512) == 0);
+	t = now();
+	CHECK(lr_next(&r, 1, &line) == LR_TIMEOUT);
+	t = now() - t;
+	CHECK(t >= 0.95 && t < 2.5);
+
+	/* Half a line then silence: still a timeout, and the half is kept. */
+	PUT(sv[1], "NO");
+	t = now();
+	CHECK(lr_next(&r, 1, &line) == LR_TIMEOUT);
+	CHECK(now() - t >= 0.95);
+	PUT(sv[1], "OP\r\n");
+	EXPECT(&r, "NOOP");
+
+	/* lr_read times out the same way. */
+	t = now();
+	CHECK(lr_read(&r, 1, 100, &line) == LR_TIMEOUT);
+	CHECK(now() - t >= 0.95);
+	lr_free(&r);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/* A client trickling a byte at a time cannot stretch the timeout. */
+static void
+test_trickle(void)
+{
+	struct lr r;
+	int sv[2];
+	char *line;
+	pid_t pid;
+	double t;
+
+	pair(SOCK_STREAM, sv);
+	pid = fork();
+	if (pid == 0) {
+		close(sv[0]);
+		for (int i = 0; i < 30; i++) {
+			PUT(sv[1], "x");
+			usleep(100000);
+		}
+		_exit(0);
+	}
+	close(sv[1]);
+	CHECK(lr_init(&r, sv[0], NULL, 512) == 0);
+	t = now();
+	CHECK(lr_next(&r, 1, &line) == LR_TIMEOUT);
+	t = now() - t;
+	CHECK(t >= 0.95 && t < 1.8);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	lr_free(&r);
+	close(sv[0]);
+}
+
+static void
+test_read_raw(void)
+{
+	struct lr r;
+	int sv[2];
+	char *buf;
+	ssize_t n;
+
+	pair(SOCK_STREAM, sv);
+	CHECK(lr_init(&r, sv[0], NULL, 512) == 0);
+	PUT(sv[1], "BDAT 10\r\n0123456789QUIT\r\n");
+	EXPECT(&r, "BDAT 10");
+	n = lr_read(&r, 5, 4, &buf);
+	CHECK(n == 4 && memcmp(buf, "0123", 4) == 0);
+	n = lr_read(&r, 5, 6, &buf);
+	CHECK(n == 6 && memcmp(buf, "456789", 6) == 0);
+	EXPECT(&r, "QUIT");
+	/* Nothing buffered: lr_read waits for the next bytes. */
+	PUT(sv[1], "\0\r\n.\r\n");
+	n = lr_read(&r, 5, 100, &buf);
+	CHECK(n == 6 && memcmp(buf, "\0\r\n.\r\n", 6) == 0);
+	close(sv[1]);
+	CHECK(lr_read(&r, 5, 100, &buf) == LR_EOF);
+	lr_free(&r);
+	close(sv[0]);
+}
+
+/* Replies go out when the reader has to wait, not while input is buffered. */
+static void
+test_flush_when_blocking(void)
+{
+	struct out o;
+	struct lr r;
+	int sv[2];
+	char buf[256], *line;
+	ssize_t n;
+
+	pair(SOCK_STREAM, sv);
+	out_init(&o, sv[0]);
+	CHECK(lr_init(&r, sv[0], &o, 512) == 0);
+	PUT(sv[1], "NOOP\r\nNOOP\r\n");
+	EXPECT(&r, "NOOP");
+	out_printf(&o, "250 one\r\n");
+	EXPECT(&r, "NOOP");	/* buffered: no flush */
+	out_printf(&o, "250 two\r\n");
+	CHECK(recv(sv[1], buf, sizeof(buf), MSG_DONTWAIT) == -1 &&
+	    errno == EAGAIN);
+	/* Client pipelined more, not yet read: still no flush. */
+	PUT(sv[1], "QUIT\r\n");
+	EXPECT(&r, "QUIT");
+	CHECK(recv(sv[1], buf, sizeof(buf), MSG_DONTWAIT) == -1 &&
+	    errno == EAGAIN);
+	out_printf(&o, "221 bye\r\n");
+	/* Now it has to wait: everything goes out in one write. */
+	CHECK(lr_next(&r, 1, &line) == LR_TIMEOUT);
+	n = recv(sv[1], buf, sizeof(buf) - 1, MSG_DONTWAIT);
+	CHECK(n == 27);
+	buf[n > 0 ? n : 0] = '\0';
+	CHECK(strcmp(buf, "250 one\r\n250 two\r\n221 bye\r\n") == 0);
+	CHECK(o.len == 0);
+	lr_free(&r);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+static void
+test_out_one_write(void)
+{
+	struct out o;
+	int sv[2];
+	char buf[OUT_BUFSIZE * 2];
+	ssize_t n;
+
+	/* SOCK_SEQPACKET keeps write boundaries: one recv == one write. */
+	pair(SOCK_SEQPACKET, sv);
+	out_init(&o, sv[0]);
+	out_printf(&o, "250-%s\r\n", "first");
+	out_write(&o, "250-second\r\n", 12);
+	out_printf(&o, "250 %d\r\n", 3);
+	CHECK(recv(sv[1], buf, sizeof(buf), MSG_DONTWAIT) == -1);
+	CHECK(out_flush(&o) == 0);
+	n = recv(sv[1], buf, sizeof(buf), MSG_DONTWAIT);
+	CHECK(n == 30);
+	CHECK(memcmp(buf, "250-first\r\n250-second\r\n250 3\r\n", 30) == 0);
+	CHECK(recv(sv[1], buf, sizeof(buf), MSG_DONTWAIT) == -1);
+	/* Nothing buffered: no empty write. */
+	CHECK(out_flush(&o) == 0);
+	CHECK(recv(sv[1], buf, sizeof(buf), MSG_DONTWAIT) == -1);
+
+	/* A full buffer is flushed whole before more is added. */
+	char fill[OUT_BUFSIZE - 5];
+	memset(fill, 'f', sizeof(fill));
+	out_write(&o, fill, sizeof(fill));
+	out_printf(&o, "0123456789");	/* does not fit the rest */
+	n = recv(sv[1], buf, sizeof(buf), MSG_DONTWAIT);
+	CHECK(n == (ssize_t)sizeof(fill));
+	CHECK(o.len == 10);
+	CHECK(out_flush(&o) == 0);
+	n = recv(sv[1], buf, sizeof(buf), MSG_DONTWAIT);
+	CHECK(n == 10 && memcmp(buf, "0123456789", 10) == 0);
+
+	/* Bigger than the buffer: written straight through, in order. */
+	static char huge[OUT_BUFSIZE + 100];
+	memset(huge, 'h', sizeof(huge));
+	out_write(&o, "ab", 2);
+	out_write(&o, huge, sizeof(huge));
+	n = recv(sv[1], buf, sizeof(buf), MSG_DONTWAIT);
+	CHECK(n == 2 && memcmp(buf, "ab", 2) == 0);
+	n = recv(sv[1], buf, sizeof(buf), MSG_DONTWAIT);
+	CHECK(n == (ssize_t)sizeof(huge));
+	CHECK(o.len == 0);
+
+	/* A printf bigger than the buffer too. */
+	huge[sizeof(huge) - 1] = '\0';
+	out_printf(&o, "<%s>", huge);
+	n = recv(sv[1], buf, sizeof(buf), MSG_DONTWAIT);
+	CHECK(n == (ssize_t)sizeof(huge) + 1);
+	CHECK(n > 0 && buf[0] == '<' && buf[n - 1] == '>' && buf[1] == 'h');
+	close(sv[0]);
+	close(sv[1]);
+}
+
+static void
+test_out_client_gone(void)
+{
+	struct out o;
+	int sv[2];
+
+	pair(SOCK_STREAM, sv);
+	close(sv[1]);
+	out_init(&o, sv[0]);
+	out_printf(&o, "220 hello\r\n");
+	CHECK(!o.failed);
+	/* EPIPE, not SIGPIPE (ignored, as session_start does). */
+	CHECK(out_flush(&o) == -1);
+	CHECK(o.failed);
+	out_printf(&o, "more\r\n");
+	CHECK(o.len == 0);
+	CHECK(out_flush(&o) == -1);
+	close(sv[0]);
+
+	/* A bad descriptor fails the same way. */
+	out_init(&o, -1);
+	out_write(&o, "x", 1);
+	CHECK(out_flush(&o) == -1 && o.failed);
+}
+
+/* Everything a fast client sends arrives, over many reads, in order. */
+static void
+test_bulk(void)
+{
+	struct lr r;
+	int sv[2];
+	char *line;
+	pid_t pid;
+	ssize_t n;
+	unsigned long want = 0, got = 0;
+
+	pair(SOCK_STREAM, sv);
+	pid = fork();
+	if (pid == 0) {
+		char l[64];
+		close(sv[0]);
+		for (unsigned i = 0; i < 100000; i++) {
+			int len = snprintf(l, sizeof(l), "line %u\r\n", i);
+			put(sv[1], l, (size_t)len);
+		}
+		_exit(0);
+	}
+	close(sv[1]);
+	CHECK(lr_init(&r, sv[0], NULL, 512) == 0);
+	for (unsigned i = 0;; i++) {
+		n = lr_next(&r, 10, &line);
+		if (n < 0)
+			break;
+		unsigned v = 0;
+		CHECK(sscanf(line, "line %u", &v) == 1);
+		want += i;
+		got += v;
+		if (v != i) {
+			CHECK(v == i);
+			break;
+		}
+	}
+	CHECK(n == LR_EOF);
+	CHECK(want == got && want == 100000UL * 99999 / 2);
+	waitpid(pid, NULL, 0);
+	lr_free(&r);
+	close(sv[0]);
+}
+
+int
+main(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	test_line_ends();
+	test_too_long();
+	test_huge_line();
+	test_read_raw();
+	test_flush_when_blocking();
+	test_out_one_write();
+	test_out_client_gone();
+	test_bulk();
+	test_timeout();
+	test_trickle();
+	return CHECK_DONE();
+}
