@@ -1,0 +1,140 @@
+#!/bin/sh
+# Builds BareMail and serves it from this checkout until Ctrl-C:
+# SMTP on 127.0.0.1:2025 and POP3 on 127.0.0.1:2110 (BAREMAIL_SMTP_PORT and
+# BAREMAIL_POP3_PORT change them), mail in ./Maildir, log lines here.
+#
+# systemd-socket-activate plays the part of the socket units: it owns the
+# port and starts one session per connection, the connection on its stdin
+# and stdout; stderr stays this terminal, where the sessions log.
+#
+# As root it installs what is missing, and the sessions run as the
+# unprivileged account baremail (created if missing), never as root.
+set -eu
+cd "$(dirname "$0")"
+top=$(pwd -P)
+. scripts/deps.sh
+# shellcheck disable=SC2086
+need_packages $BUILD_PACKAGES $SERVE_PACKAGES
+
+smtp_port=${BAREMAIL_SMTP_PORT:-2025}
+pop3_port=${BAREMAIL_POP3_PORT:-2110}
+user=baremail
+maildir=$top/Maildir
+is_root=false
+[ "$(id -u)" = 0 ] && is_root=true
+
+# Second pass, as root in a private mount namespace (see below): the
+# maildir is bind-mounted where the unprivileged account can reach it.  The
+# mount vanishes with the namespace when this script ends.
+if [ -n "${BAREMAIL_SERVE_AT:-}" ]; then
+	mount --bind "$maildir" "$BAREMAIL_SERVE_AT"
+	served=$BAREMAIL_SERVE_AT
+else
+	served=$maildir
+
+	if [ ! -f build/build.ninja ]; then
+		echo "Configuring the build in build/"
+		meson setup build >build-setup.log 2>&1 ||
+		    { cat build-setup.log; exit 1; }
+		rm -f build-setup.log
+	fi
+	echo "Building smtp-session and pop3-session in build/"
+	meson compile -C build smtp-session pop3-session >/dev/null ||
+	    meson compile -C build smtp-session pop3-session
+
+	mkdir -p "$maildir/tmp" "$maildir/new" "$maildir/cur"
+	if $is_root; then
+		id "$user" >/dev/null 2>&1 || {
+			echo "Creating the system account $user"
+			useradd --system --home-dir /var/lib/baremail \
+			    --no-create-home --shell /usr/sbin/nologin "$user"
+		}
+		chown -R "$user:" "$maildir"
+		# A checkout under /root (mode 0700) is out of the account's
+		# reach: serve it again from a private mount namespace where
+		# the maildir also appears under /run.
+		if ! setpriv --reuid="$user" --regid="$user" --init-groups \
+		    test -w "$maildir/new" 2>/dev/null; then
+			at=/run/baremail-serve.$$
+			mkdir -p "$at/Maildir"
+			trap 'rm -rf "$at"' EXIT
+			trap 'exit 130' INT
+			trap 'exit 143' TERM
+			BAREMAIL_SERVE_AT=$at/Maildir unshare --mount \
+			    --propagation private -- "$top/serve.sh" "$@" ||
+			    exit $?
+			exit 0
+		fi
+	fi
+fi
+
+smtp=$top/build/smtp-session/smtp-session
+pop3=$top/build/pop3-session/pop3-session
+
+# The sessions' configuration: this maildir, this account; nothing from
+# /etc/baremail.conf.  systemd-socket-activate passes on only a few
+# variables, so it goes by -c.
+run=$(mktemp -d "${TMPDIR:-/tmp}/baremail-serve.XXXXXX")
+chmod 0755 "$run"
+conf=$run/baremail.conf
+{
+	echo "[maildir]"
+	echo "path = $served"
+	if $is_root; then
+		echo "[user]"
+		echo "name = $user"
+	fi
+} >"$conf"
+chmod 0644 "$conf"
+
+pids=""
+stop() {
+	trap - EXIT INT TERM
+	# Started in the background, the two managers ignore the terminal's
+	# SIGINT (as every background job of a script does): stop them here.
+	# shellcheck disable=SC2086
+	[ -z "$pids" ] || kill $pids 2>/dev/null || :
+	wait
+	rm -rf "$run"
+}
+trap stop EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+systemd-socket-activate --inetd --accept -l "127.0.0.1:$smtp_port" \
+    "$smtp" -c "$conf" &
+pids=$!
+systemd-socket-activate --inetd --accept -l "127.0.0.1:$pop3_port" \
+    "$pop3" -c "$conf" &
+pids="$pids $!"
+
+as=""
+$is_root && as=" as $user"
+cat <<EOF
+
+BareMail serves $maildir$as
+  SMTP  127.0.0.1:$smtp_port    POP3  127.0.0.1:$pop3_port    any user name and password
+
+Send a test message:
+  printf 'Subject: hello\r\n\r\nIt works.\r\n' |
+      curl -sS smtp://127.0.0.1:$smtp_port --mail-from me@example.org --mail-rcpt you@example.org -T -
+  swaks --server 127.0.0.1:$smtp_port --to you@example.org
+Read it:
+  mutt -f pop://any@127.0.0.1:$pop3_port/     (any password)
+  Thunderbird: new mail account, any name and password, "Configure manually":
+    incoming POP3 127.0.0.1 port $pop3_port, outgoing SMTP 127.0.0.1 port $smtp_port,
+    connection security None, authentication "Normal password" (any).
+
+Log lines follow here.  Ctrl-C stops both.
+
+EOF
+# Either manager ending (a port already taken, say) ends the other.
+while :; do
+	for p in $pids; do
+		kill -0 "$p" 2>/dev/null || {
+			echo "systemd-socket-activate (pid $p) stopped" >&2
+			exit 1
+		}
+	done
+	sleep 1
+done
