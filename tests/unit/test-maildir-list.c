@@ -1,0 +1,176 @@
+/* Tests for libmaildir/maildir-list.c: what a listing holds, its order, speed. */
+#include <time.h>
+
+#include "maildir.h"
+#include "test-maildir-util.h"
+
+static struct maildir_tmp t;
+
+static void
+test_list(void)
+{
+	static const char *const want[] = {
+		"1699999999.1234_5.other",
+		"1700000001.M000010P1Q1.h,S=5:2,S",
+		"1700000001.M999999P1Q1.h",
+		"1700000002.M000005P1Q0.h,S=7,W=9:2,",
+		"1700000002.M000005P1Q1.h,S=10,W=12",
+	};
+	char dir[PATH_MAX], p[PATH_MAX];
+	struct maildir_list l;
+	struct maildir md;
+
+	tu_mkdtemp(dir, sizeof(dir));
+	CHECK(maildir_open(&md, dir) == 0);
+	/* The name's S= wins over the file: no stat when the name says. */
+	CHECK(tu_write(dir, "new", want[4], "abc", 3) == 0);
+	CHECK(tu_write(dir, "new", want[2], "abcd", 4) == 0);
+	CHECK(tu_write(dir, "cur", want[1], "", 0) == 0);
+	CHECK(tu_write(dir, "cur", want[3], "", 0) == 0);
+	CHECK(tu_write(dir, "cur", want[0], "123456", 6) == 0);
+	/* Not messages: dot files, directories, symlinks, tmp/. */
+	CHECK(tu_write(dir, "cur", ".hidden", "x", 1) == 0);
+	CHECK(tu_write(dir, "tmp", "1.M1P1Q1.h", "x", 1) == 0);
+	tu_path(p, dir, "cur", "1.M1P1Q2.h,S=1");
+	CHECK(mkdir(p, 0700) == 0);
+	tu_path(p, dir, "new", "1.M1P1Q3.h");
+	CHECK(symlink("/etc/passwd", p) == 0);
+
+	CHECK(maildir_list(&md, &l) == 0);
+	CHECK(l.count == 5);
+	for (size_t i = 0; i < l.count && i < 5; i++) {
+		struct maildir_msg *m = &l.msgs[i];
+
+		CHECK(strcmp(m->name, want[i]) == 0);
+		CHECK(m->base_len == strcspn(want[i], ":"));
+		/* Room for ":2," and every letter when flags change. */
+		CHECK(m->name_cap >= m->base_len + 3 + 26 + 1);
+		CHECK(m->name >= l.arena && m->name < l.arena + l.arena_len);
+	}
+	if (l.count == 5) {
+		CHECK(l.msgs[0].has_size && l.msgs[0].size == 6);
+		CHECK(!l.msgs[0].has_wsize && !l.msgs[0].in_new);
+		CHECK(l.msgs[0].sec == 1699999999 && l.msgs[0].usec == 0);
+		CHECK(l.msgs[1].has_size && l.msgs[1].size == 5);
+		CHECK(!l.msgs[1].has_wsize && !l.msgs[1].in_new);
+		CHECK(l.msgs[1].usec == 10);
+		CHECK(l.msgs[2].has_size && l.msgs[2].size == 4);
+		CHECK(!l.msgs[2].has_wsize && l.msgs[2].in_new);
+		CHECK(l.msgs[3].size == 7 && l.msgs[3].wsize == 9);
+		CHECK(l.msgs[3].has_wsize && !l.msgs[3].in_new);
+		CHECK(l.msgs[4].size == 10 && l.msgs[4].wsize == 12);
+		CHECK(l.msgs[4].in_new && l.msgs[4].sec == 1700000002);
+	}
+	maildir_list_free(&l);
+	CHECK(l.msgs == NULL && l.count == 0);
+	maildir_list_free(&l);	/* safe twice */
+	maildir_close(&md);
+	tu_rmrf(dir);
+}
+
+static void
+test_list_delivered(void)
+{
+	char dir[PATH_MAX], names[3][MAILDIR_NAME_MAX + 1];
+	static const char *const body[] = { "A: 1\n\nx\n", "A: 2\n", "" };
+	struct maildir_list l;
+	struct maildir md;
+
+	tu_mkdtemp(dir, sizeof(dir));
+	CHECK(maildir_open(&md, dir) == 0);
+	CHECK(maildir_list(&md, &l) == 0);
+	CHECK(l.count == 0);
+	maildir_list_free(&l);
+	for (int i = 0; i < 3; i++) {
+		CHECK(maildir_deliver_begin(&md, &t) == 0);
+		CHECK(maildir_deliver_write(&t, body[i], strlen(body[i])) == 0);
+		CHECK(maildir_deliver_commit(&t, names[i], sizeof(names[i])) == 0);
+	}
+	CHECK(maildir_list(&md, &l) == 0);
+	CHECK(l.count == 3);
+	for (size_t i = 0; i < l.count && i < 3; i++) {
+		/* Delivery order, even within one microsecond (Q counts). */
+		CHECK(strcmp(l.msgs[i].name, names[i]) == 0);
+		CHECK(l.msgs[i].has_size && l.msgs[i].size == strlen(body[i]));
+		CHECK(l.msgs[i].has_wsize && l.msgs[i].in_new);
+	}
+	if (l.count == 3) {
+		CHECK(l.msgs[0].wsize == 11 && l.msgs[1].wsize == 8);
+		CHECK(l.msgs[2].wsize == 0);
+	}
+	maildir_list_free(&l);
+	maildir_close(&md);
+	tu_rmrf(dir);
+}
+
+static double
+since(const struct timespec *a)
+{
+	struct timespec b;
+
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	return (double)(b.tv_sec - a->tv_sec) * 1e3 +
+	    (double)(b.tv_nsec - a->tv_nsec) / 1e6;
+}
+
+/* 100 000 messages, half in new/, named in random order. */
+static void
+test_list_many(void)
+{
+	const size_t n = 100000;
+	char dir[PATH_MAX];
+	struct maildir_list l;
+	struct maildir md;
+	struct timespec t0;
+	double ms;
+	bool sorted = true;
+
+	tu_mkdtemp(dir, sizeof(dir));
+	CHECK(maildir_open(&md, dir) == 0);
+	for (size_t i = 0; i < n; i++) {
+		char name[128];
+		int fd;
+
+		snprintf(name, sizeof(name),
+		    "%lu.M%06luP%luQ%zu.host.example,S=%zu,W=%zu%s",
+		    1700000000 + tu_rand() % 100000, tu_rand() % 1000000,
+		    tu_rand() % 32768, i, i, i + 2, i % 2 ? ":2,S" : "");
+		fd = openat(i % 2 ? md.curfd : md.newfd, name,
+		    O_WRONLY | O_CREAT | O_EXCL, 0600);
+		CHECK(fd >= 0);
+		if (fd < 0)
+			break;
+		close(fd);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CHECK(maildir_list(&md, &l) == 0);
+	ms = since(&t0);
+	CHECK(l.count == n);
+	for (size_t i = 1; i < l.count; i++) {
+		const struct maildir_msg *a = &l.msgs[i - 1], *b = &l.msgs[i];
+
+		if (a->sec > b->sec || (a->sec == b->sec && (a->usec > b->usec ||
+		    (a->usec == b->usec && strcmp(a->name, b->name) > 0))))
+			sorted = false;
+		if (!b->has_size || !b->has_wsize || b->wsize != b->size + 2)
+			sorted = false;
+	}
+	CHECK(sorted);
+	maildir_list_free(&l);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CHECK(maildir_list(&md, &l) == 0);
+	printf("maildir_list of %zu messages: %.1f ms, again %.1f ms\n", n, ms,
+	    since(&t0));
+	maildir_list_free(&l);
+	maildir_close(&md);
+	tu_rmrf(dir);
+}
+
+int
+main(void)
+{
+	test_list();
+	test_list_delivered();
+	test_list_many();
+	return CHECK_DONE();
+}

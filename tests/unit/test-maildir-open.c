@@ -1,0 +1,147 @@
+/* Tests for libmaildir/maildir-open.c: open, create, refuse, lock. */
+#include "maildir.h"
+#include "test-maildir-util.h"
+
+static bool
+is_dir_0700(const char *dir, const char *sub)
+{
+	char p[PATH_MAX];
+	struct stat st;
+
+	tu_path(p, dir, sub, ".");
+	return stat(p, &st) == 0 && S_ISDIR(st.st_mode) &&
+	    (st.st_mode & 07777) == 0700;
+}
+
+static void
+test_create(void)
+{
+	char top[PATH_MAX], dir[PATH_MAX];
+	struct maildir md;
+
+	tu_mkdtemp(top, sizeof(top));
+	tu_path(dir, top, "Maildir", "");
+	/* Makes the maildir itself (one level) and its three directories. */
+	CHECK(maildir_open(&md, dir) == 0);
+	CHECK(is_dir_0700(dir, "."));
+	CHECK(is_dir_0700(dir, "tmp") && is_dir_0700(dir, "new") &&
+	    is_dir_0700(dir, "cur"));
+	CHECK(md.dirfd >= 0 && md.tmpfd >= 0 && md.newfd >= 0 && md.curfd >= 0);
+	CHECK(md.host[0] != '\0' && strchr(md.host, '/') == NULL &&
+	    strchr(md.host, ':') == NULL);
+	CHECK(md.seq == 0);
+	maildir_close(&md);
+	CHECK(md.dirfd == -1 && md.curfd == -1);
+	maildir_close(&md);	/* safe twice */
+
+	/* An existing maildir opens as it is. */
+	CHECK(maildir_open(&md, dir) == 0);
+	maildir_close(&md);
+
+	/* A missing cur/ is made again. */
+	tu_path(dir, top, "Maildir", "cur");
+	CHECK(rmdir(dir) == 0);
+	tu_path(dir, top, "Maildir", "");
+	CHECK(maildir_open(&md, dir) == 0);
+	CHECK(is_dir_0700(dir, "cur"));
+	maildir_close(&md);
+
+	/* Only one level is made. */
+	tu_path(dir, top, "a", "b");
+	errno = 0;
+	CHECK(maildir_open(&md, dir) == -1 && errno == ENOENT);
+	CHECK(md.dirfd == -1);
+	maildir_close(&md);
+	tu_rmrf(top);
+}
+
+static void
+test_not_a_dir(void)
+{
+	char top[PATH_MAX], dir[PATH_MAX];
+	struct maildir md;
+
+	tu_mkdtemp(top, sizeof(top));
+	/* The path is a file. */
+	CHECK(tu_write(top, ".", "file", "x", 1) == 0);
+	tu_path(dir, top, "file", "");
+	dir[strlen(dir) - 1] = '\0';	/* no trailing slash */
+	errno = 0;
+	CHECK(maildir_open(&md, dir) == -1 && errno == ENOTDIR);
+	/* new/ is a file. */
+	tu_path(dir, top, "md", "");
+	CHECK(mkdir(dir, 0700) == 0);
+	CHECK(tu_write(dir, ".", "new", "x", 1) == 0);
+	errno = 0;
+	CHECK(maildir_open(&md, dir) == -1 && errno == ENOTDIR);
+	CHECK(md.dirfd == -1 && md.tmpfd == -1);
+	tu_rmrf(top);
+}
+
+/* As an unprivileged user: a read-only cur/, or maildir, is EACCES. */
+static void
+unwritable(const char *dir)
+{
+	char p[PATH_MAX];
+	struct maildir md;
+
+	CHECK(maildir_open(&md, dir) == 0);
+	maildir_close(&md);
+	tu_path(p, dir, "cur", ".");
+	CHECK(chmod(p, 0500) == 0);
+	errno = 0;
+	CHECK(maildir_open(&md, dir) == -1 && errno == EACCES);
+	CHECK(chmod(p, 0700) == 0);
+	/* A maildir that lacks tmp/ and may not be written to. */
+	tu_path(p, dir, "tmp", "");
+	CHECK(rmdir(p) == 0);
+	CHECK(chmod(dir, 0500) == 0);
+	errno = 0;
+	CHECK(maildir_open(&md, dir) == -1 && errno == EACCES);
+	CHECK(chmod(dir, 0700) == 0);
+	CHECK(maildir_open(&md, dir) == 0);
+	maildir_close(&md);
+}
+
+static void
+test_unwritable(void)
+{
+	char top[PATH_MAX], dir[PATH_MAX];
+
+	tu_mkdtemp(top, sizeof(top));
+	CHECK(chmod(top, 0711) == 0);
+	tu_path(dir, top, "md", "");
+	CHECK(mkdir(dir, 0700) == 0);
+	if (!tu_run_unprivileged(dir, unwritable))
+		CHECK(!"could not run the unwritable-maildir test");
+	tu_rmrf(top);
+}
+
+static void
+test_lock(void)
+{
+	char dir[PATH_MAX];
+	struct maildir a, b;
+
+	tu_mkdtemp(dir, sizeof(dir));
+	CHECK(maildir_open(&a, dir) == 0);
+	CHECK(maildir_open(&b, dir) == 0);
+	CHECK(maildir_lock(&a) == 0);
+	errno = 0;
+	CHECK(maildir_lock(&b) == -1 && errno == EWOULDBLOCK);
+	/* Closing releases it. */
+	maildir_close(&a);
+	CHECK(maildir_lock(&b) == 0);
+	maildir_close(&b);
+	tu_rmrf(dir);
+}
+
+int
+main(void)
+{
+	test_create();
+	test_not_a_dir();
+	test_unwritable();
+	test_lock();
+	return CHECK_DONE();
+}
