@@ -1,0 +1,231 @@
+/*
+ * AUTH (RFC 4954): LOGIN, PLAIN and CRAM-MD5, every credential accepted.
+ * BareMail has no security by design; AUTH exists because many daemons
+ * refuse to send without it.  It is never required.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "session-log.h"
+#include "smtp-private.h"
+
+static const char b64chars[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+void
+smtp_b64_encode(const void *vin, size_t len, char *out)
+{
+	const unsigned char *in = vin;
+	size_t i;
+
+	for (i = 0; i + 2 < len; i += 3) {
+		*out++ = b64chars[in[i] >> 2];
+		*out++ = b64chars[((in[i] & 3) << 4) | (in[i + 1] >> 4)];
+		*out++ = b64chars[((in[i + 1] & 15) << 2) | (in[i + 2] >> 6)];
+		*out++ = b64chars[in[i + 2] & 63];
+	}
+	if (i < len) {
+		*out++ = b64chars[in[i] >> 2];
+		if (i + 1 < len) {
+			*out++ = b64chars[((in[i] & 3) << 4) | (in[i + 1] >> 4)];
+			*out++ = b64chars[(in[i + 1] & 15) << 2];
+		} else {
+			*out++ = b64chars[(in[i] & 3) << 4];
+			*out++ = '=';
+		}
+		*out++ = '=';
+	}
+	*out = '\0';
+}
+
+ssize_t
+smtp_b64_decode(char *s)
+{
+	size_t o = 0, n = 0;
+	unsigned acc = 0;
+	char *p;
+
+	for (p = s; *p != '\0' && *p != '='; p++) {
+		const char *at = strchr(b64chars, *p);
+		if (at == NULL)
+			return -1;
+		acc = (acc << 6) | (unsigned)(at - b64chars);
+		if (++n % 4 == 0) {
+			s[o++] = (char)(acc >> 16);
+			s[o++] = (char)(acc >> 8);
+			s[o++] = (char)acc;
+			acc = 0;
+		}
+	}
+	switch (n % 4) {
+	case 1:
+		return -1;
+	case 2:
+		s[o++] = (char)(acc >> 4);
+		break;
+	case 3:
+		s[o++] = (char)(acc >> 10);
+		s[o++] = (char)(acc >> 2);
+		break;
+	}
+	for (; *p == '='; p++)
+		;
+	if (*p != '\0')
+		return -1;
+	s[o] = '\0';
+	return (ssize_t)o;
+}
+
+/* Keeps a printable copy of a decoded user name, for the log. */
+static void
+set_user(struct smtp_conn *c, const char *s, size_t len)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < len && o + 1 < sizeof c->auth_user; i++)
+		c->auth_user[o++] = (unsigned char)s[i] < 0x20 ||
+		    s[i] == 0x7f ? '?' : s[i];
+	c->auth_user[o] = '\0';
+}
+
+/*
+ * Sends a 334 challenge and reads the answer.  Returns its length, or -1
+ * when the exchange is over (cancelled, too long, or the client gone; the
+ * reply is out).
+ */
+static ssize_t
+challenge(struct smtp_conn *c, const char *b64, char **line_r)
+{
+	ssize_t n;
+
+	smtp_reply(c, 334, NULL, "%s", b64);
+	n = smtp_read_line(c, line_r);
+	if (n == LR_EOF || n == LR_TIMEOUT) {
+		c->result = "eof";
+		c->done = true;
+		return -1;
+	}
+	if (n == LR_TOOLONG) {
+		smtp_reply(c, 500, "5.5.6", "Error: authentication exchange "
+		    "line is too long");
+		return -1;
+	}
+	if (strcmp(*line_r, "*") == 0) {
+		smtp_reply(c, 501, "5.7.0", "Authentication cancelled");
+		return -1;
+	}
+	return n;
+}
+
+/* A base64 string of what a client sent, decoded (or kept when it is not base64). */
+static size_t
+decode(char *s)
+{
+	if (strcmp(s, "=") == 0) {	/* RFC 4954: an empty initial response */
+		s[0] = '\0';
+		return 0;
+	}
+	ssize_t n = smtp_b64_decode(s);
+	/* Forgiving: what is not base64 is still a credential we accept. */
+	return n < 0 ? strlen(s) : (size_t)n;
+}
+
+static bool
+auth_login(struct smtp_conn *c, char *initial)
+{
+	char *line;
+	size_t n;
+
+	if (*initial != '\0') {
+		n = decode(initial);
+		set_user(c, initial, n);
+	} else {
+		if (challenge(c, "VXNlcm5hbWU6", &line) < 0)	/* "Username:" */
+			return false;
+		n = decode(line);
+		set_user(c, line, n);
+	}
+	if (challenge(c, "UGFzc3dvcmQ6", &line) < 0)		/* "Password:" */
+		return false;
+	return true;
+}
+
+static bool
+auth_plain(struct smtp_conn *c, char *initial)
+{
+	char *resp = initial, *user;
+	size_t n;
+
+	if (*resp == '\0' && challenge(c, "", &resp) < 0)
+		return false;
+	n = decode(resp);
+	/* authzid NUL authcid NUL password: the log names authcid. */
+	user = memchr(resp, '\0', n);
+	if (user != NULL && user < resp + n) {
+		user++;
+		set_user(c, user, strnlen(user, (size_t)(resp + n - user)));
+	} else {
+		set_user(c, resp, n);
+	}
+	return true;
+}
+
+static bool
+auth_cram_md5(struct smtp_conn *c, char *initial)
+{
+	char id[HEADER_MSGID_MAX], b64[(HEADER_MSGID_MAX / 3 + 1) * 4 + 1];
+	char *line;
+	size_t n;
+
+	if (*initial != '\0') {
+		/* CRAM-MD5 has no initial response (RFC 4954 4). */
+		smtp_reply(c, 501, "5.5.4", "Error: CRAM-MD5 takes no initial "
+		    "response");
+		return false;
+	}
+	/* RFC 2195's challenge is a msg-id; any digest is then accepted. */
+	n = header_msgid(c->cfg->hostname, id, sizeof id);
+	smtp_b64_encode(id, n, b64);
+	if (challenge(c, b64, &line) < 0)
+		return false;
+	n = decode(line);
+	/* "user hexdigest": the user is up to the last space. */
+	char *sp = memrchr(line, ' ', n);
+	set_user(c, line, sp != NULL ? (size_t)(sp - line) : n);
+	return true;
+}
+
+void
+cmd_auth(struct smtp_conn *c, char *args)
+{
+	size_t mlen = strcspn(args, " \t");
+	char *initial = args + mlen;
+	bool ok;
+
+	if (c->authed) {
+		smtp_reply(c, 503, "5.5.1", "Error: already authenticated");
+		return;
+	}
+	if (*initial != '\0')
+		*initial++ = '\0';
+	while (*initial == ' ' || *initial == '\t')
+		initial++;
+	if (strcasecmp(args, "LOGIN") == 0) {
+		ok = auth_login(c, initial);
+	} else if (strcasecmp(args, "PLAIN") == 0) {
+		ok = auth_plain(c, initial);
+	} else if (strcasecmp(args, "CRAM-MD5") == 0) {
+		ok = auth_cram_md5(c, initial);
+	} else {
+		smtp_reply(c, 504, "5.5.4", "Error: unsupported authentication "
+		    "mechanism");
+		return;
+	}
+	if (!ok)
+		return;
+	c->authed = true;
+	log_info("AUTH %s accepted for \"%s\" from %s", args, c->auth_user,
+	    c->peer);
+	smtp_reply(c, 235, "2.7.0", "Authentication successful");
+}

@@ -1,0 +1,260 @@
+/*
+ * DATA: the byte machine that undoes dot-stuffing, finds the end of the
+ * data and turns line ends into LF for storage; BDAT reuses it without
+ * the dots.
+ *
+ * The end of DATA is CRLF "." CRLF, and nothing else, with one exception
+ * (Exim's): a client whose first line of data ends in a bare LF (a
+ * "printf | nc" script) may also end with LF "." LF.  Every other mix
+ * (LF "." CRLF, CRLF "." LF, CR "." CR, a NUL before the dot, ...) is
+ * content: one DATA can never be read as two messages, which is what SMTP
+ * smuggling (2023) needs.  Inside the content a bare LF is a line end and
+ * is stored as LF, a bare CR is stored as it came, CRLF is stored as LF.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "session-log.h"
+#include "smtp-private.h"
+
+enum {
+	SMTP_D_TEXT,	/* inside a line */
+	SMTP_D_CR,	/* inside a line, after a CR not yet written */
+	SMTP_D_BOL,	/* at the start of the data, or after CRLF */
+	SMTP_D_BOL_LF,	/* after a bare LF */
+	SMTP_D_DOT,	/* after (start or CRLF) "." */
+	SMTP_D_DOT_CR,	/* after (start or CRLF) "." CR */
+	SMTP_D_DOT_LF,	/* after bare LF "." (bare-LF mode only) */
+};
+
+enum {
+	SMTP_DM_UNKNOWN,	/* the first line has not ended yet */
+	SMTP_DM_CRLF,		/* the first line ended in CRLF */
+	SMTP_DM_LF,		/* the first line ended in a bare LF */
+};
+
+void
+smtp_data_init(struct smtp_data *d, bool dot)
+{
+	d->state = dot ? SMTP_D_BOL : SMTP_D_TEXT;
+	d->mode = SMTP_DM_UNKNOWN;
+	d->dot = dot;
+	d->wire = 0;
+}
+
+/* Output collected from one feed, handed to the sink in large pieces. */
+struct dout {
+	smtp_sink_fn	 sink;
+	void		*arg;
+	struct smtp_data *d;
+	int		 rc;
+	size_t		 len;
+	char		 buf[8192];
+};
+
+static void
+dout_flush(struct dout *o)
+{
+	if (o->len > 0 && o->rc == 0) {
+		o->d->wire += o->len;
+		if (o->sink(o->arg, o->buf, o->len) != 0)
+			o->rc = -1;
+	}
+	o->len = 0;
+}
+
+static void
+dout_put(struct dout *o, const char *p, size_t n)
+{
+	while (n > 0) {
+		size_t room = sizeof o->buf - o->len;
+		size_t k = n < room ? n : room;
+		memcpy(o->buf + o->len, p, k);
+		o->len += k;
+		p += k;
+		n -= k;
+		if (o->len == sizeof o->buf)
+			dout_flush(o);
+	}
+}
+
+static void
+dout_byte(struct dout *o, char ch)
+{
+	dout_put(o, &ch, 1);
+}
+
+/* A line ended (the LF is written): what comes next. */
+static void
+line_end(struct smtp_data *d, bool crlf)
+{
+	if (d->mode == SMTP_DM_UNKNOWN)
+		d->mode = crlf ? SMTP_DM_CRLF : SMTP_DM_LF;
+	if (!d->dot)
+		d->state = SMTP_D_TEXT;
+	else
+		d->state = crlf ? SMTP_D_BOL : SMTP_D_BOL_LF;
+}
+
+int
+smtp_data_feed(struct smtp_data *d, const char *in, size_t len,
+    size_t *used_r, smtp_sink_fn sink, void *arg)
+{
+	struct dout o = { .sink = sink, .arg = arg, .d = d };
+	size_t i = 0;
+	int ended = 0;
+
+	while (i < len && !ended && o.rc == 0) {
+		char ch = in[i];
+
+		switch (d->state) {
+		case SMTP_D_TEXT: {
+			size_t j = i;
+			while (j < len && in[j] != '\r' && in[j] != '\n')
+				j++;
+			dout_put(&o, in + i, j - i);
+			i = j;
+			if (i == len)
+				break;
+			if (in[i] == '\r') {
+				d->state = SMTP_D_CR;
+			} else {
+				dout_byte(&o, '\n');
+				line_end(d, false);
+			}
+			i++;
+			break;
+		}
+		case SMTP_D_CR:
+			if (ch == '\n') {
+				dout_byte(&o, '\n');
+				d->wire++;	/* the CR, counted though not stored */
+				line_end(d, true);
+				i++;
+			} else if (ch == '\r') {
+				dout_byte(&o, '\r');	/* the earlier CR was bare */
+				i++;
+			} else {
+				dout_byte(&o, '\r');
+				d->state = SMTP_D_TEXT;
+			}
+			break;
+		case SMTP_D_BOL:
+			if (ch == '.') {
+				d->state = SMTP_D_DOT;
+				i++;
+			} else {
+				d->state = SMTP_D_TEXT;
+			}
+			break;
+		case SMTP_D_BOL_LF:
+			/* In a CRLF message a bare LF does not start a protocol line. */
+			if (ch == '.' && d->mode == SMTP_DM_LF) {
+				d->state = SMTP_D_DOT_LF;
+				i++;
+			} else {
+				d->state = SMTP_D_TEXT;
+			}
+			break;
+		case SMTP_D_DOT:
+			if (ch == '\r') {
+				d->state = SMTP_D_DOT_CR;
+				i++;
+			} else if (ch == '\n' && d->mode == SMTP_DM_UNKNOWN) {
+				/* "." LF as the very first line: bare-LF mode's end. */
+				ended = 1;
+				i++;
+			} else if (ch == '\n') {
+				/* CRLF "." LF is content; a lone dot is kept. */
+				dout_byte(&o, '.');
+				d->state = SMTP_D_TEXT;
+			} else {
+				/* The stuffed dot goes; ".." leaves one. */
+				d->state = SMTP_D_TEXT;
+			}
+			break;
+		case SMTP_D_DOT_CR:
+			if (ch == '\n') {
+				ended = 1;
+				i++;
+			} else {
+				/* "." CR x: the dot was stuffing, the CR is bare. */
+				d->state = SMTP_D_CR;
+			}
+			break;
+		case SMTP_D_DOT_LF:
+			if (ch == '\n') {
+				ended = 1;
+				i++;
+			} else if (ch == '\r') {
+				/* LF "." CR...: a mix, content; keep the dot. */
+				dout_byte(&o, '.');
+				d->state = SMTP_D_TEXT;
+			} else {
+				d->state = SMTP_D_TEXT;
+			}
+			break;
+		}
+	}
+	dout_flush(&o);
+	*used_r = i;
+	if (o.rc != 0)
+		return -1;
+	return ended;
+}
+
+int
+smtp_data_finish(struct smtp_data *d, smtp_sink_fn sink, void *arg)
+{
+	/* Only BDAT can end with a CR held back. */
+	if (d->state == SMTP_D_CR) {
+		d->state = SMTP_D_TEXT;
+		d->wire++;
+		return sink(arg, "\r", 1);
+	}
+	return 0;
+}
+
+void
+cmd_data(struct smtp_conn *c, char *args)
+{
+	char *buf;
+
+	if (*args != '\0') {
+		smtp_reply(c, 501, "5.5.4", "Syntax: DATA");
+		return;
+	}
+	if (smtp_tx_begin(c) != 0) {
+		smtp_tx_err_reply(c);
+		/* The envelope stays: the client may try DATA again. */
+		c->tx.err = TX_ERR_NONE;
+		return;
+	}
+	smtp_data_init(&c->tx.data, true);
+	smtp_reply(c, 354, NULL, "End data with <CR><LF>.<CR><LF>");
+	for (;;) {
+		ssize_t n = lr_read(&c->in, smtp_data_timeout(c),
+		    SMTP_READ_CHUNK, &buf);
+		size_t used;
+
+		if (n == LR_TIMEOUT)
+			die_reply(c, 0, 421, "4.4.2", "timeout in DATA, "
+			    "closing connection", "timeout in DATA");
+		if (n <= 0) {
+			/* The client is gone mid-message: nothing is stored. */
+			log_info("end of input inside DATA from %s: message "
+			    "discarded", c->peer);
+			smtp_tx_reset(c);
+			c->result = "eof in DATA";
+			c->done = true;
+			return;
+		}
+		/* The sink never fails: it records trouble in tx->err. */
+		if (smtp_data_feed(&c->tx.data, buf, (size_t)n, &used,
+		    smtp_tx_sink, c) == 1) {
+			smtp_unread(c, buf + used, (size_t)n - used);
+			break;
+		}
+	}
+	smtp_tx_end(c);
+}

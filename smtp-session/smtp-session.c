@@ -1,0 +1,343 @@
+/*
+ * One SMTP session: the connection, the command table, the dispatcher and
+ * the states.  The commands themselves live in smtp-commands.c,
+ * smtp-data.c, smtp-bdat.c and smtp-auth.c.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sysexits.h>
+
+#include "session-log.h"
+#include "session-sys.h"
+#include "smtp-private.h"
+
+#define SMTP_DATA_TIMEOUT_MIN	600	/* RFC 5321 4.5.3.2.6: 10 minutes */
+
+struct smtp_cmd {
+	const char	*verb;			/* compared case-insensitively */
+	unsigned	 legal_in;		/* mask of SMTP_ST_* */
+	void		(*run)(struct smtp_conn *, char *args);
+	/* Called instead of run when not legal: BDAT's chunk must be read. */
+	void		(*drain)(struct smtp_conn *, char *args);
+};
+
+static const struct smtp_cmd smtp_cmds[] = {
+	{ "EHLO", SMTP_ST_ANY,			cmd_ehlo, NULL },
+	{ "HELO", SMTP_ST_ANY,			cmd_helo, NULL },
+	{ "MAIL", SMTP_ST_READY,		cmd_mail, NULL },
+	{ "RCPT", SMTP_ST_MAIL | SMTP_ST_RCPT,	cmd_rcpt, NULL },
+	{ "DATA", SMTP_ST_RCPT,			cmd_data, NULL },
+	{ "BDAT", SMTP_ST_RCPT | SMTP_ST_BDAT,	cmd_bdat, cmd_bdat_drain },
+	{ "RSET", SMTP_ST_ANY,			cmd_rset, NULL },
+	{ "NOOP", SMTP_ST_ANY,			cmd_noop, NULL },
+	{ "QUIT", SMTP_ST_ANY,			cmd_quit, NULL },
+	{ "AUTH", SMTP_ST_READY,		cmd_auth, NULL },
+	{ "VRFY", SMTP_ST_ANY & ~SMTP_ST_BDAT,	cmd_vrfy, NULL },
+	{ "EXPN", SMTP_ST_ANY & ~SMTP_ST_BDAT,	cmd_expn, NULL },
+	{ "HELP", SMTP_ST_ANY,			cmd_help, NULL },
+};
+
+const char *
+smtp_state_name(int state)
+{
+	switch (state) {
+	case SMTP_ST_READY:	return "READY";
+	case SMTP_ST_MAIL:	return "MAIL";
+	case SMTP_ST_RCPT:	return "RCPT";
+	case SMTP_ST_BDAT:	return "BDAT";
+	default:		return "?";
+	}
+}
+
+void
+smtp_set_state(struct smtp_conn *c, int state)
+{
+	if (c->state != state)
+		log_debug("state %s -> %s", smtp_state_name(c->state),
+		    smtp_state_name(state));
+	c->state = state;
+}
+
+unsigned
+smtp_cmd_timeout(const struct smtp_conn *c)
+{
+	return c->cfg->smtp_timeout;
+}
+
+unsigned
+smtp_data_timeout(const struct smtp_conn *c)
+{
+	/*
+	 * Ten minutes by default; a deliberately short [smtp] timeout
+	 * (tests, a LAN of fast daemons) shortens it in proportion.
+	 */
+	unsigned t = c->cfg->smtp_timeout;
+
+	if (t == 0)
+		return 0;
+	if (t >= CONFIG_DEFAULT_SMTP_TIMEOUT)
+		return t > SMTP_DATA_TIMEOUT_MIN ? t : SMTP_DATA_TIMEOUT_MIN;
+	return 2 * t;
+}
+
+static void
+reply_v(struct smtp_conn *c, int code, char sep, const char *enh,
+    const char *fmt, va_list ap)
+{
+	char text[1024];
+	int n = vsnprintf(text, sizeof text, fmt, ap);
+
+	if (n < 0)
+		text[0] = '\0';
+	/* A reply is one line whatever a client put into its text. */
+	for (char *p = text; *p != '\0'; p++)
+		if (*p == '\r' || *p == '\n')
+			*p = ' ';
+	if (enh != NULL)
+		out_printf(&c->out, "%d%c%s %s\r\n", code, sep, enh, text);
+	else
+		out_printf(&c->out, "%d%c%s\r\n", code, sep, text);
+}
+
+void
+smtp_reply(struct smtp_conn *c, int code, const char *enh, const char *fmt,
+    ...)
+{
+	va_list ap;
+
+	/*
+	 * Only what the client got wrong counts towards the limit (syntax,
+	 * order, unknown commands): a full disk or a size limit is not a
+	 * flood.
+	 */
+	if (code >= 500 && code <= 504)
+		c->errors++;
+	else if (code < 400)
+		c->errors = 0;
+	va_start(ap, fmt);
+	reply_v(c, code, ' ', enh, fmt, ap);
+	va_end(ap);
+}
+
+void
+smtp_reply_more(struct smtp_conn *c, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	reply_v(c, code, '-', NULL, fmt, ap);
+	va_end(ap);
+}
+
+static void
+log_summary(struct smtp_conn *c)
+{
+	char peer[160], msgs[40], bytes[40], result[40];
+	const char *fields[] = { peer, msgs, bytes, result, NULL };
+
+	snprintf(peer, sizeof peer, "PEER=%s", c->peer);
+	snprintf(msgs, sizeof msgs, "MESSAGES=%lu", c->messages);
+	snprintf(bytes, sizeof bytes, "BYTES=%" PRIu64, c->bytes);
+	snprintf(result, sizeof result, "RESULT=%s", c->result);
+	log_fields(LOG_INFO, fields, "session from %s: %lu message(s), %"
+	    PRIu64 " bytes, %s", c->peer, c->messages, c->bytes, c->result);
+}
+
+_Noreturn void
+die_reply(struct smtp_conn *c, int status, int code, const char *enh,
+    const char *text, const char *result)
+{
+	smtp_reply(c, code, enh, "%s %s", c->cfg->hostname, text);
+	out_flush(&c->out);
+	smtp_tx_reset(c);
+	c->result = result;
+	log_summary(c);
+	session_exit(status);
+}
+
+void
+smtp_tx_reset(struct smtp_conn *c)
+{
+	struct smtp_tx *tx = &c->tx;
+
+	if (tx->open) {
+		maildir_deliver_abort(tx->tmp);
+		tx->open = false;
+	}
+	tx->from[0] = '\0';
+	tx->rcpts_len = 0;
+	tx->nrcpts = 0;
+	tx->smtputf8 = false;
+	tx->err = TX_ERR_NONE;
+	tx->errnum = 0;
+	tx->stored = 0;
+	smtp_set_state(c, SMTP_ST_READY);
+}
+
+ssize_t
+smtp_read_line(struct smtp_conn *c, char **line_r)
+{
+	ssize_t n = lr_next(&c->in, smtp_cmd_timeout(c), line_r);
+
+	if (n == LR_TIMEOUT)
+		die_reply(c, 0, 421, "4.4.2", "timeout, closing connection",
+		    "timeout");
+	return n;
+}
+
+void
+smtp_unread(struct smtp_conn *c, const char *buf, size_t n)
+{
+	/*
+	 * lr_read() returned buf from its own buffer and moved start past
+	 * it; nothing has touched the buffer since, so moving start back
+	 * hands the bytes after the final dot to the command reader.
+	 */
+	if (n == 0)
+		return;
+	if (buf < c->in.buf || buf + n != c->in.buf + c->in.start ||
+	    c->in.start < n) {
+		log_err("smtp_unread: reader buffer moved, %zu bytes lost", n);
+		die_reply(c, EX_SOFTWARE, 421, "4.3.0", "internal error",
+		    "internal error");
+	}
+	c->in.start -= n;
+}
+
+struct smtp_conn *
+smtp_conn_new(const struct session_config *cfg, struct maildir *md,
+    int in_fd, int out_fd)
+{
+	struct smtp_conn *c = calloc(1, sizeof *c);
+
+	if (c == NULL)
+		return NULL;
+	c->tx.tmp = calloc(1, sizeof *c->tx.tmp);
+	if (c->tx.tmp == NULL) {
+		free(c);
+		return NULL;
+	}
+	c->tx.tmp->fd = -1;
+	c->cfg = cfg;
+	c->md = md;
+	c->state = SMTP_ST_READY;
+	c->result = "eof";
+	out_init(&c->out, out_fd);
+	if (lr_init(&c->in, in_fd, &c->out, SMTP_LINE_MAX) != 0) {
+		free(c->tx.tmp);
+		free(c);
+		return NULL;
+	}
+	session_peer(in_fd, c->peer, sizeof c->peer);
+	/* A pipelining client would otherwise wait on Nagle for each batch. */
+	session_nodelay(out_fd);
+	return c;
+}
+
+void
+smtp_conn_free(struct smtp_conn *c)
+{
+	if (c == NULL)
+		return;
+	if (c->tx.open)
+		maildir_deliver_abort(c->tx.tmp);
+	lr_free(&c->in);
+	free(c->tx.rcpts);
+	free(c->tx.tmp);
+	free(c);
+}
+
+static const struct smtp_cmd *
+find_cmd(const char *verb, size_t len)
+{
+	for (size_t i = 0; i < sizeof smtp_cmds / sizeof smtp_cmds[0]; i++)
+		if (strlen(smtp_cmds[i].verb) == len &&
+		    strncasecmp(smtp_cmds[i].verb, verb, len) == 0)
+			return &smtp_cmds[i];
+	return NULL;
+}
+
+static void
+smtp_dispatch(struct smtp_conn *c, char *line, size_t len)
+{
+	const struct smtp_cmd *cmd;
+	size_t vlen = 0;
+	char *args;
+
+	if (memchr(line, '\0', len) != NULL) {
+		smtp_reply(c, 500, "5.5.2", "Error: NUL byte in command");
+		return;
+	}
+	while (vlen < len && line[vlen] != ' ' && line[vlen] != '\t')
+		vlen++;
+	args = line + vlen;
+	while (*args == ' ' || *args == '\t')
+		args++;
+	/* Trailing blanks are noise some clients add. */
+	for (char *e = line + len; e > args && (e[-1] == ' ' || e[-1] == '\t');)
+		*--e = '\0';
+	cmd = find_cmd(line, vlen);
+	if (cmd == NULL) {
+		if (vlen == 0)
+			smtp_reply(c, 500, "5.5.2", "Error: empty command");
+		else
+			smtp_reply(c, 500, "5.5.2",
+			    "Error: command not recognized");
+		log_debug("unknown command from %s", c->peer);
+		return;
+	}
+	if (!(cmd->legal_in & (unsigned)c->state)) {
+		if (cmd->drain != NULL)
+			cmd->drain(c, args);
+		if (c->done)
+			return;
+		smtp_reply(c, 503, "5.5.1", "Error: bad sequence of commands"
+		    " (%s not allowed in state %s)", cmd->verb,
+		    smtp_state_name(c->state));
+		return;
+	}
+	cmd->run(c, args);
+}
+
+int
+smtp_session_run(struct smtp_conn *c)
+{
+	char *line;
+
+	smtp_reply(c, 220, NULL, "%s ESMTP BareMail", c->cfg->hostname);
+	while (!c->done) {
+		ssize_t n = lr_next(&c->in, smtp_cmd_timeout(c), &line);
+
+		if (n == LR_TOOLONG) {
+			/* The reader has skipped to the next LF: back in step. */
+			smtp_reply(c, 500, "5.5.2", "Error: line too long");
+		} else if (n == LR_TIMEOUT) {
+			die_reply(c, 0, 421, "4.4.2",
+			    "timeout, closing connection", "timeout");
+		} else if (n < 0) {
+			/* EOF or read error: the client is gone, not our failure. */
+			c->result = "eof";
+			break;
+		} else {
+			smtp_dispatch(c, line, (size_t)n);
+		}
+		if (c->out.failed) {
+			c->result = "client gone";
+			break;
+		}
+		if (c->errors >= SMTP_MAX_ERRORS)
+			die_reply(c, 0, 421, "4.7.0",
+			    "too many errors, closing connection",
+			    "too many errors");
+	}
+	out_flush(&c->out);
+	smtp_tx_reset(c);
+	log_summary(c);
+	return 0;
+}
