@@ -1,0 +1,429 @@
+/*
+ * What baremail-sendmail does, from the command line to the exit status.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "maildir.h"
+#include "sendmail.h"
+#include "session-config.h"
+#include "session-log.h"
+#include "session-sys.h"
+#ifdef HAVE_LIBSMTP
+#include "smtp-session.h"
+#endif
+
+#ifndef BAREMAIL_VERSION
+#define BAREMAIL_VERSION "unknown"
+#endif
+
+#define SM_IDENT	"baremail-sendmail"
+#define SM_READ_CHUNK	65536
+
+static const char sm_usage[] =
+    "usage: baremail-sendmail [-t] [-i] [-f sender] [-F name] [-C config]\n"
+    "                         [other sendmail options] [--] [recipient ...]\n"
+    "       baremail-sendmail -bs | -bp | -q | -bi | -bv recipient ...\n"
+    "Reads one message on stdin and stores it in BareMail's maildir (or\n"
+    "submits it to [sendmail] smtp when the maildir is not writable).\n";
+
+static void
+sm_warn(void *arg, const char *msg)
+{
+	log_warn("%s", msg);
+}
+
+/* The caller, as Received: and a missing From: name it. */
+struct sm_caller {
+	unsigned long	 uid;
+	char		 login[64];
+	char		 gecos[128];	/* full name from passwd, or "" */
+	char		 home[PATH_MAX];
+};
+
+static void
+caller_identify(struct sm_caller *c)
+{
+	struct passwd *pw;
+	const char *home = getenv("HOME");
+
+	memset(c, 0, sizeof(*c));
+	c->uid = (unsigned long)getuid();
+	pw = getpwuid(getuid());
+	if (pw != NULL && pw->pw_name[0] != '\0' &&
+	    strlen(pw->pw_name) < sizeof(c->login))
+		snprintf(c->login, sizeof(c->login), "%s", pw->pw_name);
+	else
+		snprintf(c->login, sizeof(c->login), "uid%lu", c->uid);
+	if (pw != NULL && pw->pw_gecos != NULL)
+		snprintf(c->gecos, sizeof(c->gecos), "%.*s",
+		    (int)strcspn(pw->pw_gecos, ","), pw->pw_gecos);
+	if (home == NULL || home[0] == '\0')
+		home = pw != NULL ? pw->pw_dir : "";
+	snprintf(c->home, sizeof(c->home), "%s", home);
+}
+
+/* True for characters a display name may hold without quotes. */
+static bool
+is_phrase_char(unsigned char c)
+{
+	return c == ' ' || c >= 0x80 || (c > 0x20 && c < 0x7f &&
+	    strchr("()<>[]:;@\\,.\"", c) == NULL);
+}
+
+/* From: "Full Name <addr>", quoting the name when it needs it. */
+static int
+from_value(struct sm_buf *b, const char *name, const char *addr)
+{
+	bool plain = true;
+	size_t len = strlen(name);
+
+	/* Trim, and a name of blanks is no name. */
+	while (len > 0 && (name[len - 1] == ' ' || name[len - 1] == '\t'))
+		len--;
+	while (len > 0 && (*name == ' ' || *name == '\t')) {
+		name++;
+		len--;
+	}
+	if (len == 0)
+		return sm_buf_addstr(b, addr);
+	for (size_t i = 0; i < len; i++)
+		plain &= is_phrase_char((unsigned char)name[i]);
+	if (!plain && sm_buf_add(b, "\"", 1) < 0)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		char c = name[i];
+		/* Never a line end in a header we write. */
+		if ((unsigned char)c < 0x20 || c == 0x7f)
+			c = ' ';
+		if (!plain && (c == '"' || c == '\\') && sm_buf_add(b, "\\", 1) < 0)
+			return -1;
+		if (sm_buf_add(b, &c, 1) < 0)
+			return -1;
+	}
+	if ((!plain && sm_buf_add(b, "\"", 1) < 0) ||
+	    sm_buf_addstr(b, " <") < 0 || sm_buf_addstr(b, addr) < 0 ||
+	    sm_buf_addstr(b, ">") < 0)
+		return -1;
+	return 0;
+}
+
+/* An address we may put in MAIL FROM or RCPT TO as it is. */
+static bool
+envelope_ok(const char *a)
+{
+	for (; *a != '\0'; a++)
+		if ((unsigned char)*a <= 0x20 || *a == '<' || *a == '>' ||
+		    *a == 0x7f)
+			return false;
+	return true;
+}
+
+/* Reads the message from stdin into in.  Returns 0, or -1 (errno set). */
+static int
+read_message(struct sendmail_input *in)
+{
+	char *buf = malloc(SM_READ_CHUNK);
+
+	if (buf == NULL)
+		return -1;
+	while (!in->done) {
+		ssize_t n = read(STDIN_FILENO, buf, SM_READ_CHUNK);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			int saved = errno;
+			free(buf);
+			if (n < 0) {
+				errno = saved;
+				return -1;
+			}
+			return sendmail_input_finish(in);
+		}
+		if (sendmail_input_feed(in, buf, (size_t)n) < 0) {
+			free(buf);
+			return -1;
+		}
+	}
+	free(buf);
+	/* The lone dot ended it: the rest of stdin is not ours to read. */
+	return sendmail_input_finish(in);
+}
+
+/* -bs: the SMTP session, on stdin and stdout, in this process. */
+static int
+run_smtp(struct session_config *cfg)
+{
+	struct maildir md;
+	struct stat st;
+
+	/*
+	 * As root: the [user] name every session switches to, else the
+	 * maildir's owner, for the same reasons as a delivery (see
+	 * sendmail-deliver.c).
+	 */
+	if (geteuid() == 0 && cfg->user[0] != '\0') {
+		if (session_drop_root(cfg->user) < 0) {
+			log_err("cannot switch to [user] name %s: %s",
+			    cfg->user, strerror(errno));
+			return EX_NOPERM;
+		}
+	} else if (geteuid() == 0 && stat(cfg->maildir, &st) == 0 &&
+	    st.st_uid != 0) {
+		if (setgroups(1, &st.st_gid) < 0 || setgid(st.st_gid) < 0 ||
+		    setuid(st.st_uid) < 0 || setuid(0) == 0) {
+			log_err("cannot switch to the owner (uid %lu) of %s: %s",
+			    (unsigned long)st.st_uid, cfg->maildir,
+			    strerror(errno));
+			return EX_NOPERM;
+		}
+	}
+	if (maildir_open(&md, cfg->maildir) < 0) {
+		log_err("maildir %s: %s", cfg->maildir, strerror(errno));
+		printf("421 4.3.0 %s mailbox unavailable, try again later\r\n",
+		    cfg->hostname);
+		fflush(stdout);
+		return EX_TEMPFAIL;
+	}
+#ifndef HAVE_LIBSMTP
+	maildir_close(&md);
+	log_err("-bs: built without libsmtp");
+	return EX_SOFTWARE;
+#else
+	struct smtp_conn *c = smtp_conn_new(cfg, &md, STDIN_FILENO,
+	    STDOUT_FILENO);
+	if (c == NULL) {
+		log_err("out of memory");
+		maildir_close(&md);
+		return EX_OSERR;
+	}
+	int status = smtp_session_run(c);
+	smtp_conn_free(c);
+	maildir_close(&md);
+	return status;
+#endif
+}
+
+/* Envelope addresses from the command line, qualified, commas split. */
+static int
+cmdline_rcpts(const struct sendmail_args *a, const char *host,
+    struct sm_addrs *out)
+{
+	for (size_t i = 0; i < a->nrcpts; i++) {
+		struct sm_buf ignored = { 0 };
+		int r = sendmail_addr_rewrite(a->rcpts[i], strlen(a->rcpts[i]),
+		    host, &ignored, out);
+		sm_buf_free(&ignored);
+		if (r < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+run_verify(const struct sendmail_args *a, const struct session_config *cfg)
+{
+	struct sm_addrs rcpts = { 0 };
+
+	if (cmdline_rcpts(a, cfg->hostname, &rcpts) < 0)
+		return EX_OSERR;
+	if (rcpts.n == 0) {
+		log_err("-bv: no recipient given");
+		sm_addrs_free(&rcpts);
+		return EX_USAGE;
+	}
+	/* Every address reaches the one maildir. */
+	for (size_t i = 0; i < rcpts.n; i++)
+		printf("%s... deliverable: maildir %s\n", rcpts.v[i],
+		    cfg->maildir);
+	sm_addrs_free(&rcpts);
+	return fflush(stdout) == 0 ? 0 : EX_IOERR;
+}
+
+/* The default mode: one message from stdin to wherever it can go. */
+static int
+run_deliver(const struct sendmail_args *a, const struct session_config *cfg,
+    bool cfg_ok)
+{
+	struct sendmail_input in;
+	struct sendmail_msg m = { 0 };
+	struct sendmail_submit s = { 0 };
+	struct sendmail_delivery d = { 0 };
+	struct sm_addrs cmd = { 0 }, env = { 0 };
+	struct sm_caller who;
+	struct sm_buf from = { 0 };
+	char sender[320], self[320], dead[PATH_MAX + 16];
+	int status = EX_OSERR;
+
+	caller_identify(&who);
+	sendmail_input_init(&in, a->ignore_dots, cfg->max_message_size);
+	if (read_message(&in) < 0) {
+		log_err("reading the message from stdin: %s", strerror(errno));
+		status = errno == ENOMEM ? EX_OSERR : EX_IOERR;
+		goto out;
+	}
+	if (in.too_big) {
+		log_err("message refused: larger than max_message_size "
+		    "(%zu bytes)", cfg->max_message_size);
+		status = EX_DATAERR;
+		goto out;
+	}
+
+	/* Envelope sender: -f/-r, else the caller; "<>" stays empty. */
+	snprintf(self, sizeof(self), "%s@%s", who.login, cfg->hostname);
+	if (a->has_sender) {
+		if (sendmail_addr_qualify(a->sender, cfg->hostname, sender,
+		    sizeof(sender)) < 0 || !envelope_ok(sender)) {
+			log_warn("sender \"%s\" unusable: using %s", a->sender,
+			    self);
+			snprintf(sender, sizeof(sender), "%s", self);
+		}
+	} else {
+		snprintf(sender, sizeof(sender), "%s", self);
+	}
+	if (from_value(&from, a->fullname != NULL ? a->fullname : who.gecos,
+	    sender[0] != '\0' ? sender : self) < 0 ||
+	    cmdline_rcpts(a, cfg->hostname, &cmd) < 0)
+		goto out;
+
+	s.host = cfg->hostname;
+	s.user = who.login;
+	s.uid = who.uid;
+	s.from = from.p;
+	s.extract = a->extract;
+	s.now = time(NULL);
+	if (sendmail_msg_build(&m, in.msg.p, in.msg.len, &s, &cmd) < 0)
+		goto out;
+
+	/* -t adds the header's recipients to the command line's. */
+	for (size_t i = 0; i < cmd.n + m.rcpts.n; i++) {
+		const char *r = i < cmd.n ? cmd.v[i] : m.rcpts.v[i - cmd.n];
+		if (!envelope_ok(r)) {
+			log_warn("recipient \"%s\" unusable: left out", r);
+			continue;
+		}
+		if (sm_addrs_add(&env, r, strlen(r)) < 0)
+			goto out;
+	}
+	if (env.n == 0) {
+		/* One maildir holds everything: it still has a reader. */
+		char root[300];
+		log_warn("no recipients%s: delivering to the maildir anyway, "
+		    "as for root", a->extract ? " in To:, Cc: or Bcc:" : "");
+		snprintf(root, sizeof(root), "root@%s", cfg->hostname);
+		if (sm_addrs_add(&env, root, strlen(root)) < 0)
+			goto out;
+	}
+
+	d.cfg = cfg;
+	d.sender = sender;
+	d.rcpts = &env;
+	d.msg = &m;
+	if (!cfg_ok) {
+		snprintf(d.why_maildir, sizeof(d.why_maildir),
+		    "configuration unusable");
+	} else if (sendmail_deliver_maildir(&d) == 0 ||
+	    sendmail_deliver_smtp(&d) == 0) {
+		log_info("%s: from <%s>, uid %lu, %zu bytes, %zu recipient%s",
+		    d.where, sender, who.uid, m.head.len + m.body_len, env.n,
+		    env.n == 1 ? "" : "s");
+		status = 0;
+		goto out;
+	} else {
+		log_warn("maildir: %s", d.why_maildir);
+	}
+
+	/* Neither way works: keep the message where its sender can find it. */
+	if ((size_t)snprintf(dead, sizeof(dead), "%s/dead.letter",
+	    strcmp(who.home, "/") == 0 ? "" : who.home) >= sizeof(dead) ||
+	    who.home[0] == '\0' || sendmail_dead_letter(&d, dead) < 0) {
+		log_err("cannot deliver the message (%s%s%s), nor save it "
+		    "in %s: %s", d.why_maildir, d.why_smtp[0] ? "; " : "",
+		    d.why_smtp, dead, strerror(errno));
+	} else {
+		log_err("cannot deliver the message now (%s%s%s): saved in %s",
+		    d.why_maildir, d.why_smtp[0] ? "; " : "", d.why_smtp, dead);
+	}
+	status = cfg_ok ? EX_TEMPFAIL : EX_CONFIG;
+out:
+	if (status == EX_OSERR)
+		log_err("out of memory");
+	sm_buf_free(&from);
+	sm_addrs_free(&cmd);
+	sm_addrs_free(&env);
+	sendmail_msg_free(&m);
+	sm_buf_free(&in.msg);
+	return status;
+}
+
+int
+sendmail_run(int argc, char **argv)
+{
+	struct sendmail_args a = { .warn = sm_warn };
+	struct session_config cfg;
+	const char *path;
+	char err[1024];
+	bool cfg_ok = true;
+	int status;
+
+	/* A reader that went away is a write error, not a killed process. */
+	signal(SIGPIPE, SIG_IGN);
+	log_init(SM_IDENT, LOG_INFO);
+	if (sendmail_args_parse(&a, argc, argv, err, sizeof(err)) < 0) {
+		log_err("%s", err);
+		sendmail_args_free(&a);
+		return EX_USAGE;
+	}
+	switch (a.mode) {
+	case SM_MODE_HELP:
+		fputs(sm_usage, stdout);
+		sendmail_args_free(&a);
+		return fflush(stdout) == 0 ? 0 : EX_IOERR;
+	case SM_MODE_VERSION:
+		printf("%s (BareMail) %s\n", SM_IDENT, BAREMAIL_VERSION);
+		sendmail_args_free(&a);
+		return fflush(stdout) == 0 ? 0 : EX_IOERR;
+	case SM_MODE_QUEUE_LIST:
+		/* Messages are delivered at once or not at all: no queue. */
+		puts("Mail queue is empty");
+		sendmail_args_free(&a);
+		return fflush(stdout) == 0 ? 0 : EX_IOERR;
+	case SM_MODE_QUEUE_RUN:
+	case SM_MODE_ALIASES:
+		sendmail_args_free(&a);
+		return 0;
+	default:
+		break;
+	}
+
+	config_defaults(&cfg);
+	path = a.config != NULL ? a.config : config_default_path();
+	if (path != NULL && config_load(&cfg, path, err, sizeof(err)) < 0) {
+		log_err("%s", err);
+		cfg_ok = false;
+	}
+	log_set_level(a.verbose ? LOG_DEBUG : cfg.log_level);
+
+	switch (a.mode) {
+	case SM_MODE_SMTP:
+		status = cfg_ok ? run_smtp(&cfg) : EX_CONFIG;
+		break;
+	case SM_MODE_VERIFY:
+		status = cfg_ok ? run_verify(&a, &cfg) : EX_CONFIG;
+		break;
+	default:
+		status = run_deliver(&a, &cfg, cfg_ok);
+		break;
+	}
+	sendmail_args_free(&a);
+	return status;
+}
