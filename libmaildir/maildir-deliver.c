@@ -25,6 +25,7 @@ maildir_deliver_begin(struct maildir *md, struct maildir_tmp *t)
 	t->name[0] = '\0';
 	t->size = t->wsize = 0;
 	t->buflen = 0;
+	t->error = 0;
 	maildir_crlf_init(&t->cx);
 
 	for (int i = 0; i < DELIVER_TRIES; i++) {
@@ -76,23 +77,53 @@ flush_buf(struct maildir_tmp *t)
 	return 0;
 }
 
+/* Fails with the delivery's first error, or EBADF when none is open. */
+static int
+not_open(const struct maildir_tmp *t)
+{
+	if (t->error != 0) {
+		errno = t->error;
+		return -1;
+	}
+	if (t->fd < 0) {
+		errno = EBADF;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A write failed: part of the data may be on disk, so the file can never
+ * be completed.  Remove it now (a full disk gets its room back) and keep
+ * the errno for the calls still to come.
+ */
+static int
+write_failed(struct maildir_tmp *t)
+{
+	t->error = errno != 0 ? errno : EIO;
+	maildir_deliver_abort(t);
+	errno = t->error;
+	return -1;
+}
+
 int
 maildir_deliver_write(struct maildir_tmp *t, const void *buf, size_t len)
 {
 	const char *p = buf;
 
-	if (t->fd < 0) {
-		errno = EBADF;
+	if (not_open(t) < 0)
 		return -1;
-	}
 	t->wsize += maildir_crlf_count(&t->cx, p, len);
 	t->size += len;
-	if (t->buflen + len > sizeof(t->buf)) {
+	if (len > sizeof(t->buf) - t->buflen) {
 		if (flush_buf(t) < 0)
-			return -1;
+			return write_failed(t);
 		/* A chunk at least as big as the buffer skips the copy. */
-		if (len >= sizeof(t->buf))
-			return write_all(t->fd, p, len);
+		if (len >= sizeof(t->buf)) {
+			if (write_all(t->fd, p, len) < 0)
+				return write_failed(t);
+			return 0;
+		}
 	}
 	memcpy(t->buf + t->buflen, p, len);
 	t->buflen += len;
@@ -138,10 +169,8 @@ maildir_deliver_commit(struct maildir_tmp *t, char *name_r, size_t len)
 	uint64_t wsize;
 	int e, n, r = -1;
 
-	if (t->fd < 0) {
-		errno = EBADF;
+	if (not_open(t) < 0)
 		return -1;
-	}
 	wsize = t->wsize + maildir_crlf_finish(&cx, trailer);
 	if (flush_buf(t) < 0 || fsync_retry(t->fd) < 0)
 		goto fail;

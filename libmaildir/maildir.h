@@ -128,6 +128,7 @@ struct maildir_tmp {
 	uint64_t	 size;		/* bytes written so far */
 	uint64_t	 wsize;		/* their CRLF size so far */
 	struct maildir_crlf cx;
+	int		 error;		/* first write error, sticky; 0 if none */
 	size_t		 buflen;
 	char		 buf[MAILDIR_WBUF];
 };
@@ -138,7 +139,12 @@ struct maildir_tmp {
  */
 int	maildir_deliver_begin(struct maildir *md, struct maildir_tmp *t);
 
-/* Appends bytes (buffered; memory does not grow with the message). */
+/*
+ * Appends bytes (buffered; memory does not grow with the message).  When a
+ * write fails (ENOSPC, EIO, EFBIG, ...) the tmp file is removed at once and
+ * every later write and the commit fail with the same errno, so a caller
+ * may keep draining its input and report once at the end.
+ */
 int	maildir_deliver_write(struct maildir_tmp *t, const void *buf, size_t len);
 
 /*

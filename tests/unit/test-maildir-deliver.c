@@ -2,6 +2,7 @@
 #include <inttypes.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "maildir.h"
@@ -326,12 +327,108 @@ test_killed_writer(void)
 	tu_rmrf(dir);
 }
 
+/*
+ * A file size limit makes write() stop short, then fail with EFBIG: the
+ * short write is carried on, the failure removes the tmp file at once, and
+ * later calls repeat the error.  In a child: the limit is per process.
+ */
+static void
+test_write_fails(void)
+{
+	char dir[PATH_MAX], buf[10000];
+	struct maildir md;
+	pid_t pid;
+	int st;
+
+	tu_mkdtemp(dir, sizeof(dir));
+	memset(buf, 'w', sizeof(buf));
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		struct rlimit rl = { .rlim_cur = 100000, .rlim_max = 100000 };
+		int r = 0, i;
+
+		signal(SIGXFSZ, SIG_IGN);
+		CHECK(setrlimit(RLIMIT_FSIZE, &rl) == 0);
+		CHECK(maildir_open(&md, dir) == 0);
+		CHECK(maildir_deliver_begin(&md, &t) == 0);
+		/* 15000 bytes a time, so no flush ends on the limit exactly. */
+		for (i = 0; i < 40 && r == 0; i++)
+			r = maildir_deliver_write(&t, buf, 7500) == 0 ?
+			    maildir_deliver_write(&t, buf, 7500) : -1;
+		CHECK(r == -1 && errno == EFBIG);
+		CHECK(i > 5);	/* the first flushes did fit */
+		CHECK(tu_count(dir, "tmp", NULL, 0) == 0);
+		errno = 0;
+		CHECK(maildir_deliver_write(&t, buf, 1) == -1 && errno == EFBIG);
+		errno = 0;
+		CHECK(maildir_deliver_commit(&t, NULL, 0) == -1 &&
+		    errno == EFBIG);
+		maildir_deliver_abort(&t);
+
+		/* The same with one big unbuffered write. */
+		CHECK(maildir_deliver_begin(&md, &t) == 0);
+		{
+			char *big = calloc(1, 300000);
+
+			errno = 0;
+			CHECK(big != NULL && maildir_deliver_write(&t, big,
+			    300000) == -1 && errno == EFBIG);
+			free(big);
+		}
+		CHECK(maildir_deliver_commit(&t, NULL, 0) == -1 &&
+		    errno == EFBIG);
+		CHECK(tu_count(dir, "tmp", NULL, 0) == 0);
+		CHECK(tu_count(dir, "new", NULL, 0) == 0);
+
+		/* Under the limit, delivery works; the error is not left over. */
+		CHECK(maildir_deliver_begin(&md, &t) == 0);
+		CHECK(maildir_deliver_write(&t, buf, sizeof(buf)) == 0);
+		CHECK(maildir_deliver_commit(&t, NULL, 0) == 0);
+		CHECK(tu_count(dir, "new", NULL, 0) == 1);
+		maildir_close(&md);
+		_exit(CHECK_DONE());
+	}
+	CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
+	    WEXITSTATUS(st) == 0);
+	tu_rmrf(dir);
+}
+
+/* A file already holding the final name is never replaced. */
+static void
+test_never_replace(void)
+{
+	char dir[PATH_MAX], taken[300], name[MAILDIR_NAME_MAX + 1];
+	struct maildir md;
+	size_t len = 0;
+	char *got;
+
+	tu_mkdtemp(dir, sizeof(dir));
+	CHECK(maildir_open(&md, dir) == 0);
+	CHECK(maildir_deliver_begin(&md, &t) == 0);
+	CHECK(maildir_deliver_write(&t, "A: b\n\nc\n", 8) == 0);
+	snprintf(taken, sizeof(taken), "%s,S=8,W=11", t.name);
+	CHECK(tu_write(dir, "new", taken, "precious", 8) == 0);
+	CHECK(maildir_deliver_commit(&t, name, sizeof(name)) == 0);
+	CHECK(strcmp(name, taken) != 0);
+	CHECK(tu_count(dir, "new", NULL, 0) == 2);
+	CHECK(tu_count(dir, "tmp", NULL, 0) == 0);
+	got = tu_read(dir, "new", taken, &len);
+	CHECK(got != NULL && len == 8 && memcmp(got, "precious", 8) == 0);
+	free(got);
+	check_delivered(dir, name, "A: b\n\nc\n", 8);
+	maildir_close(&md);
+	tu_rmrf(dir);
+}
+
 int
 main(void)
 {
 	test_deliver();
 	test_deliver_large();
 	test_abort();
+	test_write_fails();
+	test_never_replace();
 	test_unwritable();
 	test_disk_full();
 	test_killed_writer();
