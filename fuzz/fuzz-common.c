@@ -165,6 +165,49 @@ fuzz_output(size_t *len_r)
 	return out_copy;
 }
 
+static uint64_t	 fds_before;
+
+static uint64_t
+fds_open(void)
+{
+	uint64_t set = 0;
+
+	for (int fd = 0; fd < 64; fd++)
+		if (fcntl(fd, F_GETFD) != -1)
+			set |= (uint64_t)1 << fd;
+	return set;
+}
+
+void
+fuzz_fds_snapshot(void)
+{
+	fds_before = fds_open();
+}
+
+int
+fuzz_fds_check(bool close_them, char *what, size_t whatlen)
+{
+	uint64_t added = fds_open() & ~fds_before;
+	int first = -1;
+
+	for (int fd = 0; fd < 64; fd++) {
+		if ((added & ((uint64_t)1 << fd)) == 0)
+			continue;
+		if (first == -1) {
+			char link[64];
+			ssize_t r;
+
+			first = fd;
+			snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+			r = readlink(link, what, whatlen - 1);
+			what[r > 0 ? r : 0] = '\0';
+		}
+		if (close_them)
+			close(fd);
+	}
+	return first;
+}
+
 static void
 exit_hook(int status)
 {

@@ -51,6 +51,15 @@ void		 fuzz_output_reset(void);
 /* Everything written since the reset; valid until the next reset. */
 const char	*fuzz_output(size_t *len_r);
 
+/*
+ * Descriptors: fuzz_fds_snapshot() notes which of 0..63 are open;
+ * fuzz_fds_check() then returns the first one opened since (-1 if none),
+ * closing all of them when close_them is set (a session that left through
+ * session_exit() would have ended its process there).
+ */
+void		 fuzz_fds_snapshot(void);
+int		 fuzz_fds_check(bool close_them, char *what, size_t whatlen);
+
 /* Installs the session_exit() hook that longjmps to fuzz_exit_jmp. */
 void		 fuzz_hook_exit(void);
 

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fuzz-common.h"
@@ -23,6 +24,25 @@ ssize_t	__real_read(int fd, void *buf, size_t n);
 int	__real_poll(struct pollfd *fds, nfds_t nfds, int timeout);
 ssize_t	__wrap_read(int fd, void *buf, size_t n);
 int	__wrap_poll(struct pollfd *fds, nfds_t nfds, int timeout);
+int	__real_clock_gettime(clockid_t clk, struct timespec *ts);
+int	__wrap_clock_gettime(clockid_t clk, struct timespec *ts);
+
+/* How far a stalled client has pushed the monotonic clock, in ms. */
+static long long	 clock_skew_ms;
+
+int
+__wrap_clock_gettime(clockid_t clk, struct timespec *ts)
+{
+	int rc = __real_clock_gettime(clk, ts);
+
+	if (rc == 0 && clk == CLOCK_MONOTONIC && clock_skew_ms > 0) {
+		long long ns = ts->tv_nsec + (clock_skew_ms % 1000) * 1000000;
+
+		ts->tv_sec += (time_t)(clock_skew_ms / 1000 + ns / 1000000000);
+		ts->tv_nsec = (long)(ns % 1000000000);
+	}
+	return rc;
+}
 
 /* xorshift32: small, and the same chunks on every machine. */
 static uint32_t
@@ -81,9 +101,15 @@ __wrap_poll(struct pollfd *fds, nfds_t nfds, int timeout)
 {
 	if (nfds != 1 || in_fd < 0 || fds[0].fd != in_fd)
 		return __real_poll(fds, nfds, timeout);
-	/* A stalled client: the wait ends in a timeout, at once. */
-	if (in_off == in_len && in_stall && timeout >= 0)
+	/*
+	 * A stalled client: the wait ends in a timeout at once, and the
+	 * clock jumps by the time the caller meant to wait.
+	 */
+	if (in_off == in_len && in_stall && timeout >= 0) {
+		clock_skew_ms += timeout;
 		return 0;
+	}
+	/* (A wait without a timeout would never end: that client hangs up.) */
 	fds[0].revents = (short)(fds[0].events & (POLLIN | POLLRDNORM));
 	if (in_off == in_len)
 		fds[0].revents |= POLLHUP;
