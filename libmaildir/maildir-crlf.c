@@ -53,15 +53,65 @@ crlf_step(struct maildir_crlf *cx, unsigned char c)
 	}
 }
 
+/* NUL, LF and CR are the only bytes the rules look at. */
+static inline bool
+is_special(unsigned char c)
+{
+	return c <= '\r' && ((1u << c) & ((1u << '\0') | (1u << '\n') |
+	    (1u << '\r'))) != 0;
+}
+
+/* Length of the run of ordinary bytes at in; the state after it is known. */
+static inline size_t
+plain_run(struct maildir_crlf *cx, const char *in, size_t len)
+{
+	const uint64_t ones = UINT64_C(0x0101010101010101);
+	size_t n = 0;
+
+	/*
+	 * Eight bytes at a time while none of them is special: a byte of v
+	 * is zero exactly where (v - ones) & ~v has its high bit set.
+	 */
+	while (len - n >= 8) {
+		uint64_t v, lf, cr, hit;
+
+		memcpy(&v, in + n, 8);
+		lf = v ^ (ones * '\n');
+		cr = v ^ (ones * '\r');
+		hit = ((v - ones) & ~v) | ((lf - ones) & ~lf) |
+		    ((cr - ones) & ~cr);
+		if ((hit & (ones * 0x80)) != 0)
+			break;
+		n += 8;
+	}
+	while (n < len && !is_special((unsigned char)in[n]))
+		n++;
+	if (n > 0) {
+		/* What crlf_step() would leave after any ordinary byte. */
+		cx->any = true;
+		cx->at_bol = false;
+		cx->line_empty = false;
+		cx->prev_cr = false;
+	}
+	return n;
+}
+
 size_t
 maildir_crlf_conv(struct maildir_crlf *cx, const char *in, size_t len,
     char *out)
 {
-	size_t o = 0;
+	size_t i = 0, o = 0;
 
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)in[i];
+	while (i < len) {
+		size_t n = plain_run(cx, in + i, len - i);
+		unsigned char c;
 
+		memcpy(out + o, in + i, n);
+		o += n;
+		i += n;
+		if (i == len)
+			break;
+		c = (unsigned char)in[i++];
 		switch (crlf_step(cx, c)) {
 		case 0:
 			break;
@@ -78,11 +128,19 @@ maildir_crlf_conv(struct maildir_crlf *cx, const char *in, size_t len,
 uint64_t
 maildir_crlf_count(struct maildir_crlf *cx, const char *in, size_t len)
 {
-	uint64_t n = 0;
+	uint64_t total = 0;
+	size_t i = 0;
 
-	for (size_t i = 0; i < len; i++)
-		n += crlf_step(cx, (unsigned char)in[i]);
-	return n;
+	while (i < len) {
+		size_t n = plain_run(cx, in + i, len - i);
+
+		total += n;
+		i += n;
+		if (i == len)
+			break;
+		total += crlf_step(cx, (unsigned char)in[i++]);
+	}
+	return total;
 }
 
 size_t

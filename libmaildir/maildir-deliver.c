@@ -133,11 +133,13 @@ maildir_deliver_write(struct maildir_tmp *t, const void *buf, size_t len)
 int
 maildir_move_noreplace(int fromfd, const char *from, int tofd, const char *to)
 {
+#ifdef RENAME_NOREPLACE
 	if (renameat2(fromfd, from, tofd, to, RENAME_NOREPLACE) == 0)
 		return 0;
 	/* Filesystems without RENAME_NOREPLACE: a hard link never replaces either. */
 	if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP)
 		return -1;
+#endif
 	if (linkat(fromfd, from, tofd, to, 0) < 0)
 		return -1;
 	if (unlinkat(fromfd, from, 0) < 0 && errno != ENOENT) {
