@@ -318,6 +318,7 @@ child_journal(void *arg)
 #else
 	/* Built without libsystemd: syslog only, nothing loaded. */
 	(void)want;
+	(void)n;
 	CHECK(!libsystemd_mapped());
 	CHECK(recv(s, buf, sizeof(buf), MSG_DONTWAIT) == -1);
 #endif
