@@ -5,6 +5,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,9 +19,7 @@
 #include "session-config.h"
 #include "session-log.h"
 #include "session-sys.h"
-#ifdef HAVE_LIBSMTP
 #include "smtp-session.h"
-#endif
 
 #ifndef BAREMAIL_VERSION
 #define BAREMAIL_VERSION "unknown"
@@ -36,10 +35,45 @@ static const char sm_usage[] =
     "Reads one message on stdin and stores it in BareMail's maildir (or\n"
     "submits it to [sendmail] smtp when the maildir is not writable).\n";
 
+/*
+ * Whether what the caller must see (warnings, failures) also needs writing
+ * to stderr by us.  The session log leaves out a stderr shared with stdout,
+ * which for a session is the client; for this command stdout is nobody's
+ * protocol (except with -bs), and cron, mail(1) and scripts collect both.
+ */
+static bool	sm_stderr_too;
+
+static void
+sm_stderr_init(bool smtp_mode)
+{
+	struct stat st;
+
+	sm_stderr_too = !smtp_mode && !log_stderr_usable() &&
+	    fstat(STDERR_FILENO, &st) == 0 && (S_ISFIFO(st.st_mode) ||
+	    S_ISREG(st.st_mode) || S_ISCHR(st.st_mode));
+}
+
+static void sm_say(int prio, const char *fmt, ...) LOG_FORMAT(2, 3);
+
+/* Logs, and tells the caller on stderr when the log would not. */
+static void
+sm_say(int prio, const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_fields(prio, NULL, "%s", msg);
+	if (sm_stderr_too && prio <= LOG_WARNING)
+		fprintf(stderr, SM_IDENT ": %s\n", msg);
+}
+
 static void
 sm_warn(void *arg, const char *msg)
 {
-	log_warn("%s", msg);
+	sm_say(LOG_WARNING, "%s", msg);
 }
 
 /* The caller, as Received: and a missing From: name it. */
@@ -173,7 +207,7 @@ run_smtp(struct session_config *cfg)
 	 */
 	if (geteuid() == 0 && cfg->user[0] != '\0') {
 		if (session_drop_root(cfg->user) < 0) {
-			log_err("cannot switch to [user] name %s: %s",
+			sm_say(LOG_ERR, "cannot switch to [user] name %s: %s",
 			    cfg->user, strerror(errno));
 			return EX_NOPERM;
 		}
@@ -181,28 +215,23 @@ run_smtp(struct session_config *cfg)
 	    st.st_uid != 0) {
 		if (setgroups(1, &st.st_gid) < 0 || setgid(st.st_gid) < 0 ||
 		    setuid(st.st_uid) < 0 || setuid(0) == 0) {
-			log_err("cannot switch to the owner (uid %lu) of %s: %s",
+			sm_say(LOG_ERR, "cannot switch to the owner (uid %lu) of %s: %s",
 			    (unsigned long)st.st_uid, cfg->maildir,
 			    strerror(errno));
 			return EX_NOPERM;
 		}
 	}
 	if (maildir_open(&md, cfg->maildir) < 0) {
-		log_err("maildir %s: %s", cfg->maildir, strerror(errno));
+		sm_say(LOG_ERR, "maildir %s: %s", cfg->maildir, strerror(errno));
 		printf("421 4.3.0 %s mailbox unavailable, try again later\r\n",
 		    cfg->hostname);
 		fflush(stdout);
 		return EX_TEMPFAIL;
 	}
-#ifndef HAVE_LIBSMTP
-	maildir_close(&md);
-	log_err("-bs: built without libsmtp");
-	return EX_SOFTWARE;
-#else
 	struct smtp_conn *c = smtp_conn_new(cfg, &md, STDIN_FILENO,
 	    STDOUT_FILENO);
 	if (c == NULL) {
-		log_err("out of memory");
+		sm_say(LOG_ERR, "out of memory");
 		maildir_close(&md);
 		return EX_OSERR;
 	}
@@ -210,7 +239,6 @@ run_smtp(struct session_config *cfg)
 	smtp_conn_free(c);
 	maildir_close(&md);
 	return status;
-#endif
 }
 
 /* Envelope addresses from the command line, qualified, commas split. */
@@ -237,7 +265,7 @@ run_verify(const struct sendmail_args *a, const struct session_config *cfg)
 	if (cmdline_rcpts(a, cfg->hostname, &rcpts) < 0)
 		return EX_OSERR;
 	if (rcpts.n == 0) {
-		log_err("-bv: no recipient given");
+		sm_say(LOG_ERR, "-bv: no recipient given");
 		sm_addrs_free(&rcpts);
 		return EX_USAGE;
 	}
@@ -267,12 +295,12 @@ run_deliver(const struct sendmail_args *a, const struct session_config *cfg,
 	caller_identify(&who);
 	sendmail_input_init(&in, a->ignore_dots, cfg->max_message_size);
 	if (read_message(&in) < 0) {
-		log_err("reading the message from stdin: %s", strerror(errno));
+		sm_say(LOG_ERR, "reading the message from stdin: %s", strerror(errno));
 		status = errno == ENOMEM ? EX_OSERR : EX_IOERR;
 		goto out;
 	}
 	if (in.too_big) {
-		log_err("message refused: larger than max_message_size "
+		sm_say(LOG_ERR, "message refused: larger than max_message_size "
 		    "(%zu bytes)", cfg->max_message_size);
 		status = EX_DATAERR;
 		goto out;
@@ -283,7 +311,7 @@ run_deliver(const struct sendmail_args *a, const struct session_config *cfg,
 	if (a->has_sender) {
 		if (sendmail_addr_qualify(a->sender, cfg->hostname, sender,
 		    sizeof(sender)) < 0 || !envelope_ok(sender)) {
-			log_warn("sender \"%s\" unusable: using %s", a->sender,
+			sm_say(LOG_WARNING, "sender \"%s\" unusable: using %s", a->sender,
 			    self);
 			snprintf(sender, sizeof(sender), "%s", self);
 		}
@@ -308,7 +336,7 @@ run_deliver(const struct sendmail_args *a, const struct session_config *cfg,
 	for (size_t i = 0; i < cmd.n + m.rcpts.n; i++) {
 		const char *r = i < cmd.n ? cmd.v[i] : m.rcpts.v[i - cmd.n];
 		if (!envelope_ok(r)) {
-			log_warn("recipient \"%s\" unusable: left out", r);
+			sm_say(LOG_WARNING, "recipient \"%s\" unusable: left out", r);
 			continue;
 		}
 		if (sm_addrs_add(&env, r, strlen(r)) < 0)
@@ -317,7 +345,7 @@ run_deliver(const struct sendmail_args *a, const struct session_config *cfg,
 	if (env.n == 0) {
 		/* One maildir holds everything: it still has a reader. */
 		char root[300];
-		log_warn("no recipients%s: delivering to the maildir anyway, "
+		sm_say(LOG_WARNING, "no recipients%s: delivering to the maildir anyway, "
 		    "as for root", a->extract ? " in To:, Cc: or Bcc:" : "");
 		snprintf(root, sizeof(root), "root@%s", cfg->hostname);
 		if (sm_addrs_add(&env, root, strlen(root)) < 0)
@@ -339,24 +367,24 @@ run_deliver(const struct sendmail_args *a, const struct session_config *cfg,
 		status = 0;
 		goto out;
 	} else {
-		log_warn("maildir: %s", d.why_maildir);
+		sm_say(LOG_WARNING, "maildir: %s", d.why_maildir);
 	}
 
 	/* Neither way works: keep the message where its sender can find it. */
 	if ((size_t)snprintf(dead, sizeof(dead), "%s/dead.letter",
 	    strcmp(who.home, "/") == 0 ? "" : who.home) >= sizeof(dead) ||
 	    who.home[0] == '\0' || sendmail_dead_letter(&d, dead) < 0) {
-		log_err("cannot deliver the message (%s%s%s), nor save it "
+		sm_say(LOG_ERR, "cannot deliver the message (%s%s%s), nor save it "
 		    "in %s: %s", d.why_maildir, d.why_smtp[0] ? "; " : "",
 		    d.why_smtp, dead, strerror(errno));
 	} else {
-		log_err("cannot deliver the message now (%s%s%s): saved in %s",
+		sm_say(LOG_ERR, "cannot deliver the message now (%s%s%s): saved in %s",
 		    d.why_maildir, d.why_smtp[0] ? "; " : "", d.why_smtp, dead);
 	}
 	status = cfg_ok ? EX_TEMPFAIL : EX_CONFIG;
 out:
 	if (status == EX_OSERR)
-		log_err("out of memory");
+		sm_say(LOG_ERR, "out of memory");
 	sm_buf_free(&from);
 	sm_addrs_free(&cmd);
 	sm_addrs_free(&env);
@@ -378,8 +406,17 @@ sendmail_run(int argc, char **argv)
 	/* A reader that went away is a write error, not a killed process. */
 	signal(SIGPIPE, SIG_IGN);
 	log_init(SM_IDENT, LOG_INFO);
+	/*
+	 * Where warnings go depends on -bs, known only after parsing: a
+	 * silent first pass finds the mode, the second one warns.
+	 */
+	a.warn = NULL;
+	(void)sendmail_args_parse(&a, argc, argv, err, sizeof(err));
+	sm_stderr_init(a.mode == SM_MODE_SMTP);
+	sendmail_args_free(&a);
+	a.warn = sm_warn;
 	if (sendmail_args_parse(&a, argc, argv, err, sizeof(err)) < 0) {
-		log_err("%s", err);
+		sm_say(LOG_ERR, "%s", err);
 		sendmail_args_free(&a);
 		return EX_USAGE;
 	}
@@ -408,7 +445,7 @@ sendmail_run(int argc, char **argv)
 	config_defaults(&cfg);
 	path = a.config != NULL ? a.config : config_default_path();
 	if (path != NULL && config_load(&cfg, path, err, sizeof(err)) < 0) {
-		log_err("%s", err);
+		sm_say(LOG_ERR, "%s", err);
 		cfg_ok = false;
 	}
 	log_set_level(a.verbose ? LOG_DEBUG : cfg.log_level);
