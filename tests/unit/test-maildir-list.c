@@ -127,20 +127,27 @@ test_list_many(void)
 
 	tu_mkdtemp(dir, sizeof(dir));
 	CHECK(maildir_open(&md, dir) == 0);
+	/*
+	 * Hard links to one file: ten times quicker to make than 100 000
+	 * files, and the same to a listing, which never looks at inodes.
+	 */
 	for (size_t i = 0; i < n; i++) {
-		char name[128];
-		int fd;
+		char name[128], seed[32];
+
+		/* A new file every 50 000 links: ext4 allows 65 000 a file. */
+		snprintf(seed, sizeof(seed), "seed%zu", i / 50000);
+		if (i % 50000 == 0)
+			CHECK(tu_write(dir, "tmp", seed, "", 0) == 0);
 
 		snprintf(name, sizeof(name),
 		    "%lu.M%06luP%luQ%zu.host.example,S=%zu,W=%zu%s",
 		    1700000000 + tu_rand() % 100000, tu_rand() % 1000000,
 		    tu_rand() % 32768, i, i, i + 2, i % 2 ? ":2,S" : "");
-		fd = openat(i % 2 ? md.curfd : md.newfd, name,
-		    O_WRONLY | O_CREAT | O_EXCL, 0600);
-		CHECK(fd >= 0);
-		if (fd < 0)
+		if (linkat(md.tmpfd, seed, i % 2 ? md.curfd : md.newfd, name,
+		    0) < 0) {
+			CHECK(!"linkat");
 			break;
-		close(fd);
+		}
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	CHECK(maildir_list(&md, &l) == 0);
