@@ -362,6 +362,8 @@ config_load(struct session_config *cfg, const char *path, char *err,
 	struct config_parse p;
 	int rc, saved;
 
+	if (errlen > 0)
+		err[0] = '\0';
 	memset(&p, 0, sizeof(p));
 	p.cfg = cfg;
 	p.path = path;

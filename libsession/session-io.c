@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -15,11 +17,22 @@
 #define LR_MIN_BUFSIZE	65536	/* one read of a fast client's DATA */
 
 void
+out_set_timeout(struct out *o, unsigned timeout_s)
+{
+	struct timeval tv = { .tv_sec = (time_t)timeout_s };
+
+	o->timeout_s = timeout_s;
+	/* Fails harmlessly (ENOTSOCK) on a pipe or terminal. */
+	(void)setsockopt(o->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+void
 out_init(struct out *o, int fd)
 {
 	o->fd = fd;
 	o->failed = false;
 	o->len = 0;
+	out_set_timeout(o, OUT_TIMEOUT);
 }
 
 /* Writes all of buf; on failure marks the client gone and returns -1. */
@@ -33,9 +46,16 @@ out_write_all(struct out *o, const char *buf, size_t len)
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				/* A non-blocking fd from the socket manager. */
+				/*
+				 * A non-blocking fd, or SO_SNDTIMEO ran out:
+				 * give the client one more timeout to read.
+				 */
 				struct pollfd pfd = { .fd = o->fd, .events = POLLOUT };
-				if (poll(&pfd, 1, -1) >= 0 || errno == EINTR)
+				int ms = o->timeout_s == 0 ? -1 :
+				    o->timeout_s > 86400 ? 86400000 :
+				    (int)o->timeout_s * 1000;
+				int rc = poll(&pfd, 1, ms);
+				if (rc > 0 || (rc < 0 && errno == EINTR))
 					continue;
 			}
 			/* EPIPE, ECONNRESET...: SIGPIPE is ignored, so we see it here. */

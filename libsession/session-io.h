@@ -13,15 +13,24 @@
 #include <sys/types.h>
 
 #define OUT_BUFSIZE	16384
+#define OUT_TIMEOUT	600	/* seconds a client may leave replies unread */
 
 struct out {
 	int	 fd;
 	bool	 failed;		/* a write failed: the client is gone */
+	unsigned timeout_s;		/* see out_set_timeout() */
 	size_t	 len;
 	char	 buf[OUT_BUFSIZE];
 };
 
+/* Sets the OUT_TIMEOUT write timeout too. */
 void	out_init(struct out *o, int fd);
+/*
+ * A client that reads nothing for about timeout_s seconds while a write
+ * waits is taken as gone (failed).  Enforced with SO_SNDTIMEO on a socket
+ * and poll() on a non-blocking descriptor; a blocking pipe waits forever.
+ */
+void	out_set_timeout(struct out *o, unsigned timeout_s);
 void	out_write(struct out *o, const void *buf, size_t len);
 void	out_printf(struct out *o, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));

@@ -375,6 +375,30 @@ test_out_client_gone(void)
 	CHECK(out_flush(&o) == -1 && o.failed);
 }
 
+/* A client that stops reading cannot hold a write forever. */
+static void
+test_out_timeout(void)
+{
+	static char chunk[65536];
+	struct out o;
+	int sv[2];
+	double t;
+
+	pair(SOCK_STREAM, sv);
+	out_init(&o, sv[0]);
+	CHECK(o.timeout_s == OUT_TIMEOUT);
+	out_set_timeout(&o, 1);
+	t = now();
+	for (int i = 0; i < 256 && !o.failed; i++)	/* 16 MiB, never read */
+		out_write(&o, chunk, sizeof(chunk));
+	t = now() - t;
+	CHECK(o.failed);
+	CHECK(t >= 0.9 && t < 5);
+	CHECK(out_flush(&o) == -1);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 /* Everything a fast client sends arrives, over many reads, in order. */
 static void
 test_bulk(void)
@@ -433,5 +457,6 @@ main(void)
 	test_bulk();
 	test_timeout();
 	test_trickle();
+	test_out_timeout();
 	return CHECK_DONE();
 }

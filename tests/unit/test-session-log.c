@@ -253,7 +253,7 @@ private_mounts(bool dev)
 		return CHILD_SKIP;
 	}
 	if (unshare(CLONE_NEWNS) != 0 ||
-	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+	    mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) != 0 ||
 	    mount("tmpfs", "/run", "tmpfs", 0, "mode=0755") != 0 ||
 	    (dev && mount("tmpfs", "/dev", "tmpfs", 0, "mode=0755") != 0)) {
 		printf("# skip: no mount namespace here (%s)\n", strerror(errno));
