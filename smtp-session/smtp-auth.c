@@ -211,11 +211,15 @@ cmd_auth(struct smtp_conn *c, char *args)
 		*initial++ = '\0';
 	while (*initial == ' ' || *initial == '\t')
 		initial++;
-	if (strcasecmp(args, "LOGIN") == 0) {
+	/* args lives in the reader's buffer, which the exchange reuses. */
+	const char *mech = strcasecmp(args, "LOGIN") == 0 ? "LOGIN" :
+	    strcasecmp(args, "PLAIN") == 0 ? "PLAIN" :
+	    strcasecmp(args, "CRAM-MD5") == 0 ? "CRAM-MD5" : NULL;
+	if (mech != NULL && mech[0] == 'L') {
 		ok = auth_login(c, initial);
-	} else if (strcasecmp(args, "PLAIN") == 0) {
+	} else if (mech != NULL && mech[0] == 'P') {
 		ok = auth_plain(c, initial);
-	} else if (strcasecmp(args, "CRAM-MD5") == 0) {
+	} else if (mech != NULL) {
 		ok = auth_cram_md5(c, initial);
 	} else {
 		smtp_reply(c, 504, "5.5.4", "Error: unsupported authentication "
@@ -225,7 +229,7 @@ cmd_auth(struct smtp_conn *c, char *args)
 	if (!ok)
 		return;
 	c->authed = true;
-	log_info("AUTH %s accepted for \"%s\" from %s", args, c->auth_user,
+	log_info("AUTH %s accepted for \"%s\" from %s", mech, c->auth_user,
 	    c->peer);
 	smtp_reply(c, 235, "2.7.0", "Authentication successful");
 }
