@@ -390,6 +390,10 @@ config_load(struct session_config *cfg, const char *path, char *err,
 		    "syntax error (expected [section] or key = value)");
 	}
 	if (p.err_line != 0) {
+		/* The value is quoted in it: keep the message one clean line. */
+		for (char *c = p.why; *c != '\0'; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				*c = '?';
 		snprintf(err, errlen, "%s:%u: %s", path, p.err_line, p.why);
 		errno = EINVAL;
 		return -1;

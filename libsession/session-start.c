@@ -2,6 +2,7 @@
  * session_start(): everything a session program does before its greeting.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <pwd.h>
 #include <signal.h>
@@ -84,6 +85,14 @@ session_start(int argc, char **argv, const char *ident, const char *usage,
 	char err[1024];
 	int c;
 
+	/*
+	 * A closed 0, 1 or 2 would be reused by the next open(): a log line
+	 * could land in a message file.  Hold them with /dev/null.
+	 */
+	for (int fd = 0; fd <= 2; fd++)
+		if (fcntl(fd, F_GETFD) == -1 && errno == EBADF &&
+		    open("/dev/null", O_RDWR) != fd)
+			session_exit(EX_OSERR);
 	/* A client that hangs up must be a write error, not a killed process. */
 	signal(SIGPIPE, SIG_IGN);
 	log_init(ident, LOG_INFO);

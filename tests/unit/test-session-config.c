@@ -332,6 +332,9 @@ test_structure(void)
 	expect_error("timeout = 3\n", 1, "[] timeout: key before any [section]");
 	expect_error("[smtp]\ntimeout 3\n", 2, "syntax error");
 	expect_error("[smtp\ntimeout = 3\n", 1, "syntax error");
+	/* Control characters in a quoted value do not reach the message. */
+	expect_error("[smtp]\ntimeout = 5\x1b[2J\r9\n", 2,
+	    "[smtp] timeout: \"5?[2J?9\" is not a whole number");
 	/* The first error is the one reported. */
 	expect_error("[smtp]\ntimeout = x\nfoo = 1\n", 2, "[smtp] timeout: ");
 

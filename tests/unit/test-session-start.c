@@ -140,6 +140,42 @@ has(const char *hay, const char *needle)
 	return false;
 }
 
+/* Closed 0, 1 and 2 are held with /dev/null before anything is opened. */
+static void
+test_closed_fds(void)
+{
+	int status, p[2];
+	pid_t pid;
+	char buf[64] = "";
+
+	CHECK(pipe(p) == 0);
+	pid = fork();
+	if (pid == 0) {
+		struct session_config cfg;
+		char *argv[] = { (char *)"test-prog", (char *)"-c", conf, NULL };
+		struct stat st;
+
+		write_conf("[smtp]\ntimeout = 4\n");
+		if (p[1] <= 2)
+			_exit(3);
+		close(0);
+		close(1);
+		close(2);
+		session_start(3, argv, "test-prog", USAGE, &cfg);
+		for (int fd = 0; fd <= 2; fd++)
+			if (fstat(fd, &st) != 0 || !S_ISCHR(st.st_mode))
+				_exit(4);
+		log_err("not to /dev/null's neighbours");
+		dprintf(p[1], "timeout=%u", cfg.smtp_timeout);
+		_exit(0);
+	}
+	close(p[1]);
+	slurp(p[0], buf, sizeof(buf));
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK(strcmp(buf, "timeout=4") == 0);
+}
+
 static void
 test_help_version(void)
 {
@@ -321,6 +357,7 @@ main(void)
 	unsetenv("BAREMAIL_CONFIG");
 	test_help_version();
 	test_bad_options();
+	test_closed_fds();
 	test_config_sources();
 	test_default_maildir();
 	test_root();
