@@ -12,6 +12,9 @@ teardown() {
 p3() {
 	pop3 "$@"
 	output=${output//$'\r'/}
+	# valgrind's own complaints (it cannot unlink its vgdb FIFOs once the
+	# program has dropped root) are not the program's output.
+	output=$(printf '%s\n' "$output" | grep -v '^==[0-9]*== ')
 	mapfile -t lines <<<"$output"
 }
 
@@ -483,10 +486,20 @@ assert r[0][0].startswith("+OK 4 "), r
 @test "an idle timeout closes without UPDATE" {
 	seed3
 	conf_set pop3 timeout 1
-	{ crlf "DELE 1" "DELE 2"; sleep 3; crlf "QUIT"; } |
-	    timeout "$T" $WRAP "$POP3_SESSION" > "$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err"
-	[ "$(tr -d '\r' < "$BATS_TEST_TMPDIR/out" | grep -c '^+OK')" = 3 ]
-	! grep -q 'signing off' "$BATS_TEST_TMPDIR/out"
+	py '
+p = subprocess.Popen(["timeout", T] + WRAP + [SESSION], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+assert p.stdout.readline().startswith(b"+OK")
+p.stdin.write(b"DELE 1\r\nDELE 2\r\n"); p.stdin.flush()
+assert p.stdout.readline().startswith(b"+OK message 1 deleted")
+assert p.stdout.readline().startswith(b"+OK message 2 deleted")
+time.sleep(3)
+try:
+    p.stdin.write(b"QUIT\r\n"); p.stdin.flush()
+except BrokenPipeError:
+    pass
+assert p.stdout.read() == b""
+assert p.wait() == 0
+' 2>"$BATS_TEST_TMPDIR/err"
 	[ "$(count_messages)" = 3 ]
 	grep -q 'session end (timeout)' "$BATS_TEST_TMPDIR/err"
 }
