@@ -95,6 +95,8 @@ pop3_conn_init(struct pop3_conn *c, const struct session_config *cfg,
 	c->status = EX_OK;
 	c->end = "eof";
 	out_init(&c->out, out_fd);
+	/* A client that stops reading a long RETR is gone after the same time. */
+	out_set_timeout(&c->out, cfg->pop3_timeout);
 	if (lr_init(&c->in, in_fd, &c->out, POP3_LINE_MAX) == -1)
 		return -1;
 	session_peer(in_fd, c->peer, sizeof(c->peer));
