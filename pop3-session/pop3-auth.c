@@ -147,7 +147,7 @@ challenge(struct pop3_conn *c, const char *b64, char **resp_r)
 	out_printf(&c->out, "+ %s\r\n", b64);
 	n = pop3_read_line(c, resp_r);
 	if (n == LR_TOOLONG) {
-		pop3_err(c, "[AUTH] SASL response too long");
+		pop3_err(c, "SASL response too long");
 		return false;
 	}
 	if (n < 0)
