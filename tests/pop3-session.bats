@@ -167,6 +167,13 @@ LOGIN-DELAY 0" ]
 	[ "${lines[5]}" = "+OK logged in, 0 messages" ]
 }
 
+@test "AUTH PLAIN: an over-long response is -ERR and the session goes on" {
+	p3 "AUTH PLAIN" "$(head -c 20000 /dev/zero | tr '\0' A)" "STAT" "QUIT"
+	[ "${lines[1]}" = "+ " ]
+	[ "${lines[2]}" = "-ERR SASL response too long" ]
+	[ "${lines[3]}" = "+OK 0 0" ]
+}
+
 @test "AUTH LOGIN prompts for user name and password" {
 	p3 "AUTH LOGIN" "$(printf user | base64)" "$(printf pw | base64)" "QUIT"
 	[ "${lines[1]}" = "+ VXNlcm5hbWU6" ]
