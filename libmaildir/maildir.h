@@ -29,7 +29,7 @@
 
 #define MAILDIR_NAME_MAX	255	/* a file name, without NUL */
 #define MAILDIR_UIDL_MAX	70	/* RFC 1939: 1 to 70 octets, 0x21..0x7E */
-#define MAILDIR_STALE_TMP	(36 * 60 * 60)	/* the maildir rule for tmp/ */
+#define MAILDIR_STALE_TMP	((time_t)36 * 60 * 60)	/* the maildir rule for tmp/ */
 
 struct maildir {
 	int	 dirfd;		/* the maildir itself */
