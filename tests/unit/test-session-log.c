@@ -31,6 +31,7 @@ in_child(int (*fn)(void *), void *arg)
 
 	if (pid == 0) {
 		int rc = fn(arg);
+		fflush(stdout);
 		fflush(stderr);
 		_exit(rc != CHILD_SKIP && check_failures ? 1 : rc);
 	}
