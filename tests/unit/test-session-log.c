@@ -27,8 +27,10 @@ static int
 in_child(int (*fn)(void *), void *arg)
 {
 	int status;
-	pid_t pid = fork();
+	pid_t pid;
 
+	fflush(stdout);	/* else the child prints the parent's buffer again */
+	pid = fork();
 	if (pid == 0) {
 		int rc = fn(arg);
 		fflush(stdout);

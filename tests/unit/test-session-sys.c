@@ -262,7 +262,10 @@ test_drop_root(void)
 		    TEST_USER);
 		return;
 	}
-	pid_t pid = fork();
+	pid_t pid;
+
+	fflush(stdout);	/* the child must not print our buffer again */
+	pid = fork();
 	if (pid == 0) {
 		int rc = child_drop();
 		_exit(rc ? rc : check_failures ? 1 : 0);
@@ -294,7 +297,10 @@ static void
 test_exit(void)
 {
 	int status;
-	pid_t pid = fork();
+	pid_t pid;
+
+	fflush(stdout);	/* the child must not print our buffer again */
+	pid = fork();
 
 	if (pid == 0)
 		session_exit(42);
