@@ -193,7 +193,8 @@ lr_fill(struct lr *r, long long deadline)
 
 	if (r->start == r->end)
 		r->start = r->end = 0;
-	else if (r->start > 0 && r->end == r->cap) {
+	else if (r->start > 0 && r->cap - r->end < r->max + 2) {
+		/* Little room behind a partial line: move it (it is short). */
 		memmove(r->buf, r->buf + r->start, r->end - r->start);
 		r->end -= r->start;
 		r->start = 0;
