@@ -1,0 +1,429 @@
+#!/usr/bin/env bats
+# The systemd units: systemd-analyze's verdicts on the files, then the real
+# thing under a real systemd booted in a container (systemd-nspawn):
+# sockets enabled, mail sent with curl, read with poplib, the journal, and
+# the sandbox seen from inside a service.
+
+load helpers
+bats_require_minimum_version 1.5.0
+
+UNITS="baremail-smtp.socket baremail-smtp@.service baremail-pop3.socket baremail-pop3@.service"
+
+# configure_tree NAME PREFIX TREE: configures a build for PREFIX (only the
+# configuration, nothing is compiled) and lays out in TREE what an install
+# would put under PREFIX: the programs under test, the units, sysusers.d,
+# tmpfiles.d and the manual pages.
+configure_tree() {
+	local build="$BATS_FILE_TMPDIR/$1" prefix=$2 tree=$3
+	timeout 120 meson setup "$build" "$BAREMAIL_SOURCE" \
+	    --prefix="$prefix" \
+	    -Dsystemdsystemunitdir="$prefix/lib/systemd/system" \
+	    -Dsystemduserunitdir="$prefix/lib/systemd/user" \
+	    >"$build.log" 2>&1 || { cat "$build.log" >&2; return 1; }
+	local d
+	for d in lib/systemd/system lib/systemd/user libexec/baremail \
+	    lib/sysusers.d lib/tmpfiles.d share/man/man5 share/man/man8; do
+		mkdir -p "$tree/$d"
+	done
+	local b="$build/systemd" s="$BAREMAIL_SOURCE/systemd"
+	cp "$s"/*.socket "$b"/*.service "$tree/lib/systemd/system/"
+	cp "$s"/user/*.socket "$b"/user/*.service "$tree/lib/systemd/user/"
+	cp "$s/baremail.sysusers" "$tree/lib/sysusers.d/baremail.conf"
+	cp "$s/baremail.tmpfiles" "$tree/lib/tmpfiles.d/baremail.conf"
+	cp "$SMTP_SESSION" "$POP3_SESSION" "$tree/libexec/baremail/"
+	cp "$BAREMAIL_SOURCE"/man/*.5 "$tree/share/man/man5/"
+	cp "$BAREMAIL_SOURCE"/man/*.8 "$tree/share/man/man8/"
+	chmod -R a+rX "$tree"
+}
+
+# Boots the host's own /usr in a container (a tmpfs root, no network but
+# its own loopback) with the prefix, units, sysusers.d and tmpfiles.d
+# entries bound in.  Exports LEADER (the container's PID 1 as seen here)
+# or NSPAWN_SKIP (why nspawn cannot run on this machine).
+boot_container() {
+	NSPAWN_SKIP=""
+	export NSPAWN_SKIP
+	if [ "$(id -u)" != 0 ]; then
+		NSPAWN_SKIP="systemd-nspawn needs root"
+		return 0
+	fi
+	if ! command -v systemd-nspawn >/dev/null; then
+		NSPAWN_SKIP="systemd-nspawn is not installed (Debian systemd-container)"
+		return 0
+	fi
+	local binds=() u
+	binds+=(--bind-ro="$BOX:$BOXPREFIX")
+	for u in $UNITS; do
+		binds+=(--bind-ro="$BOX/lib/systemd/system/$u:/etc/systemd/system/$u")
+	done
+	binds+=(--bind-ro="$BOX/lib/sysusers.d/baremail.conf:/etc/sysusers.d/baremail.conf")
+	binds+=(--bind-ro="$BOX/lib/tmpfiles.d/baremail.conf:/etc/tmpfiles.d/baremail.conf")
+	binds+=(--bind-ro="$BATS_FILE_TMPDIR/probe:/etc/baremail-probe")
+	NSPAWN_LOG="$BATS_FILE_TMPDIR/nspawn.log"
+	# The machine's own mail servers would take ports 25 and 110 when
+	# the container enables every unit on its first boot: masked.
+	timeout 600 systemd-nspawn -D / --volatile=yes --register=no \
+	    --keep-unit --private-network --console=read-only \
+	    --machine="baremail-test-$$" "${binds[@]}" \
+	    -b systemd.firstboot=off \
+	    systemd.mask=dovecot.socket systemd.mask=dovecot.service \
+	    systemd.mask=exim4.service systemd.mask=postfix.service \
+	    </dev/null >"$NSPAWN_LOG" 2>&1 3>&- &
+	NSPAWN_PID=$!
+	export NSPAWN_PID NSPAWN_LOG
+	local i
+	LEADER=""
+	for i in $(seq 300); do
+		if ! kill -0 "$NSPAWN_PID" 2>/dev/null; then
+			# nspawn gave up before the container's init ran: this
+			# machine cannot run it (no namespaces, no cgroups).
+			NSPAWN_SKIP="systemd-nspawn cannot run here: $(tail -3 "$NSPAWN_LOG" | tr '\n' ' ')"
+			return 0
+		fi
+		# timeout -> systemd-nspawn -> the container's systemd.
+		local nspawn
+		nspawn=$(pgrep -P "$NSPAWN_PID" -x systemd-nspawn || :)
+		if [ -n "$nspawn" ]; then
+			LEADER=$(pgrep -P "$nspawn" | head -1)
+			[ -n "$LEADER" ] && [ "$(cat "/proc/$LEADER/comm" 2>/dev/null)" = systemd ] && break
+		fi
+		LEADER=""
+		sleep 0.2
+	done
+	export LEADER
+	[ -n "$LEADER" ] || { echo "no container init after 60 s" >&2; return 1; }
+	# "degraded" is fine: host services without their /etc fail here.
+	in_box timeout 120 systemctl is-system-running --wait >/dev/null || :
+}
+
+# Runs a command inside the container.
+in_box() {
+	nsenter -t "$LEADER" -m -u -i -n -p -C -- "$@"
+}
+
+setup_file() {
+	# For systemd-analyze here: the units name files under this prefix.
+	PREFIX="$BATS_FILE_TMPDIR/prefix"
+	SYSUNITS="$PREFIX/lib/systemd/system"
+	USERUNITS="$PREFIX/lib/systemd/user"
+	export PREFIX SYSUNITS USERUNITS
+	configure_tree build "$PREFIX" "$PREFIX"
+	# For the container: a prefix outside /tmp, which the services do not
+	# see (PrivateTmp=), bound in from BOX.
+	BOXPREFIX=/opt/baremail
+	BOX="$BATS_FILE_TMPDIR/box"
+	export BOXPREFIX BOX
+	configure_tree boxbuild "$BOXPREFIX" "$BOX"
+	# bats makes its directories 0700: let the baremail account reach
+	# the probe the container runs.
+	local d="$BATS_FILE_TMPDIR"
+	while [ "$d" != / ] && [ "$d" != "$(dirname "$BATS_RUN_TMPDIR")" ]; do
+		chmod a+rx "$d"
+		d=$(dirname "$d")
+	done
+	# The probe: runs as a copy of baremail-smtp@.service whose only
+	# change is ExecStart=, and reports what that sandbox allows.
+	mkdir -p "$BATS_FILE_TMPDIR/probe"
+	cat >"$BATS_FILE_TMPDIR/probe/probe.py" <<'EOF'
+import errno, os, socket
+def say(what, ok):
+    os.write(1, ("%s %s\r\n" % (what, ok)).encode())
+def tries(what, fn):
+    try:
+        fn()
+        say(what, "allowed")
+    except OSError as e:
+        say(what, "refused " + errno.errorcode.get(e.errno, str(e.errno)))
+def write(path):
+    with open(path, "w") as f:
+        f.write("x")
+    os.unlink(path)
+peer = socket.socket(fileno=os.dup(0)).getpeername()
+say("peer", peer[0])
+say("uid", os.getuid())
+tries("socket-inet", lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+tries("socket-inet6", lambda: socket.socket(socket.AF_INET6, socket.SOCK_STREAM))
+tries("socket-netlink", lambda: socket.socket(socket.AF_NETLINK, socket.SOCK_RAW))
+tries("socket-unix", lambda: socket.socket(socket.AF_UNIX, socket.SOCK_STREAM))
+tries("write-maildir", lambda: write("/var/lib/baremail/Maildir/tmp/probe"))
+tries("write-etc", lambda: write("/etc/probe"))
+tries("write-usr", lambda: write("/usr/probe"))
+tries("write-var-tmp", lambda: write("/var/tmp/probe"))
+tries("read-root", lambda: os.listdir("/root"))
+tries("setuid-0", lambda: os.setuid(0))
+say("interfaces", ",".join(sorted(os.listdir("/sys/class/net"))))
+EOF
+	chmod -R a+rX "$BATS_FILE_TMPDIR/probe"
+	boot_container
+}
+
+teardown_file() {
+	if [ -n "${NSPAWN_PID:-}" ]; then
+		# SIGTERM asks nspawn to shut the container down.
+		kill "$NSPAWN_PID" 2>/dev/null || :
+		local i
+		for i in $(seq 150); do
+			kill -0 "$NSPAWN_PID" 2>/dev/null || break
+			sleep 0.2
+		done
+		if kill -0 "$NSPAWN_PID" 2>/dev/null; then
+			# Killing the container's init ends everything in it.
+			echo "the container did not stop in 30 s: killed" >&3
+			[ -z "${LEADER:-}" ] || kill -9 "$LEADER" 2>/dev/null || :
+			kill -9 "$NSPAWN_PID" 2>/dev/null || :
+		fi
+		wait "$NSPAWN_PID" 2>/dev/null || :
+	fi
+}
+
+# A failed test shows what the container's journal says about BareMail.
+teardown() {
+	if [ -z "${BATS_TEST_COMPLETED:-}" ] && [ -n "${LEADER:-}" ]; then
+		in_box journalctl --no-pager -n 40 -o short-monotonic \
+		    -u 'baremail-*' 2>&1 | sed 's/^/journal: /' || :
+	fi
+}
+
+need_box() {
+	[ -z "$NSPAWN_SKIP" ] || skip "$NSPAWN_SKIP"
+}
+
+@test "systemd-analyze verify: every unit, system and user, with empty stderr" {
+	local u
+	for u in $UNITS; do
+		run --separate-stderr env MANPATH="$PREFIX/share/man" \
+		    timeout 60 systemd-analyze verify "$SYSUNITS/$u"
+		echo "$u: $stderr"
+		[ "$status" = 0 ]
+		[ -z "$stderr" ]
+		run --separate-stderr env MANPATH="$PREFIX/share/man" \
+		    XDG_RUNTIME_DIR="$BATS_TEST_TMPDIR" \
+		    timeout 60 systemd-analyze --user verify "$USERUNITS/$u"
+		echo "user $u: $stderr"
+		[ "$status" = 0 ]
+		[ -z "$stderr" ]
+	done
+}
+
+@test "systemd-analyze verify reports a misspelt key (the check above can fail)" {
+	sed 's/^NoNewPrivileges=/NoNewPrivilege=/' "$SYSUNITS/baremail-smtp@.service" \
+	    >"$BATS_TEST_TMPDIR/baremail-smtp@.service"
+	run --separate-stderr timeout 60 systemd-analyze verify "$BATS_TEST_TMPDIR/baremail-smtp@.service"
+	[[ "$stderr" == *"Unknown key"* ]]
+}
+
+@test "systemd-analyze security: both services score 1.0 or lower (0.2 expected)" {
+	local s
+	for s in baremail-smtp@.service baremail-pop3@.service; do
+		run timeout 60 systemd-analyze security --offline=true \
+		    --threshold=10 "$SYSUNITS/$s"
+		echo "$output" | tail -1
+		[ "$status" = 0 ]
+		local score
+		score=$(printf '%s\n' "$output" | sed -n 's/.*Overall exposure level for .*: \([0-9.]*\) .*/\1/p')
+		[ -n "$score" ]
+		awk -v s="$score" 'BEGIN { exit !(s <= 0.2) }'
+	done
+}
+
+@test "the units carry the settings the design asks for" {
+	local s
+	for s in baremail-smtp.socket baremail-pop3.socket; do
+		grep -qx 'Accept=yes' "$SYSUNITS/$s"
+		grep -qx 'NoDelay=yes' "$SYSUNITS/$s"
+		grep -q '^MaxConnections=[0-9]' "$SYSUNITS/$s"
+		grep -q '^MaxConnectionsPerSource=[0-9]' "$SYSUNITS/$s"
+	done
+	grep -qx 'ListenStream=127.0.0.1:25' "$SYSUNITS/baremail-smtp.socket"
+	grep -qx 'ListenStream=127.0.0.1:587' "$SYSUNITS/baremail-smtp.socket"
+	grep -qx 'ListenStream=127.0.0.1:110' "$SYSUNITS/baremail-pop3.socket"
+	grep -qx 'ListenStream=127.0.0.1:2025' "$USERUNITS/baremail-smtp.socket"
+	grep -qx 'ListenStream=127.0.0.1:2110' "$USERUNITS/baremail-pop3.socket"
+	for s in baremail-smtp@.service baremail-pop3@.service; do
+		grep -qx 'StandardInput=socket' "$SYSUNITS/$s"
+		grep -qx 'StandardError=journal' "$SYSUNITS/$s"
+		grep -qx 'PrivateNetwork=yes' "$SYSUNITS/$s"
+		grep -qx 'User=baremail' "$SYSUNITS/$s"
+		local prog=${s#baremail-}
+		prog=${prog%@.service}-session
+		grep -qx "ExecStart=$PREFIX/libexec/baremail/$prog" "$SYSUNITS/$s"
+		grep -qx "ExecStart=$PREFIX/libexec/baremail/$prog" "$USERUNITS/$s"
+		grep -qx 'StandardInput=socket' "$USERUNITS/$s"
+	done
+}
+
+@test "booted systemd: the baremail account and maildir come from sysusers.d and tmpfiles.d" {
+	need_box
+	run in_box getent passwd baremail
+	assert_success
+	run in_box stat -c '%U %a' /var/lib/baremail/Maildir /var/lib/baremail/Maildir/new
+	assert_success
+	assert_output $'baremail 700\nbaremail 700'
+}
+
+@test "booted systemd: enabled sockets listen, curl sends, poplib reads it back" {
+	need_box
+	run in_box systemctl enable --now baremail-smtp.socket baremail-pop3.socket
+	assert_success
+	run in_box systemctl is-active baremail-smtp.socket baremail-pop3.socket
+	assert_output $'active\nactive'
+	run in_box ss -Hltn
+	assert_output --partial '127.0.0.1:25 '
+	assert_output --partial '127.0.0.1:587 '
+	assert_output --partial '127.0.0.1:110 '
+
+	local tag="nspawn-$$-$RANDOM"
+	run bash -c "printf 'Subject: %s\r\n\r\nhello from inside\r\n' '$tag' |
+	    nsenter -t $LEADER -m -u -i -n -p -C -- timeout 30 curl -sS -v \
+	    smtp://127.0.0.1:25 --mail-from cron@box --mail-rcpt admin@box -T - 2>&1"
+	assert_success
+	assert_output --partial '< 250 2.0.0'
+	# Port 587 is the same service.
+	run bash -c "printf 'Subject: %s-587\r\n\r\nsubmitted\r\n' '$tag' |
+	    nsenter -t $LEADER -m -u -i -n -p -C -- timeout 30 curl -sS \
+	    smtp://127.0.0.1:587 --mail-from cron@box --mail-rcpt admin@box -T -"
+	assert_success
+
+	run in_box timeout 30 /usr/bin/python3 -c '
+import poplib, sys
+p = poplib.POP3("127.0.0.1", 110, timeout=20)
+p.user("anyone"); p.pass_("anything")
+n = p.stat()[0]
+for i in range(1, n + 1):
+    sys.stdout.write(b"\n".join(p.retr(i)[1]).decode() + "\n----\n")
+p.quit()
+'
+	assert_success
+	assert_output --partial "Subject: $tag"
+	assert_output --partial "hello from inside"
+	assert_output --partial "Subject: $tag-587"
+	# The mail is in the maildir, owned by the account.
+	run in_box sh -c 'stat -c %U /var/lib/baremail/Maildir/cur/* | sort -u'
+	assert_output baremail
+}
+
+@test "booted systemd: the sessions' log lines are in the journal, not on the connection" {
+	need_box
+	in_box systemctl enable --now baremail-smtp.socket >/dev/null 2>&1
+	run bash -c "printf 'Subject: journal\r\n\r\nx\r\n' |
+	    nsenter -t $LEADER -m -u -i -n -p -C -- timeout 30 curl -sS -v \
+	    smtp://127.0.0.1:25 --mail-from j@box --mail-rcpt admin@box -T - 2>&1"
+	assert_success
+	# The unique name the server reported must appear in its journal.
+	local name
+	name=$(printf '%s\n' "$output" | tr -d '\r' | sed -n 's/^< 250 2.0.0 .*queued as \([^ ]*\).*/\1/p' | tail -1)
+	[ -n "$name" ]
+	in_box journalctl --sync 2>/dev/null || :
+	run in_box journalctl --no-pager -o cat -u 'baremail-smtp@*'
+	assert_success
+	assert_output --partial "$name"
+	# Nothing but SMTP replies reached the client.
+	run bash -c "printf 'QUIT\r\n' | nsenter -t $LEADER -m -u -i -n -p -C -- \
+	    timeout 30 /usr/bin/python3 -c '
+import socket, sys
+s = socket.create_connection((\"127.0.0.1\", 25), timeout=20)
+s.sendall(b\"EHLO x\\r\\nQUIT\\r\\n\")
+data = b\"\"
+while True:
+    b = s.recv(4096)
+    if not b: break
+    data += b
+sys.stdout.write(data.decode())
+'"
+	assert_success
+	run bash -c "printf '%s\n' \"\$1\" | tr -d '\r' | grep -cvE '^[0-9]{3}[ -]'" _ "$output"
+	assert_output 0
+}
+
+@test "booted systemd: no finished or failed session units are left behind" {
+	need_box
+	local i
+	for i in $(seq 50); do
+		run in_box sh -c "systemctl list-units --all --no-legend 'baremail-*@*.service' | grep -v ' active running ' || :"
+		[ -z "$output" ] && break
+		sleep 0.1
+	done
+	assert_output ''
+}
+
+@test "booted systemd: inside the sandbox socket() is refused and only the maildir is writable" {
+	need_box
+	# The probe runs with the service's exact sandbox: same file, only
+	# ExecStart= differs.
+	local unit="$BOX/lib/systemd/system/baremail-smtp@.service"
+	sed -e 's|^ExecStart=.*|ExecStart=/usr/bin/python3 /etc/baremail-probe/probe.py|' \
+	    "$unit" >"$BATS_FILE_TMPDIR/probe/baremail-probe@.service"
+	run diff "$unit" "$BATS_FILE_TMPDIR/probe/baremail-probe@.service"
+	[ "$(printf '%s\n' "$output" | grep -c '^[<>]')" = 2 ]
+	sed -e 's|^ListenStream=.*||' -e 's|^\[Socket\]|[Socket]\nListenStream=127.0.0.1:2999|' \
+	    "$SYSUNITS/baremail-smtp.socket" >"$BATS_FILE_TMPDIR/probe/baremail-probe.socket"
+	in_box ln -sf /etc/baremail-probe/baremail-probe@.service /etc/baremail-probe/baremail-probe.socket /etc/systemd/system/
+	in_box systemctl daemon-reload
+	run in_box systemctl start baremail-probe.socket
+	assert_success
+	run in_box timeout 30 /usr/bin/python3 -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", 2999), timeout=20)
+data = b""
+while True:
+    b = s.recv(4096)
+    if not b: break
+    data += b
+sys.stdout.write(data.decode().replace("\r", ""))
+'
+	assert_success
+	echo "$output"
+	assert_line 'peer 127.0.0.1'
+	assert_line --regexp '^socket-inet refused E'
+	assert_line --regexp '^socket-inet6 refused E'
+	assert_line --regexp '^socket-netlink refused E'
+	assert_line 'socket-unix allowed'
+	assert_line 'write-maildir allowed'
+	assert_line 'write-etc refused EROFS'
+	assert_line 'write-usr refused EROFS'
+	assert_line --regexp '^read-root refused E'
+	assert_line --regexp '^setuid-0 refused E'
+	assert_line 'interfaces lo'
+	run in_box getent passwd baremail
+	local uid
+	uid=$(printf '%s\n' "$output" | cut -d: -f3)
+	assert_line --index 0 --partial "baremail:x:$uid:"
+}
+
+@test "booted systemd: a live smtp-session runs with no capabilities, seccomp on, its own network namespace" {
+	need_box
+	in_box systemctl enable --now baremail-smtp.socket >/dev/null 2>&1
+	# Hold a connection open so the session can be looked at, until
+	# /run/baremail-release appears (or 20 s pass).
+	in_box rm -f /run/baremail-release
+	in_box timeout 30 /usr/bin/python3 -c '
+import os, socket, time
+s = socket.create_connection(("127.0.0.1", 25), timeout=20)
+s.recv(1000)
+for i in range(200):
+    if os.path.exists("/run/baremail-release"):
+        break
+    time.sleep(0.1)
+' </dev/null >/dev/null 2>&1 3>&- &
+	local holder=$! pid="" i
+	for i in $(seq 100); do
+		pid=$(in_box pgrep -x smtp-session | head -1 || :)
+		[ -n "$pid" ] && break
+		sleep 0.1
+	done
+	[ -n "$pid" ]
+	run in_box cat "/proc/$pid/status"
+	assert_line --regexp '^CapEff:[[:space:]]+0+$'
+	assert_line --regexp '^CapBnd:[[:space:]]+0+$'
+	assert_line --regexp '^NoNewPrivs:[[:space:]]+1$'
+	assert_line --regexp '^Seccomp:[[:space:]]+2$'
+	local netns boxns
+	netns=$(in_box readlink "/proc/$pid/ns/net")
+	boxns=$(in_box readlink /proc/1/ns/net)
+	[ -n "$netns" ] && [ "$netns" != "$boxns" ]
+	run in_box nsenter -t "$pid" -n ip -o link
+	assert_output --partial 'lo:'
+	refute_output --partial 'host0'
+	in_box touch /run/baremail-release
+	wait "$holder"
+}
