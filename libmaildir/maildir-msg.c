@@ -298,6 +298,14 @@ maildir_new_to_cur(struct maildir *md)
 		if (maildir_dirent_skip(de))
 			continue;
 		n = de->d_name;
+		/* Without d_type, make sure it is no directory we would move. */
+		if (de->d_type == DT_UNKNOWN) {
+			struct stat st;
+
+			if (fstatat(md->newfd, n, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+			    !S_ISREG(st.st_mode))
+				continue;
+		}
 		/* A name that already has ":2," keeps it, and its flags. */
 		if (strstr(n, ":2,") != NULL)
 			len = snprintf(target, sizeof(target), "%s", n);

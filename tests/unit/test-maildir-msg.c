@@ -43,7 +43,13 @@ test_new_to_cur(void)
 	/* Someone else's file that already carries flags keeps them. */
 	CHECK(tu_write(dir, "new", "1.M1P1.other:2,RS", "x", 1) == 0);
 	CHECK(tu_write(dir, "new", ".hidden", "x", 1) == 0);
+	tu_path(want, dir, "new", "2.M1P1.subdir");
+	CHECK(mkdir(want, 0700) == 0);
 	CHECK(maildir_new_to_cur(&md) == 0);
+	/* Directories are not messages either. */
+	CHECK(tu_exists(dir, "new", "2.M1P1.subdir"));
+	tu_path(want, dir, "new", "2.M1P1.subdir");
+	CHECK(rmdir(want) == 0);
 	CHECK(tu_count(dir, "new", NULL, 0) == 0);
 	CHECK(tu_count(dir, "cur", NULL, 0) == 3);
 	snprintf(want, sizeof(want), "%s:2,", n1);
