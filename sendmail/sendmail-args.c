@@ -296,8 +296,9 @@ sendmail_args_parse(struct sendmail_args *a, int argc, char **argv,
 	}
 
 	/* Installed as mailq or newaliases, sendmail acts as -bp or -bi. */
-	base = argc > 0 && argv[0] != NULL ? strrchr(argv[0], '/') : NULL;
-	base = base != NULL ? base + 1 : argc > 0 && argv[0] != NULL ? argv[0] : "";
+	base = argc > 0 && argv[0] != NULL ? argv[0] : "";
+	if (strrchr(base, '/') != NULL)
+		base = strrchr(base, '/') + 1;
 	if (strcmp(base, "mailq") == 0)
 		a->mode = SM_MODE_QUEUE_LIST;
 	else if (strcmp(base, "newaliases") == 0)
@@ -326,8 +327,8 @@ sendmail_args_parse(struct sendmail_args *a, int argc, char **argv,
 				warnf(a, "unknown option ", arg, " ignored");
 			continue;
 		}
-		int used = parse_group(a, arg, i + 1 < argc ? argv[i + 1] : NULL,
-		    err, errlen);
+		char *next = i + 1 < argc ? argv[i + 1] : NULL;
+		int used = parse_group(a, arg, next, err, errlen);
 		if (used < 0)
 			return -1;
 		i += used;

@@ -55,7 +55,7 @@ ids_switch(struct sendmail_delivery *d, struct sm_ids *ids)
 		struct passwd *pw;
 
 		if (errno != ENOENT || d->cfg->user[0] == '\0')
-			return 0;	/* maildir_open() will say what is wrong */
+			return 0;	/* maildir_open() will say why */
 		pw = getpwnam(d->cfg->user);
 		if (pw == NULL) {
 			snprintf(d->why_maildir, sizeof(d->why_maildir),
@@ -241,7 +241,7 @@ smtp_connect(struct sendmail_delivery *d, const char *hostport)
 	return fd;
 }
 
-/* Reads one reply (all its lines); returns its code, or -1 when the server is gone. */
+/* Reads one reply (all its lines): its code, or -1 when the server is gone. */
 static int
 smtp_read_reply(struct sm_smtp *c, bool ehlo)
 {
@@ -266,7 +266,8 @@ smtp_read_reply(struct sm_smtp *c, bool ehlo)
 			c->code = -1;
 			return -1;
 		}
-		if (ehlo && n >= 12 && strncasecmp(line + 4, "8BITMIME", 8) == 0)
+		if (ehlo && n >= 12 &&
+		    strncasecmp(line + 4, "8BITMIME", 8) == 0)
 			c->has_8bitmime = true;
 		if (n == 3 || line[3] != '-') {
 			c->code = (line[0] - '0') * 100 + (line[1] - '0') * 10 +

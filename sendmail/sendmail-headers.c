@@ -321,7 +321,8 @@ sendmail_addr_rewrite(const char *val, size_t len, const char *host,
 			if (mbox_end(&m, host, &at, found) < 0)
 				goto out;
 			if (at != SIZE_MAX) {
-				if (sm_buf_add(out, val + copied, at - copied) < 0 ||
+				if (sm_buf_add(out, val + copied,
+				    at - copied) < 0 ||
 				    sm_buf_add(out, "@", 1) < 0 ||
 				    sm_buf_addstr(out, host) < 0)
 					goto out;
@@ -360,7 +361,7 @@ sendmail_addr_rewrite(const char *val, size_t len, const char *host,
 			i++;
 			continue;
 		}
-		/* A token: a quoted string, a domain literal or a run of text. */
+		/* A token: quoted string, domain literal or run of text. */
 		size_t j;
 		if (c == '"' || c == '[') {
 			j = skip_nested(val, i, len);
@@ -431,8 +432,9 @@ name_is(const char *name, size_t len, const char *want)
 static bool
 is_addr_field(const char *name, size_t len)
 {
-	for (size_t i = 0; i < sizeof(sm_addr_fields) / sizeof(sm_addr_fields[0]);
-	    i++)
+	size_t n = sizeof(sm_addr_fields) / sizeof(sm_addr_fields[0]);
+
+	for (size_t i = 0; i < n; i++)
 		if (name_is(name, len, sm_addr_fields[i]))
 			return true;
 	return false;
@@ -467,8 +469,8 @@ add_comment_text(struct sm_buf *b, const char *s)
 {
 	for (; *s != '\0'; s++) {
 		char c = *s;
-		if (c == '(' || c == ')' || c == '\\' || (unsigned char)c < 0x20 ||
-		    c == 0x7f)
+		if (c == '(' || c == ')' || c == '\\' ||
+		    (unsigned char)c < 0x20 || c == 0x7f)
 			c = '?';
 		if (sm_buf_add(b, &c, 1) < 0)
 			return -1;
@@ -493,7 +495,7 @@ add_received(struct sm_buf *b, const struct sendmail_submit *s,
 	    sm_buf_addstr(b, "\tby ") < 0 || sm_buf_addstr(b, s->host) < 0 ||
 	    sm_buf_addstr(b, " (baremail-sendmail) with local") < 0)
 		return -1;
-	/* RFC 5321 4.4: "for" names one recipient, and only when there is one. */
+	/* RFC 5321 4.4: "for" names one recipient, only when there is one. */
 	if (na + nc == 1 && strpbrk(only, "<>\r\n") == NULL &&
 	    (sm_buf_addstr(b, "\n\tfor <") < 0 ||
 	    sm_buf_addstr(b, only) < 0 || sm_buf_addstr(b, ">") < 0))
@@ -572,7 +574,7 @@ sendmail_msg_build(struct sendmail_msg *m, const char *raw, size_t len,
 			break;
 		}
 		if (!field_name(line, ll, &name_len, &colon)) {
-			/* No field: the body starts here, after an empty line. */
+			/* No field: the body starts here, after "\n". */
 			blank = true;
 			break;
 		}
@@ -582,7 +584,8 @@ sendmail_msg_build(struct sendmail_msg *m, const char *raw, size_t len,
 		    raw[pos + fl] == '\t')) {
 			const char *cl = raw + pos + fl;
 			const char *cnl = memchr(cl, '\n', len - pos - fl);
-			fl += cnl != NULL ? (size_t)(cnl - cl) + 1 : len - pos - fl;
+			fl += cnl != NULL ? (size_t)(cnl - cl) + 1 :
+			    len - pos - fl;
 		}
 		bool to_rcpts = s->extract && (name_is(line, name_len, "To") ||
 		    name_is(line, name_len, "Cc") ||
@@ -594,7 +597,8 @@ sendmail_msg_build(struct sendmail_msg *m, const char *raw, size_t len,
 			if (sendmail_addr_rewrite(line + colon + 1,
 			    fl - colon - 1, s->host, &tmp,
 			    to_rcpts ? &m->rcpts : NULL) < 0 ||
-			    (!drop && (sm_buf_add(&fields, line, colon + 1) < 0 ||
+			    (!drop &&
+			    (sm_buf_add(&fields, line, colon + 1) < 0 ||
 			    sm_buf_add(&fields, tmp.p, tmp.len) < 0))) {
 				sm_buf_free(&tmp);
 				goto out;

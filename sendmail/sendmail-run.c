@@ -42,6 +42,7 @@ static const char sm_usage[] =
  * protocol (except with -bs), and cron, mail(1) and scripts collect both.
  */
 static bool	sm_stderr_too;
+static bool	sm_verbose;		/* -v: info lines too */
 
 static void
 sm_stderr_init(bool smtp_mode)
@@ -66,7 +67,7 @@ sm_say(int prio, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	log_fields(prio, NULL, "%s", msg);
-	if (sm_stderr_too && prio <= LOG_WARNING)
+	if (sm_stderr_too && (prio <= LOG_WARNING || sm_verbose))
 		fprintf(stderr, SM_IDENT ": %s\n", msg);
 }
 
@@ -139,7 +140,8 @@ from_value(struct sm_buf *b, const char *name, const char *addr)
 		/* Never a line end in a header we write. */
 		if ((unsigned char)c < 0x20 || c == 0x7f)
 			c = ' ';
-		if (!plain && (c == '"' || c == '\\') && sm_buf_add(b, "\\", 1) < 0)
+		if (!plain && (c == '"' || c == '\\') &&
+		    sm_buf_add(b, "\\", 1) < 0)
 			return -1;
 		if (sm_buf_add(b, &c, 1) < 0)
 			return -1;
@@ -215,14 +217,16 @@ run_smtp(struct session_config *cfg)
 	    st.st_uid != 0) {
 		if (setgroups(1, &st.st_gid) < 0 || setgid(st.st_gid) < 0 ||
 		    setuid(st.st_uid) < 0 || setuid(0) == 0) {
-			sm_say(LOG_ERR, "cannot switch to the owner (uid %lu) of %s: %s",
+			sm_say(LOG_ERR, "cannot switch to the owner "
+			    "(uid %lu) of %s: %s",
 			    (unsigned long)st.st_uid, cfg->maildir,
 			    strerror(errno));
 			return EX_NOPERM;
 		}
 	}
 	if (maildir_open(&md, cfg->maildir) < 0) {
-		sm_say(LOG_ERR, "maildir %s: %s", cfg->maildir, strerror(errno));
+		sm_say(LOG_ERR, "maildir %s: %s", cfg->maildir,
+		    strerror(errno));
 		printf("421 4.3.0 %s mailbox unavailable, try again later\r\n",
 		    cfg->hostname);
 		fflush(stdout);
@@ -277,6 +281,24 @@ run_verify(const struct sendmail_args *a, const struct session_config *cfg)
 	return fflush(stdout) == 0 ? 0 : EX_IOERR;
 }
 
+/* Appends the message to the caller's ~/dead.letter; 0 or -1 (errno). */
+static int
+save_dead_letter(const struct sendmail_delivery *d, const char *home,
+    char *path, size_t len)
+{
+	if (home[0] == '\0') {
+		snprintf(path, len, "~/dead.letter");
+		errno = ENOENT;
+		return -1;
+	}
+	if ((size_t)snprintf(path, len, "%s/dead.letter",
+	    strcmp(home, "/") == 0 ? "" : home) >= len) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return sendmail_dead_letter(d, path);
+}
+
 /* The default mode: one message from stdin to wherever it can go. */
 static int
 run_deliver(const struct sendmail_args *a, const struct session_config *cfg,
@@ -290,38 +312,39 @@ run_deliver(const struct sendmail_args *a, const struct session_config *cfg,
 	struct sm_caller who;
 	struct sm_buf from = { 0 };
 	char sender[320], self[320], dead[PATH_MAX + 16];
-	int status = EX_OSERR;
+	bool delivered = false;
+	int status;
 
 	caller_identify(&who);
 	sendmail_input_init(&in, a->ignore_dots, cfg->max_message_size);
 	if (read_message(&in) < 0) {
-		sm_say(LOG_ERR, "reading the message from stdin: %s", strerror(errno));
-		status = errno == ENOMEM ? EX_OSERR : EX_IOERR;
+		if (errno == ENOMEM)
+			goto oom;
+		sm_say(LOG_ERR, "reading the message from stdin: %s",
+		    strerror(errno));
+		status = EX_IOERR;
 		goto out;
 	}
 	if (in.too_big) {
-		sm_say(LOG_ERR, "message refused: larger than max_message_size "
-		    "(%zu bytes)", cfg->max_message_size);
+		sm_say(LOG_ERR, "message refused: larger than [smtp] "
+		    "max_message_size (%zu bytes)", cfg->max_message_size);
 		status = EX_DATAERR;
 		goto out;
 	}
 
 	/* Envelope sender: -f/-r, else the caller; "<>" stays empty. */
 	snprintf(self, sizeof(self), "%s@%s", who.login, cfg->hostname);
-	if (a->has_sender) {
-		if (sendmail_addr_qualify(a->sender, cfg->hostname, sender,
-		    sizeof(sender)) < 0 || !envelope_ok(sender)) {
-			sm_say(LOG_WARNING, "sender \"%s\" unusable: using %s", a->sender,
-			    self);
-			snprintf(sender, sizeof(sender), "%s", self);
-		}
-	} else {
+	snprintf(sender, sizeof(sender), "%s", self);
+	if (a->has_sender && (sendmail_addr_qualify(a->sender, cfg->hostname,
+	    sender, sizeof(sender)) < 0 || !envelope_ok(sender))) {
+		sm_say(LOG_WARNING, "sender \"%s\" unusable: using %s",
+		    a->sender, self);
 		snprintf(sender, sizeof(sender), "%s", self);
 	}
 	if (from_value(&from, a->fullname != NULL ? a->fullname : who.gecos,
 	    sender[0] != '\0' ? sender : self) < 0 ||
 	    cmdline_rcpts(a, cfg->hostname, &cmd) < 0)
-		goto out;
+		goto oom;
 
 	s.host = cfg->hostname;
 	s.user = who.login;
@@ -330,26 +353,27 @@ run_deliver(const struct sendmail_args *a, const struct session_config *cfg,
 	s.extract = a->extract;
 	s.now = time(NULL);
 	if (sendmail_msg_build(&m, in.msg.p, in.msg.len, &s, &cmd) < 0)
-		goto out;
+		goto oom;
 
 	/* -t adds the header's recipients to the command line's. */
 	for (size_t i = 0; i < cmd.n + m.rcpts.n; i++) {
 		const char *r = i < cmd.n ? cmd.v[i] : m.rcpts.v[i - cmd.n];
 		if (!envelope_ok(r)) {
-			sm_say(LOG_WARNING, "recipient \"%s\" unusable: left out", r);
+			sm_say(LOG_WARNING, "recipient \"%s\" unusable: "
+			    "left out", r);
 			continue;
 		}
 		if (sm_addrs_add(&env, r, strlen(r)) < 0)
-			goto out;
+			goto oom;
 	}
 	if (env.n == 0) {
 		/* One maildir holds everything: it still has a reader. */
 		char root[300];
-		sm_say(LOG_WARNING, "no recipients%s: delivering to the maildir anyway, "
-		    "as for root", a->extract ? " in To:, Cc: or Bcc:" : "");
+		sm_say(LOG_WARNING, "no recipients%s: delivering anyway, as "
+		    "for root", a->extract ? " in To:, Cc: or Bcc:" : "");
 		snprintf(root, sizeof(root), "root@%s", cfg->hostname);
 		if (sm_addrs_add(&env, root, strlen(root)) < 0)
-			goto out;
+			goto oom;
 	}
 
 	d.cfg = cfg;
@@ -358,33 +382,37 @@ run_deliver(const struct sendmail_args *a, const struct session_config *cfg,
 	d.msg = &m;
 	if (!cfg_ok) {
 		snprintf(d.why_maildir, sizeof(d.why_maildir),
-		    "configuration unusable");
-	} else if (sendmail_deliver_maildir(&d) == 0 ||
-	    sendmail_deliver_smtp(&d) == 0) {
-		log_info("%s: from <%s>, uid %lu, %zu bytes, %zu recipient%s",
-		    d.where, sender, who.uid, m.head.len + m.body_len, env.n,
-		    env.n == 1 ? "" : "s");
+		    "the configuration is unusable");
+	} else if (sendmail_deliver_maildir(&d) == 0) {
+		delivered = true;
+	} else {
+		log_debug("maildir: %s: trying SMTP", d.why_maildir);
+		delivered = sendmail_deliver_smtp(&d) == 0;
+	}
+	if (delivered) {
+		sm_say(LOG_INFO, "%s: from <%s>, uid %lu, %zu bytes, "
+		    "%zu recipient%s", d.where, sender, who.uid,
+		    m.head.len + m.body_len, env.n, env.n == 1 ? "" : "s");
 		status = 0;
 		goto out;
-	} else {
-		sm_say(LOG_WARNING, "maildir: %s", d.why_maildir);
 	}
 
 	/* Neither way works: keep the message where its sender can find it. */
-	if ((size_t)snprintf(dead, sizeof(dead), "%s/dead.letter",
-	    strcmp(who.home, "/") == 0 ? "" : who.home) >= sizeof(dead) ||
-	    who.home[0] == '\0' || sendmail_dead_letter(&d, dead) < 0) {
-		sm_say(LOG_ERR, "cannot deliver the message (%s%s%s), nor save it "
-		    "in %s: %s", d.why_maildir, d.why_smtp[0] ? "; " : "",
-		    d.why_smtp, dead, strerror(errno));
-	} else {
-		sm_say(LOG_ERR, "cannot deliver the message now (%s%s%s): saved in %s",
-		    d.why_maildir, d.why_smtp[0] ? "; " : "", d.why_smtp, dead);
-	}
+	if (save_dead_letter(&d, who.home, dead, sizeof(dead)) < 0)
+		sm_say(LOG_ERR, "cannot deliver the message (%s%s%s), nor "
+		    "save it in %s: %s", d.why_maildir,
+		    d.why_smtp[0] != '\0' ? "; " : "", d.why_smtp, dead,
+		    strerror(errno));
+	else
+		sm_say(LOG_ERR, "cannot deliver the message now (%s%s%s): "
+		    "saved in %s", d.why_maildir,
+		    d.why_smtp[0] != '\0' ? "; " : "", d.why_smtp, dead);
 	status = cfg_ok ? EX_TEMPFAIL : EX_CONFIG;
+	goto out;
+oom:
+	sm_say(LOG_ERR, "out of memory");
+	status = EX_OSERR;
 out:
-	if (status == EX_OSERR)
-		sm_say(LOG_ERR, "out of memory");
 	sm_buf_free(&from);
 	sm_addrs_free(&cmd);
 	sm_addrs_free(&env);
@@ -448,6 +476,7 @@ sendmail_run(int argc, char **argv)
 		sm_say(LOG_ERR, "%s", err);
 		cfg_ok = false;
 	}
+	sm_verbose = a.verbose;
 	log_set_level(a.verbose ? LOG_DEBUG : cfg.log_level);
 
 	switch (a.mode) {

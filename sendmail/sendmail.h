@@ -29,7 +29,7 @@ enum sendmail_mode {
 	SM_MODE_ALIASES,	/* -bi, -I, newaliases: no aliases to build */
 	SM_MODE_VERIFY,		/* -bv: says where each recipient would go */
 	SM_MODE_HELP,		/* --help */
-	SM_MODE_VERSION,	/* --version (sendmail's -V is an envelope id) */
+	SM_MODE_VERSION,	/* --version (sendmail's -V is a DSN id) */
 };
 
 const char *sendmail_mode_name(enum sendmail_mode mode);
@@ -121,7 +121,7 @@ struct sendmail_submit {
 	const char	*host;		/* qualifies bare addresses */
 	const char	*user;		/* the calling user's login name */
 	unsigned long	 uid;		/* and uid, for Received: */
-	const char	*from;		/* From: to add when missing ("Name <a@h>") */
+	const char	*from;		/* a From: to add: "Name <a@h>" */
 	bool		 extract;	/* -t */
 	time_t		 now;
 };
@@ -147,7 +147,8 @@ struct sendmail_msg {
  * Returns 0, or -1 (ENOMEM).  Free m with sendmail_msg_free().
  */
 int	sendmail_msg_build(struct sendmail_msg *m, const char *raw, size_t len,
-	    const struct sendmail_submit *s, const struct sm_addrs *envelope_rcpts);
+	    const struct sendmail_submit *s,
+	    const struct sm_addrs *envelope_rcpts);
 void	sendmail_msg_free(struct sendmail_msg *m);
 
 /*
@@ -188,13 +189,14 @@ enum sendmail_via {
 
 struct sendmail_delivery {
 	const struct session_config *cfg;
-	const char	*sender;	/* qualified envelope sender, "" for <> */
+	const char	*sender;	/* qualified sender, "" for <> */
 	const struct sm_addrs *rcpts;	/* qualified envelope recipients */
 	const struct sendmail_msg *msg;
 	enum sendmail_via via;		/* result */
 	bool		 smtp_permanent;	/* the SMTP server said 5xx */
-	char		 where[PATH_MAX + 512];	/* file name, or host:port */
-	char		 why_maildir[PATH_MAX + 512];	/* why each way failed */
+	char		 where[PATH_MAX + 512];	/* file, or host:port */
+	/* Why each way failed. */
+	char		 why_maildir[PATH_MAX + 512];
 	char		 why_smtp[1024];
 };
 
