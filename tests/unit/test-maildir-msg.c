@@ -32,7 +32,7 @@ rename_behind(const char *dir, const char *fsub, const char *from,
 static void
 test_new_to_cur(void)
 {
-	char dir[PATH_MAX], n1[256], n2[256], want[300];
+	char dir[PATH_MAX], p[PATH_MAX], n1[256], n2[256], want[300];
 	struct maildir md;
 
 	tu_mkdtemp(dir, sizeof(dir));
@@ -43,13 +43,12 @@ test_new_to_cur(void)
 	/* Someone else's file that already carries flags keeps them. */
 	CHECK(tu_write(dir, "new", "1.M1P1.other:2,RS", "x", 1) == 0);
 	CHECK(tu_write(dir, "new", ".hidden", "x", 1) == 0);
-	tu_path(want, dir, "new", "2.M1P1.subdir");
-	CHECK(mkdir(want, 0700) == 0);
+	tu_path(p, dir, "new", "2.M1P1.subdir");
+	CHECK(mkdir(p, 0700) == 0);
 	CHECK(maildir_new_to_cur(&md) == 0);
 	/* Directories are not messages either. */
 	CHECK(tu_exists(dir, "new", "2.M1P1.subdir"));
-	tu_path(want, dir, "new", "2.M1P1.subdir");
-	CHECK(rmdir(want) == 0);
+	CHECK(rmdir(p) == 0);
 	CHECK(tu_count(dir, "new", NULL, 0) == 0);
 	CHECK(tu_count(dir, "cur", NULL, 0) == 3);
 	snprintf(want, sizeof(want), "%s:2,", n1);
@@ -123,7 +122,7 @@ find(struct maildir_list *l, const char *base)
 static void
 test_flags(void)
 {
-	char dir[PATH_MAX], n1[256], want[300];
+	char dir[PATH_MAX], p[PATH_MAX], n1[256], want[300];
 	struct maildir_list l;
 	struct maildir_msg *m;
 	struct maildir md;
@@ -171,8 +170,8 @@ test_flags(void)
 	CHECK(tu_exists(dir, "cur", want));
 
 	/* Gone: ENOENT. */
-	tu_path(want, dir, "cur", m->name);
-	CHECK(unlink(want) == 0);
+	tu_path(p, dir, "cur", m->name);
+	CHECK(unlink(p) == 0);
 	errno = 0;
 	CHECK(maildir_msg_flags(&md, &l, m, "T", NULL) == -1 && errno == ENOENT);
 out:

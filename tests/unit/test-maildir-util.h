@@ -33,7 +33,7 @@ tu_mkdtemp(char *buf, size_t len)
 	}
 }
 
-/* Joins dir/sub/name into p (PATH_MAX bytes); dies when it does not fit. */
+/* Joins dir/sub/name into p, which holds PATH_MAX bytes; dies when too long. */
 static inline void
 tu_path(char *p, const char *dir, const char *sub, const char *name)
 {
