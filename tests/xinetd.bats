@@ -1,0 +1,184 @@
+#!/usr/bin/env bats
+# The xinetd entries, run by a real xinetd in the foreground: the shipped
+# entries with only what a test must change (ports, account, paths, log
+# file), mail in with curl, out with poplib.
+
+load helpers
+bats_require_minimum_version 1.5.0
+
+setup() {
+	baremail_setup
+	command -v xinetd >/dev/null || skip "xinetd is not installed"
+	SMTP_PORT=$(free_port)
+	SUB_PORT=$(free_port)
+	POP3_PORT=$(free_port)
+	XCONF="$BATS_TEST_TMPDIR/xinetd.conf"
+	XLOG="$BATS_TEST_TMPDIR/xinetd.log"
+	XPID="$BATS_TEST_TMPDIR/xinetd.pid"
+	: >"$XLOG"
+	write_conf smtp "$SMTP_PORT" "$SMTP_SESSION"
+	write_conf submission "$SUB_PORT" "$SMTP_SESSION"
+	write_conf pop3 "$POP3_PORT" "$POP3_SESSION"
+}
+
+teardown() {
+	xinetd_stop
+}
+
+# write_conf NAME PORT PROGRAM: appends the built entry baremail-NAME to
+# the config, changed only where the test must: its port (UNLISTED, so
+# /etc/services is not consulted), the test account, the program under
+# test (under $WRAP when set), the test's maildir and config, a log file.
+write_conf() {
+	local entry="$BAREMAIL_BUILD/xinetd/baremail-$1" server args=""
+	[ -f "$entry" ]
+	if [ -n "$WRAP" ]; then
+		# shellcheck disable=SC2086
+		set -- "$1" "$2" $WRAP "$3"
+		server=$(command -v "$3")
+		shift 3
+		args="$*"
+	else
+		server=$3
+	fi
+	local user=$TEST_USER
+	[ "$(id -u)" = 0 ] || user=$(id -un)
+	sed -e "s|^\(\tport\t*= \).*|\1$2\n\ttype\t\t= UNLISTED|" \
+	    -e "s|^\(\tuser\t*= \).*|\1$user|" \
+	    -e "s|^\(\tgroup\t*= \).*|\1$(id -gn "$user")|" \
+	    -e "s|^\(\tserver\t*= \).*|\1$server|" \
+	    -e "s|^\(\tenv\t*= \).*|\1MAILDIR=$MD BAREMAIL_CONFIG=$CONF|" \
+	    -e "s|^\(\tlog_type\t*= \).*|\1FILE $XLOG|" \
+	    "$entry" >>"$XCONF"
+	[ -z "$args" ] ||
+	    sed -i "/^\tserver\t*= $(printf '%s' "$server" | sed 's|/|\\/|g')\$/a\\\tserver_args\t= $args" "$XCONF"
+}
+
+xinetd_start() {
+	timeout 300 xinetd -dontfork -f "$XCONF" -pidfile "$XPID" \
+	    </dev/null >"$BATS_TEST_TMPDIR/xinetd.out" 2>&1 3>&- &
+	XINETD_TIMEOUT_PID=$!
+	local i p
+	for i in $(seq 200); do
+		local up=0
+		for p in "$SMTP_PORT" "$SUB_PORT" "$POP3_PORT"; do
+			ss -Hltn "sport = :$p" | grep -q . && up=$((up + 1))
+		done
+		[ "$up" = 3 ] && [ -s "$XPID" ] && return 0
+		sleep 0.05
+	done
+	cat "$BATS_TEST_TMPDIR/xinetd.out" "$XLOG" >&2
+	return 1
+}
+
+xinetd_stop() {
+	if [ -s "${XPID:-}" ]; then
+		kill "$(cat "$XPID")" 2>/dev/null || :
+		wait "$XINETD_TIMEOUT_PID" 2>/dev/null || :
+		rm -f "$XPID"
+	fi
+}
+
+send() {	# send PORT SUBJECT
+	printf 'Subject: %s\r\n\r\nbody of %s\r\n' "$2" "$2" |
+	    timeout "$T" curl -sS "smtp://127.0.0.1:$1" \
+	    --mail-from cron@host.example --mail-rcpt admin@host.example -T -
+}
+
+@test "xinetd takes the three shipped entries and listens on their ports, bound to 127.0.0.1" {
+	xinetd_start
+	local p
+	for p in "$SMTP_PORT" "$SUB_PORT" "$POP3_PORT"; do
+		run ss -Hltn "sport = :$p"
+		assert_output --partial "127.0.0.1:$p "
+	done
+	# The entries say so; the test did not change it.
+	run grep -h $'^\tbind' "$BAREMAIL_BUILD"/xinetd/baremail-*
+	assert_output $'\tbind\t\t= 127.0.0.1\n\tbind\t\t= 127.0.0.1\n\tbind\t\t= 127.0.0.1'
+}
+
+@test "mail sent with curl through xinetd on the smtp and submission entries comes back through poplib" {
+	xinetd_start
+	run send "$SMTP_PORT" "via-smtp-$$"
+	assert_success
+	run send "$SUB_PORT" "via-submission-$$"
+	assert_success
+	[ "$(count_messages)" = 2 ]
+	run timeout "$T" "$PY" -c '
+import poplib, sys
+p = poplib.POP3("127.0.0.1", int(sys.argv[1]), timeout=20)
+p.user("anyone"); p.pass_("anything")
+count = p.stat()[0]
+print("count", count)
+for i in range(1, count + 1):
+    print(b"\n".join(p.retr(i)[1]).decode())
+p.dele(1); p.dele(2)
+p.quit()
+' "$POP3_PORT"
+	assert_success
+	assert_line "count 2"
+	assert_line "Subject: via-smtp-$$"
+	assert_line "body of via-smtp-$$"
+	assert_line "Subject: via-submission-$$"
+	[ "$(count_messages)" = 0 ]
+}
+
+@test "sessions under xinetd run as the entry's account, never root" {
+	[ "$(id -u)" = 0 ] || skip "only root can make xinetd switch accounts"
+	xinetd_start
+	run send "$SMTP_PORT" "owner-$$"
+	assert_success
+	run stat -c %U "$(only_message)"
+	assert_output "$TEST_USER"
+}
+
+@test "under xinetd stderr is the connection: the client gets replies and no log lines" {
+	conf_set log level debug
+	xinetd_start
+	run timeout "$T" "$PY" -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20)
+s.sendall(b"EHLO x\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n"
+          b"Subject: s\r\n\r\nx\r\n.\r\nBOGUS\r\nQUIT\r\n")
+data = b""
+while True:
+    b = s.recv(4096)
+    if not b:
+        break
+    data += b
+sys.stdout.write(data.decode("latin-1").replace("\r", ""))
+' "$SMTP_PORT"
+	assert_success
+	assert_line --index 0 --regexp '^220 '
+	assert_line --regexp '^221 '
+	run bash -c 'printf "%s\n" "$1" | grep -cvE "^[0-9]{3}[ -]"' _ "$output"
+	assert_output 0
+}
+
+@test "xinetd logs each connection (log_on_success) to the entry's log" {
+	xinetd_start
+	send "$SMTP_PORT" "logged-$$"
+	run timeout "$T" "$PY" -c '
+import poplib, sys
+p = poplib.POP3("127.0.0.1", int(sys.argv[1]), timeout=20)
+p.user("a"); p.pass_("b"); p.stat(); p.quit()
+' "$POP3_PORT"
+	assert_success
+	sleep 0.2
+	run grep -E 'START: baremail-(smtp|pop3) pid=[0-9]+ from=127.0.0.1' "$XLOG"
+	[ "${#lines[@]}" -ge 2 ] || { cat "$XLOG"; false; }
+	run grep -E 'EXIT: baremail-smtp status=0 pid=[0-9]+ duration=' "$XLOG"
+	assert_success
+}
+
+@test "xinetd stopped by its PID frees the ports" {
+	xinetd_start
+	local pid
+	pid=$(cat "$XPID")
+	kill "$pid"
+	wait "$XINETD_TIMEOUT_PID" || :
+	rm -f "$XPID"
+	run ss -Hltn "sport = :$SMTP_PORT"
+	assert_output ''
+	! kill -0 "$pid" 2>/dev/null
+}
