@@ -97,8 +97,10 @@ void	maildir_name_uidl(const char *name, size_t base_len, char *buf);
  * every LF not already preceded by CR becomes CRLF, NUL bytes are dropped
  * (Outlook hangs on them), a last line without a line end gets one, and a
  * message without an empty line (headers only) gets one at the end, so TOP
- * always finds the header/body split.  Dot-stuffing is the protocol's
- * business and is not done here.
+ * always finds the header/body split.  An empty message stays empty (0
+ * octets).  A line holding only CR counts as empty; a trailing CR is taken
+ * as the start of the last line end (it gains only the LF).  Dot-stuffing
+ * is the protocol's business and is not done here.
  */
 struct maildir_crlf {
 	bool	 prev_cr;	/* last byte seen was CR */
@@ -206,7 +208,9 @@ int	maildir_new_to_cur(struct maildir *md);
  * another process since it was listed (a flag change, new/ -> cur/), finds
  * it again by its base name and updates m->name in place when it fits
  * (the list arena keeps room for ":2,<flags>", see maildir-list.c).
- * Fails with ENOENT when the message is gone.
+ * Fails with ENOENT when the message is gone, with ELOOP when the name is
+ * now a symlink and with EINVAL when it is not a regular file.  The caller
+ * closes the returned descriptor.
  */
 int	maildir_msg_open(struct maildir *md, struct maildir_list *l,
 	    struct maildir_msg *m);
@@ -229,7 +233,10 @@ int	maildir_msg_remove(struct maildir *md, struct maildir_list *l,
 int	maildir_msg_wsize(struct maildir *md, struct maildir_list *l,
 	    struct maildir_msg *m);
 
-/* Removes files in tmp/ not modified for MAILDIR_STALE_TMP seconds before now; returns how many. */
+/*
+ * Removes regular files in tmp/ neither modified nor read for
+ * MAILDIR_STALE_TMP seconds before now; returns how many.
+ */
 int	maildir_clean_tmp(struct maildir *md, time_t now);
 
 #endif
