@@ -89,7 +89,7 @@ enum {
 	SM_IN_DOT,	/* the line so far is "." (held back) */
 	SM_IN_DOTCR,	/* the line so far is ".\r" (held back) */
 	SM_IN_MID,	/* inside a line */
-	SM_IN_CR,	/* inside a line, after a CR (held back: CRLF -> LF) */
+	SM_IN_CR,	/* inside a line, after in->crs CRs (held back) */
 };
 
 void
@@ -152,17 +152,25 @@ sendmail_input_feed(struct sendmail_input *in, const char *buf, size_t len)
 			if (in_put(in, ".", 1) < 0)
 				return -1;
 			in->state = SM_IN_CR;
+			in->crs = 1;
 			continue;
 		case SM_IN_CR:
+			if (c == '\r') {
+				in->crs++;
+				i++;
+				continue;
+			}
 			if (c == '\n') {
+				/* "\r\n", even "\r\r\n", is a line end. */
 				if (in_put(in, "\n", 1) < 0)
 					return -1;
 				in->state = SM_IN_BOL;
 				i++;
 				continue;
 			}
-			if (in_put(in, "\r", 1) < 0)
-				return -1;
+			for (; in->crs > 0; in->crs--)
+				if (in_put(in, "\r", 1) < 0)
+					return -1;
 			in->state = SM_IN_MID;
 			continue;
 		case SM_IN_MID: {
@@ -177,6 +185,7 @@ sendmail_input_feed(struct sendmail_input *in, const char *buf, size_t len)
 				break;
 			if (buf[i] == '\r') {
 				in->state = SM_IN_CR;
+				in->crs = 1;
 			} else {
 				if (in_put(in, "\n", 1) < 0)
 					return -1;
@@ -193,20 +202,17 @@ sendmail_input_feed(struct sendmail_input *in, const char *buf, size_t len)
 int
 sendmail_input_finish(struct sendmail_input *in)
 {
-	int r = 0;
-
-	if (!in->done) {
-		if (in->state == SM_IN_DOT)
-			r = in_put(in, ".", 1);
-		else if (in->state == SM_IN_DOTCR)
-			r = in_put(in, ".\r", 2);
-		else if (in->state == SM_IN_CR)
-			r = in_put(in, "\r", 1);
-	}
+	/*
+	 * A "." last line ends the message even without its line end, and
+	 * CRs at the very end are a line end cut short: the LF below.
+	 */
+	if (in->state == SM_IN_DOT || in->state == SM_IN_DOTCR)
+		in->done = true;
 	in->state = SM_IN_BOL;
-	if (r == 0 && in->msg.len > 0 && in->msg.p[in->msg.len - 1] != '\n')
-		r = in_put(in, "\n", 1);
-	return r;
+	in->crs = 0;
+	if (in->msg.len > 0 && in->msg.p[in->msg.len - 1] != '\n')
+		return in_put(in, "\n", 1);
+	return 0;
 }
 
 /* ---- addresses ---- */
@@ -375,8 +381,11 @@ sendmail_addr_rewrite(const char *val, size_t len, const char *host,
 		}
 		bool at_sign = c != '"' && memchr(val + i, '@', j - i) != NULL;
 		struct sm_buf *b = in_angle ? &m.inside : &m.outside;
-		if (sm_buf_add(b, val + i, j - i) < 0)
-			goto out;
+		/* Unfolded: a quoted string's line break is no part of it. */
+		for (size_t k = i; k < j; k++)
+			if (val[k] != '\r' && val[k] != '\n' && val[k] != '\0' &&
+			    sm_buf_add(b, val + k, 1) < 0)
+				goto out;
 		if (in_angle) {
 			m.end_inside = j;
 			m.at_inside |= at_sign;

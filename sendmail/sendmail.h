@@ -96,8 +96,10 @@ void	sm_addrs_free(struct sm_addrs *l);
  * sendmail_input_feed() in chunks of any size.  CRLF becomes LF (messages
  * are stored with LF).  Unless ignore_dots, a line holding only "." (or
  * ".\r") ends the message and the rest is not read; dots are not otherwise
- * touched (sendmail does not un-stuff outside SMTP).  Past max bytes the
- * rest is counted but dropped, and too_big is set.
+ * touched (sendmail does not un-stuff outside SMTP); a "." on the last
+ * line, without its line end, ends it too.  CRs before a LF belong to the
+ * line end, so no CRLF is ever stored.  Past max bytes the rest is read
+ * but dropped, and too_big is set.
  */
 struct sendmail_input {
 	struct sm_buf	 msg;
@@ -106,6 +108,7 @@ struct sendmail_input {
 	bool		 done;		/* the lone dot was seen */
 	bool		 too_big;
 	int		 state;		/* SM_IN_*, see sendmail-headers.c */
+	size_t		 crs;		/* CRs held back in SM_IN_CR */
 };
 
 void	sendmail_input_init(struct sendmail_input *in, bool ignore_dots,

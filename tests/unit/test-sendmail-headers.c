@@ -60,6 +60,8 @@ test_rewrite(void)
 	check_rewrite(" (open root", " (open root", "");
 	check_rewrite(" <root", " <root@h.example", "root@h.example");
 	check_rewrite(" a>b", " a>b@h.example", "a>b@h.example");
+	/* A folded quoted string: the address holds no line break. */
+	check_rewrite(" \"a\r\n b\"@x", " \"a\r\n b\"@x", "\"a b\"@x");
 }
 
 static void
@@ -130,11 +132,13 @@ test_input(void)
 	check_input("..\n.x\n. \n", false, "..\n.x\n. \n");
 	check_input("a\r\nb\rc\r\n", false, "a\nb\rc\n");
 	check_input("no end", false, "no end\n");
-	check_input("a\n.", false, "a\n.\n");
-	check_input("a\n.\r", false, "a\n.\r\n");
+	check_input("a\n.", false, "a\n");
+	check_input("a\n.\r", false, "a\n");
+	check_input("a\n.", true, "a\n.\n");
 	check_input("a\n.\rx\n", false, "a\n.\rx\n");
-	check_input("a\n.\r\r\n", false, "a\n.\r\n");
-	check_input("x\r", false, "x\r\n");
+	check_input("a\n.\r\r\n", false, "a\n.\n");
+	check_input("x\r", false, "x\n");
+	check_input("x\r\r\ny\r\rz\n", false, "x\ny\r\rz\n");
 	check_input("", false, "");
 	CHECK(strcmp(read_in("a\n.\nrest", 1, false, 100, &done), "a\n") == 0);
 	CHECK(done);
