@@ -17,13 +17,13 @@
 #include "fuzz-common.h"
 #include "session-sys.h"
 
-jmp_buf	 fuzz_exit_jmp;
-int	 fuzz_exit_status;
+jmp_buf fuzz_exit_jmp;
+int	fuzz_exit_status;
 
-static char		 scratch[256];
-static int		 out_fd = -1;
-static char		*out_copy;
-static size_t		 out_cap;
+static char   scratch[256];
+static int    out_fd = -1;
+static char  *out_copy;
+static size_t out_cap;
 
 
 void
@@ -70,8 +70,8 @@ fuzz_scratch_dir(void)
 		base = "/dev/shm";
 	else if (base == NULL || base[0] == '\0')
 		base = "/tmp";
-	if ((size_t)snprintf(scratch, sizeof(scratch), "%s/baremail-fuzz-XXXXXX",
-	    base) >= sizeof(scratch))
+	if ((size_t)snprintf(scratch, sizeof(scratch),
+		"%s/baremail-fuzz-XXXXXX", base) >= sizeof(scratch))
 		fuzz_fail("scratch path too long");
 	if (mkdtemp(scratch) == NULL)
 		fuzz_fail("mkdtemp %s: %s", scratch, strerror(errno));
@@ -82,10 +82,10 @@ fuzz_scratch_dir(void)
 size_t
 fuzz_clear_dir(int dirfd)
 {
-	int fd = dup(dirfd);
-	DIR *d;
+	int	       fd = dup(dirfd);
+	DIR	      *d;
 	struct dirent *e;
-	size_t n = 0;
+	size_t	       n = 0;
 
 	if (fd < 0 || (d = fdopendir(fd)) == NULL)
 		fuzz_fail("fdopendir: %s", strerror(errno));
@@ -105,10 +105,10 @@ fuzz_clear_dir(int dirfd)
 size_t
 fuzz_count_dir(int dirfd)
 {
-	int fd = dup(dirfd);
-	DIR *d;
+	int	       fd = dup(dirfd);
+	DIR	      *d;
 	struct dirent *e;
-	size_t n = 0;
+	size_t	       n = 0;
 
 	if (fd < 0 || (d = fdopendir(fd)) == NULL)
 		fuzz_fail("fdopendir: %s", strerror(errno));
@@ -140,8 +140,8 @@ fuzz_output_reset(void)
 const char *
 fuzz_output(size_t *len_r)
 {
-	int fd = fuzz_output_fd();
-	off_t end = lseek(fd, 0, SEEK_END);
+	int    fd = fuzz_output_fd();
+	off_t  end = lseek(fd, 0, SEEK_END);
 	size_t len, got = 0;
 
 	if (end < 0)
@@ -165,7 +165,7 @@ fuzz_output(size_t *len_r)
 	return out_copy;
 }
 
-static uint64_t	 fds_before;
+static uint64_t fds_before;
 
 static uint64_t
 fds_open(void)
@@ -188,13 +188,13 @@ int
 fuzz_fds_check(bool close_them, char *what, size_t whatlen)
 {
 	uint64_t added = fds_open() & ~fds_before;
-	int first = -1;
+	int	 first = -1;
 
 	for (int fd = 0; fd < 64; fd++) {
 		if ((added & ((uint64_t)1 << fd)) == 0)
 			continue;
 		if (first == -1) {
-			char link[64];
+			char	link[64];
 			ssize_t r;
 
 			first = fd;

@@ -18,11 +18,11 @@
 #include "session-config.h"
 #include "session-log.h"
 
-int	LLVMFuzzerInitialize(int *argc, char ***argv);
-int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static int	 fd = -1;
-static char	 path[64];
+static int		     fd = -1;
+static char		     path[64];
 static struct session_config defaults;
 
 int
@@ -55,8 +55,8 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct session_config cfg = defaults;
-	char err[512];
-	int rc;
+	char		      err[512];
+	int		      rc;
 
 	if (ftruncate(fd, 0) != 0 ||
 	    (size > 0 && pwrite(fd, data, size, 0) != (ssize_t)size))
@@ -73,8 +73,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_string("error message", err, sizeof(err), "\n");
 		return 0;
 	}
-	check_string("hostname", cfg.hostname, sizeof(cfg.hostname),
-	    " \t\r\n<>");
+	check_string(
+	    "hostname", cfg.hostname, sizeof(cfg.hostname), " \t\r\n<>");
 	check_string("user", cfg.user, sizeof(cfg.user), " \t\r\n/:");
 	check_string("maildir", cfg.maildir, sizeof(cfg.maildir), "");
 	check_string("sendmail smtp", cfg.sendmail_smtp,

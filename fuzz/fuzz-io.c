@@ -13,22 +13,22 @@
 
 #include "fuzz-common.h"
 
-static int		 in_fd = -1;
-static const uint8_t	*in_data;
-static size_t		 in_len, in_off;
-static uint32_t		 in_rng;	/* 0: no chunking */
-static bool		 in_stall;	/* stall instead of EOF at the end */
+static int	      in_fd = -1;
+static const uint8_t *in_data;
+static size_t	      in_len, in_off;
+static uint32_t	      in_rng;	/* 0: no chunking */
+static bool	      in_stall; /* stall instead of EOF at the end */
 
 /* The real calls, reached through the linker's --wrap. */
-ssize_t	__real_read(int fd, void *buf, size_t n);
+ssize_t __real_read(int fd, void *buf, size_t n);
 int	__real_poll(struct pollfd *fds, nfds_t nfds, int timeout);
-ssize_t	__wrap_read(int fd, void *buf, size_t n);
+ssize_t __wrap_read(int fd, void *buf, size_t n);
 int	__wrap_poll(struct pollfd *fds, nfds_t nfds, int timeout);
 int	__real_clock_gettime(clockid_t clk, struct timespec *ts);
 int	__wrap_clock_gettime(clockid_t clk, struct timespec *ts);
 
 /* How far a stalled client has pushed the monotonic clock, in ms. */
-static long long	 clock_skew_ms;
+static long long clock_skew_ms;
 
 int
 __wrap_clock_gettime(clockid_t clk, struct timespec *ts)
@@ -86,7 +86,7 @@ __wrap_read(int fd, void *buf, size_t n)
 	take = n < left ? n : left;
 	if (in_rng != 0 && take > 0) {
 		uint32_t r = rng_next();
-		size_t chunk = 1 + (r >> 8) % ((size_t)1 << (r % 10));
+		size_t	 chunk = 1 + (r >> 8) % ((size_t)1 << (r % 10));
 
 		if (chunk < take)
 			take = chunk;
@@ -115,4 +115,3 @@ __wrap_poll(struct pollfd *fds, nfds_t nfds, int timeout)
 		fds[0].revents |= POLLHUP;
 	return 1;
 }
-

@@ -15,17 +15,17 @@
 #include "fuzz-common.h"
 #include "maildir.h"
 
-int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static char	*whole, *split;
+static char *whole, *split;
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct maildir_crlf a, b, c;
-	const char *in;
-	size_t len, cut, n1, n2, o;
-	uint64_t counted;
+	const char	   *in;
+	size_t		    len, cut, n1, n2, o;
+	uint64_t	    counted;
 
 	if (size == 0)
 		return 0;

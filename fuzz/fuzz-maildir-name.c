@@ -14,7 +14,7 @@
 #include "fuzz-common.h"
 #include "maildir.h"
 
-int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -22,8 +22,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char name[MAILDIR_NAME_MAX + 1], uidl[MAILDIR_UIDL_MAX + 1];
 	char again[MAILDIR_UIDL_MAX + 1], host[64];
 	struct maildir_name_info info;
-	size_t len, ulen;
-	bool plain;
+	size_t			 len, ulen;
+	bool			 plain;
 
 	len = size < MAILDIR_NAME_MAX ? size : MAILDIR_NAME_MAX;
 	memcpy(name, data, len);
@@ -33,7 +33,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	maildir_name_parse(name, &info);
 	if (info.base_len > len)
 		fuzz_fail("base_len %zu > length %zu", info.base_len, len);
-	if (info.flags != NULL && (info.flags < name || info.flags > name + len))
+	if (info.flags != NULL &&
+	    (info.flags < name || info.flags > name + len))
 		fuzz_fail("flags point outside the name");
 	if (info.usec < 0 || info.usec >= 1000000)
 		fuzz_fail("usec %ld out of range", info.usec);
@@ -43,11 +44,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (ulen < 1 || ulen > MAILDIR_UIDL_MAX)
 		fuzz_fail("UIDL length %zu", ulen);
 	for (size_t i = 0; i < ulen; i++)
-		if ((unsigned char)uidl[i] < 0x21 || (unsigned char)uidl[i] > 0x7e)
+		if ((unsigned char)uidl[i] < 0x21 ||
+		    (unsigned char)uidl[i] > 0x7e)
 			fuzz_fail("UIDL byte 0x%02x", (unsigned char)uidl[i]);
 	plain = info.base_len >= 1 && info.base_len <= MAILDIR_UIDL_MAX;
 	for (size_t i = 0; plain && i < info.base_len; i++)
-		if ((unsigned char)name[i] < 0x21 || (unsigned char)name[i] > 0x7e)
+		if ((unsigned char)name[i] < 0x21 ||
+		    (unsigned char)name[i] > 0x7e)
 			plain = false;
 	if (plain && (ulen != info.base_len || memcmp(uidl, name, ulen) != 0))
 		fuzz_fail("a legal base name did not become its own UIDL");

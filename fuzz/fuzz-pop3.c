@@ -25,15 +25,15 @@
 #include "session-config.h"
 #include "session-log.h"
 
-int	LLVMFuzzerInitialize(int *argc, char ***argv);
-int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* The maildir every input starts from: odd names and odd contents. */
 static const struct seed {
-	bool		 in_new;
-	const char	*name;
-	const char	*body;
-	size_t		 len;		/* 0: strlen(body) */
+	bool	    in_new;
+	const char *name;
+	const char *body;
+	size_t	    len; /* 0: strlen(body) */
 } seeds[] = {
 	{ false, "1700000000.M1P1Q1.fuzz,S=42,W=45:2,S",
 	    "Subject: one\n\nline\n.dot line\n..two dots\n", 0 },
@@ -47,10 +47,10 @@ static const struct seed {
 	    "Subject: lying sizes\n\n\r\r\n.\n", 0 },
 	{ false, "not-a-maildir-name:2,T", "", 0 },
 };
-#define NSEEDS	(sizeof(seeds) / sizeof(seeds[0]))
+#define NSEEDS (sizeof(seeds) / sizeof(seeds[0]))
 
 static struct session_config cfg;
-static struct maildir md;
+static struct maildir	     md;
 
 static void
 seeds_restore(void)
@@ -60,7 +60,7 @@ seeds_restore(void)
 	fuzz_clear_dir(md.tmpfd);
 	for (size_t i = 0; i < NSEEDS; i++) {
 		const struct seed *s = &seeds[i];
-		size_t len = s->len != 0 ? s->len : strlen(s->body);
+		size_t		   len = s->len != 0 ? s->len : strlen(s->body);
 		int fd = openat(s->in_new ? md.newfd : md.curfd, s->name,
 		    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 
@@ -75,12 +75,12 @@ static bool
 present(const char *name)
 {
 	size_t blen = strcspn(name, ":");
-	int dirs[2] = { md.newfd, md.curfd };
-	bool found = false;
+	int    dirs[2] = { md.newfd, md.curfd };
+	bool   found = false;
 
 	for (int i = 0; i < 2 && !found; i++) {
-		int fd = dup(dirs[i]);
-		DIR *d = fd < 0 ? NULL : fdopendir(fd);
+		int	       fd = dup(dirs[i]);
+		DIR	      *d = fd < 0 ? NULL : fdopendir(fd);
 		struct dirent *e;
 
 		if (d == NULL)
@@ -120,17 +120,18 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct pop3_conn c;
-	volatile bool exited = false;
-	const char *out;
-	size_t len, n;
-	char what[256];
-	int fd;
+	volatile bool		exited = false;
+	const char	       *out;
+	size_t			len, n;
+	char			what[256];
+	int			fd;
 
 	seeds_restore();
 	fuzz_input_set(data, size);
 	fuzz_output_reset();
 	fuzz_fds_snapshot();
-	if (pop3_conn_init(&c, &cfg, &md, fuzz_input_fd(), fuzz_output_fd()) != 0)
+	if (pop3_conn_init(&c, &cfg, &md, fuzz_input_fd(), fuzz_output_fd()) !=
+	    0)
 		fuzz_fail("pop3_conn_init: %s", strerror(errno));
 	if (setjmp(fuzz_exit_jmp) == 0)
 		pop3_session_run(&c);

@@ -22,11 +22,11 @@
 #include "sendmail.h"
 #include "session-log.h"
 
-int	LLVMFuzzerInitialize(int *argc, char ***argv);
-int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define MAX_ARGS	64
-#define MAX_MSG		16384
+#define MAX_ARGS 64
+#define MAX_MSG	 16384
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -61,10 +61,10 @@ has_field(const char *h, size_t len, const char *name)
 
 	for (size_t i = 0; i < len;) {
 		const char *lf = memchr(h + i, '\n', len - i);
-		size_t n = lf == NULL ? len - i : (size_t)(lf - (h + i));
+		size_t	    n = lf == NULL ? len - i : (size_t)(lf - (h + i));
 
 		if (n == 0)
-			break;		/* the empty line: the body follows */
+			break; /* the empty line: the body follows */
 		if (n > nl && strncasecmp(h + i, name, nl) == 0 &&
 		    (h[i + nl] == ':' || h[i + nl] == ' ' || h[i + nl] == '\t'))
 			return true;
@@ -76,17 +76,17 @@ has_field(const char *h, size_t len, const char *name)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char *copy, *argv[MAX_ARGS + 2], err[256];
-	const char *msg;
-	size_t msglen, chunk, off;
-	int argc = 0, rc;
-	struct sendmail_args a;
-	struct sendmail_input in;
+	char		      *copy, *argv[MAX_ARGS + 2], err[256];
+	const char	      *msg;
+	size_t		       msglen, chunk, off;
+	int		       argc = 0, rc;
+	struct sendmail_args   a;
+	struct sendmail_input  in;
 	struct sendmail_submit s;
-	struct sendmail_msg m;
-	struct sm_addrs env = { 0 };
-	struct sm_buf trace = { 0 };
-	const uint8_t *sep = NULL;
+	struct sendmail_msg    m;
+	struct sm_addrs	       env = { 0 };
+	struct sm_buf	       trace = { 0 };
+	const uint8_t	      *sep = NULL;
 
 	/* A NUL-terminated copy, so that arguments are C strings. */
 	if ((copy = malloc(size + 1)) == NULL)
@@ -132,7 +132,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < a.nrcpts; i++)
 		if (!inside_args(a.rcpts[i], argv, argc))
 			fuzz_fail("recipient %zu does not come from argv", i);
-	if (a.has_sender && (a.sender == NULL || !inside_args(a.sender, argv, argc)))
+	if (a.has_sender &&
+	    (a.sender == NULL || !inside_args(a.sender, argv, argc)))
 		fuzz_fail("sender does not come from argv");
 
 	/* The message, in chunks. */
@@ -157,15 +158,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_fail("CRLF kept in the stored message");
 	if (!a.ignore_dots && in.msg.len > 0 &&
 	    ((in.msg.len >= 2 && memcmp(in.msg.p, ".\n", 2) == 0) ||
-	    memmem(in.msg.p, in.msg.len, "\n.\n", 3) != NULL))
+		memmem(in.msg.p, in.msg.len, "\n.\n", 3) != NULL))
 		fuzz_fail("a lone dot line was stored without -i");
 
 	/* The header pass. */
 	for (size_t i = 0; i < a.nrcpts; i++) {
 		char q[512];
 
-		if (sendmail_addr_qualify(a.rcpts[i], "fuzz.example", q,
-		    sizeof(q)) == 0) {
+		if (sendmail_addr_qualify(
+			a.rcpts[i], "fuzz.example", q, sizeof(q)) == 0) {
 			check_no_ctl("qualified recipient", q);
 			if (sm_addrs_add(&env, q, strlen(q)) != 0)
 				fuzz_fail("out of memory");
@@ -178,8 +179,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s.from = "Cron Daemon <cron@fuzz.example>";
 	s.extract = a.extract;
 	s.now = 1764000000;
-	if (sendmail_msg_build(&m, in.msg.p != NULL ? in.msg.p : "",
-	    in.msg.len, &s, &env) != 0)
+	if (sendmail_msg_build(&m, in.msg.p != NULL ? in.msg.p : "", in.msg.len,
+		&s, &env) != 0)
 		fuzz_fail("sendmail_msg_build failed");
 	if (m.head.len < 10 || strncmp(m.head.p, "Received: ", 10) != 0)
 		fuzz_fail("the header does not start with Received:");
@@ -191,7 +192,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fuzz_fail("empty recipient collected");
 	}
 	if (sendmail_trace(&trace, a.has_sender ? a.sender : "",
-	    m.rcpts.n > 0 ? &m.rcpts : &env) != 0)
+		m.rcpts.n > 0 ? &m.rcpts : &env) != 0)
 		fuzz_fail("sendmail_trace failed");
 
 	sm_buf_free(&trace);

@@ -33,12 +33,12 @@
 #include "session-log.h"
 #include "smtp-session.h"
 
-int	LLVMFuzzerInitialize(int *argc, char ***argv);
-int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct session_config cfg;
-static struct maildir md;
-static char msgbuf[64 * 1024];
+static struct maildir	     md;
+static char		     msgbuf[64 * 1024];
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -76,11 +76,10 @@ check_replies(const char *out, size_t len, size_t *queued_r, size_t *data_r)
 	while (i < len) {
 		const char *line = out + i;
 		const char *lf = memchr(line, '\n', len - i);
-		size_t n;
+		size_t	    n = lf != NULL ? (size_t)(lf - line) + 1 : 0;
 
-		if (lf == NULL)
+		if (n == 0)
 			fuzz_fail("reply without line end at %zu", i);
-		n = (size_t)(lf - line) + 1;
 		if (n < 6 || line[n - 2] != '\r')
 			fuzz_fail("reply line not ending in CRLF at %zu", i);
 		if (n > 512)
@@ -121,36 +120,42 @@ count_bdat_last(const uint8_t *data, size_t size)
 static void
 check_trace(const char *name, const char *m, size_t len)
 {
-	enum { T_RETURN_PATH, T_ORIGINAL_TO, T_RECEIVED } st = T_RETURN_PATH;
+	enum {
+		T_RETURN_PATH,
+		T_ORIGINAL_TO,
+		T_RECEIVED
+	} st = T_RETURN_PATH;
 	size_t i = 0;
 
 	while (i < len) {
 		const char *line = m + i;
 		const char *lf = memchr(line, '\n', len - i);
-		size_t n = lf == NULL ? len - i : (size_t)(lf - line);
-		bool cont = n > 0 && (line[0] == ' ' || line[0] == '\t');
+		size_t	    n = lf == NULL ? len - i : (size_t)(lf - line);
+		bool	    cont = n > 0 && (line[0] == ' ' || line[0] == '\t');
 
 		switch (st) {
-		case T_RETURN_PATH:	/* the first line, alone */
+		case T_RETURN_PATH: /* the first line, alone */
 			if (strncmp(line, "Return-Path: <", 14) != 0 ||
 			    line[n - 1] != '>')
-				fuzz_fail("%s: first line is not Return-Path", name);
+				fuzz_fail(
+				    "%s: first line is not Return-Path", name);
 			st = T_ORIGINAL_TO;
 			break;
-		case T_ORIGINAL_TO:	/* X-Original-To:, folded */
+		case T_ORIGINAL_TO: /* X-Original-To:, folded */
 			if (strncmp(line, "Received: ", 10) == 0)
 				st = T_RECEIVED;
 			else if (strncmp(line, "X-Original-To: ", 15) != 0 &&
 			    !cont)
-				fuzz_fail("%s: unexpected trace line: %.*s", name,
-				    (int)n, line);
+				fuzz_fail("%s: unexpected trace line: %.*s",
+				    name, (int)n, line);
 			break;
-		case T_RECEIVED:	/* Received:, folded; then content */
+		case T_RECEIVED: /* Received:, folded; then content */
 			if (!cont)
 				return;
 			break;
 		}
-		if (memchr(line, '\r', n) != NULL || memchr(line, '\0', n) != NULL)
+		if (memchr(line, '\r', n) != NULL ||
+		    memchr(line, '\0', n) != NULL)
 			fuzz_fail("%s: CR or NUL in a trace field", name);
 		if (lf == NULL)
 			break;
@@ -164,23 +169,24 @@ check_trace(const char *name, const char *m, size_t len)
 static size_t
 check_messages(void)
 {
-	int fd = dup(md.newfd);
-	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	int	       fd = dup(md.newfd);
+	DIR	      *d = fd < 0 ? NULL : fdopendir(fd);
 	struct dirent *e;
-	size_t n = 0;
+	size_t	       n = 0;
 
 	if (d == NULL)
 		fuzz_fail("fdopendir: %s", strerror(errno));
 	rewinddir(d);
 	while ((e = readdir(d)) != NULL) {
 		ssize_t len;
-		int mfd;
+		int	mfd;
 
 		if (e->d_name[0] == '.')
 			continue;
 		mfd = openat(md.newfd, e->d_name, O_RDONLY | O_CLOEXEC);
 		if (mfd < 0)
-			fuzz_fail("open new/%s: %s", e->d_name, strerror(errno));
+			fuzz_fail(
+			    "open new/%s: %s", e->d_name, strerror(errno));
 		len = read(mfd, msgbuf, sizeof(msgbuf));
 		close(mfd);
 		if (len < 0)
@@ -199,10 +205,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct smtp_conn *volatile c;
 	volatile bool exited = false;
-	const char *out;
-	size_t len, queued, datas, stored, n;
-	char what[256];
-	int fd;
+	const char   *out;
+	size_t	      len, queued, datas, stored, n;
+	char	      what[256];
+	int	      fd;
 
 	fuzz_input_set(data, size);
 	fuzz_output_reset();
@@ -229,7 +235,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_fail("a file appeared in cur/");
 	stored = check_messages();
 	if (stored != queued)
-		fuzz_fail("%zu messages stored, %zu acknowledged", stored, queued);
+		fuzz_fail(
+		    "%zu messages stored, %zu acknowledged", stored, queued);
 	if (queued > datas + count_bdat_last(data, size))
 		fuzz_fail("%zu messages queued from %zu DATA and BDAT LAST",
 		    queued, datas);
