@@ -784,3 +784,18 @@ reader.quit()
 assert files() == {}
 ' "$PORT"
 }
+
+@test "socket: TCP_NODELAY is set on the connection" {
+	seed3
+	# Traced by strace, not under the valgrind wrapper (it cannot host strace).
+	WRAP= listen_inetd strace -o "$BATS_TEST_TMPDIR/strace" -e trace=setsockopt "$POP3_SESSION"
+	py '
+import poplib
+p = poplib.POP3("127.0.0.1", int(sys.argv[1]), timeout=20)
+p.user("a"); p.pass_("b")
+assert p.stat()[0] == 3
+p.quit()
+' "$PORT"
+	listen_stop
+	grep -qE '^setsockopt\(1, (SOL_TCP|IPPROTO_TCP), TCP_NODELAY, \[1\], 4\) = 0' "$BATS_TEST_TMPDIR/strace"
+}
