@@ -130,9 +130,9 @@ parse_size(const char *s, uint64_t mult_allowed, uint64_t *val_r)
 	}
 	if (*p != '\0' && mult_allowed) {
 		switch (*p++) {
-		case 'k': case 'K': mult = 1024; break;
-		case 'm': case 'M': mult = 1024 * 1024; break;
-		case 'g': case 'G': mult = 1024 * 1024 * 1024; break;
+		case 'k': case 'K': mult = (uint64_t)1 << 10; break;
+		case 'm': case 'M': mult = (uint64_t)1 << 20; break;
+		case 'g': case 'G': mult = (uint64_t)1 << 30; break;
 		default: return -1;
 		}
 		/* Tolerate "50MB" / "50MiB" the way people write sizes. */

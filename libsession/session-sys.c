@@ -107,6 +107,7 @@ session_nodelay(int fd)
 	int type = 0, one = 1;
 	socklen_t tl = sizeof(type);
 
+	memset(&ss, 0, sizeof(ss));
 	if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0 ||
 	    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
 		return;

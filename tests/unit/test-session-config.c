@@ -152,8 +152,9 @@ test_shipped_example(void)
 	while (in != NULL && out != NULL && fgets(line, sizeof(line), in)) {
 		/* "#key = value" lines are defaults; "# text" is prose. */
 		if (line[0] == '#' && line[1] != ' ' && line[1] != '\n' &&
-		    strchr(line, '=') != NULL && strncmp(line, "#path", 5) &&
-		    strncmp(line, "#hostname", 9) && strncmp(line, "#name", 5))
+		    strchr(line, '=') != NULL && strncmp(line, "#path", 5) != 0 &&
+		    strncmp(line, "#hostname", 9) != 0 &&
+		    strncmp(line, "#name", 5) != 0)
 			fputs(line + 1, out);
 		else
 			fputs(line, out);

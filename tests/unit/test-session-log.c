@@ -32,6 +32,7 @@ in_child(int (*fn)(void *), void *arg)
 	fflush(stdout);	/* else the child prints the parent's buffer again */
 	pid = fork();
 	if (pid == 0) {
+		check_failures = 0;	/* count the child's own */
 		int rc = fn(arg);
 		fflush(stdout);
 		fflush(stderr);
@@ -49,9 +50,13 @@ put_fds(int in, int out, int err)
 	int a = fcntl(in, F_DUPFD, 20), b = fcntl(out, F_DUPFD, 20),
 	    c = fcntl(err, F_DUPFD, 20);
 
-	dup2(a, 0);
-	dup2(b, 1);
-	dup2(c, 2);
+	/* A closed one stays closed. */
+	if (a < 0 || dup2(a, 0) < 0)
+		close(0);
+	if (b < 0 || dup2(b, 1) < 0)
+		close(1);
+	if (c < 0 || dup2(c, 2) < 0)
+		close(2);
 }
 
 struct fds {
@@ -64,7 +69,8 @@ static int
 child_usable(void *arg)
 {
 	const struct fds *f = arg;
-	int saved = dup(2);
+	/* High, so that it cannot take the number of the "closed" case. */
+	int saved = fcntl(2, F_DUPFD, 30);
 	bool got;
 
 	put_fds(f->in, f->out, f->err);
@@ -81,7 +87,8 @@ child_usable(void *arg)
 static void
 test_stderr_decision(void)
 {
-	int null = open("/dev/null", O_RDWR), p[2], q[2], s[2], file, closed;
+	int null = open("/dev/null", O_RDWR), file, closed;
+	int p[2] = { -1, -1 }, q[2] = { -1, -1 }, s[2] = { -1, -1 };
 	char tmp[] = "/tmp/test-session-log-XXXXXX";
 
 	CHECK(null >= 0);
@@ -105,6 +112,7 @@ test_stderr_decision(void)
 		{ "the same pipe as stdout", null, p[1], p[1], false },
 		{ "the same file as stdout", null, file, file, false },
 		{ "/dev/null", null, null, null, false },
+		{ "stderr closed", null, null, closed, false },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		CHECK(in_child(child_usable, (void *)&cases[i]) == 0);
@@ -165,7 +173,7 @@ child_format(void *arg)
 static void
 test_stderr_format(void)
 {
-	int p[2];
+	int p[2] = { -1, -1 };
 	char buf[16384], want[1024];
 	ssize_t n;
 	size_t len = 0;
@@ -219,7 +227,7 @@ child_socket(void *arg)
 static void
 test_not_to_connection(void)
 {
-	int s[2];
+	int s[2] = { -1, -1 };
 	char buf[64];
 
 	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, s) == 0);

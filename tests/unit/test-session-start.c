@@ -54,7 +54,8 @@ static void
 run_start(struct run *r, bool on_socket, ...)
 {
 	char *argv[16];
-	int argc = 0, po[2], pe[2], pr[2], sv[2];
+	int argc = 0, po[2] = { -1, -1 }, pe[2] = { -1, -1 };
+	int pr[2] = { -1, -1 }, sv[2] = { -1, -1 };
 	va_list ap;
 	const char *a;
 	pid_t pid;
@@ -144,7 +145,7 @@ has(const char *hay, const char *needle)
 static void
 test_closed_fds(void)
 {
-	int status, p[2];
+	int status, p[2] = { -1, -1 };
 	pid_t pid;
 	char buf[64] = "";
 

@@ -211,7 +211,7 @@ static int
 child_drop(void)
 {
 	struct passwd *pw = getpwnam(TEST_USER);
-	char line[512], want[128];
+	char line[512], want[128], *end;
 	unsigned long long cap = 1;
 
 	if (pw == NULL)
@@ -226,9 +226,11 @@ child_drop(void)
 	    (unsigned)gid, (unsigned)gid, (unsigned)gid);
 	CHECK(status_line("Gid", line, sizeof(line)) && strcmp(line, want) == 0);
 	CHECK(status_line("CapEff", line, sizeof(line)));
-	CHECK(sscanf(line, "%llx", &cap) == 1 && cap == 0);
+	cap = strtoull(line, &end, 16);
+	CHECK(end != line && *end == '\n' && cap == 0);
 	CHECK(status_line("CapPrm", line, sizeof(line)));
-	CHECK(sscanf(line, "%llx", &cap) == 1 && cap == 0);
+	cap = strtoull(line, &end, 16);
+	CHECK(end != line && *end == '\n' && cap == 0);
 	/* Root's supplementary groups are gone. */
 	gid_t groups[64];
 	int ng = getgroups(64, groups);
