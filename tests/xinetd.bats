@@ -30,7 +30,7 @@ teardown() {
 # /etc/services is not consulted), the test account, the program under
 # test (under $WRAP when set), the test's maildir and config, a log file.
 write_conf() {
-	local entry="$BAREMAIL_BUILD/xinetd/baremail-$1" server args=""
+	local entry="$BAREMAIL_BUILD/xinetd/baremail-$1" port=$2 server args=""
 	[ -f "$entry" ]
 	if [ -n "$WRAP" ]; then
 		# shellcheck disable=SC2086
@@ -43,15 +43,17 @@ write_conf() {
 	fi
 	local user=$TEST_USER
 	[ "$(id -u)" = 0 ] || user=$(id -un)
-	sed -e "s|^\(\tport\t*= \).*|\1$2\n\ttype\t\t= UNLISTED|" \
+	sed -e "s|^\(\tport\t*= \).*|\1$port\n\ttype\t\t= UNLISTED|" \
 	    -e "s|^\(\tuser\t*= \).*|\1$user|" \
 	    -e "s|^\(\tgroup\t*= \).*|\1$(id -gn "$user")|" \
 	    -e "s|^\(\tserver\t*= \).*|\1$server|" \
 	    -e "s|^\(\tenv\t*= \).*|\1MAILDIR=$MD BAREMAIL_CONFIG=$CONF|" \
 	    -e "s|^\(\tlog_type\t*= \).*|\1FILE $XLOG|" \
-	    "$entry" >>"$XCONF"
+	    "$entry" >"$XCONF.part"
 	[ -z "$args" ] ||
-	    sed -i "/^\tserver\t*= $(printf '%s' "$server" | sed 's|/|\\/|g')\$/a\\\tserver_args\t= $args" "$XCONF"
+	    sed -i "s|^\(\tserver\t*= .*\)|\1\n\tserver_args\t= $args|" "$XCONF.part"
+	cat "$XCONF.part" >>"$XCONF"
+	rm "$XCONF.part"
 }
 
 xinetd_start() {
