@@ -188,9 +188,13 @@ journal_write(int prio, const char *msg, const char *const *fields)
 	iov[n++] = (struct iovec){ ident_field, strlen(ident_field) };
 	iov[n++] = (struct iovec){ (char *)"SYSLOG_FACILITY=2", 17 };
 	for (size_t i = 0; fields != NULL && fields[i] != NULL &&
-	    i < LOG_FIELDS_MAX; i++)
+	    i < LOG_FIELDS_MAX; i++) {
+		/* "NAME=value" only: the journal refuses a whole entry for one. */
+		if (fields[i][0] == '=' || strchr(fields[i], '=') == NULL)
+			continue;
 		iov[n++] = (struct iovec){ (char *)fields[i],
 		    strlen(fields[i]) };
+	}
 	rc = log_sendv(iov, n);
 	free(message);
 	return rc < 0 ? -1 : 0;
@@ -224,7 +228,7 @@ log_vwrite(int prio, const char *const *fields, const char *fmt, va_list ap)
 		const char *eq = strchr(fields[i], '=');
 		size_t j;
 
-		if (eq == NULL)
+		if (eq == NULL || eq == fields[i])
 			continue;
 		snprintf(field, sizeof(field), "%s", fields[i]);
 		for (j = 0; j < (size_t)(eq - fields[i]) && field[j]; j++)

@@ -373,6 +373,62 @@ child_syslog(void *arg)
 	return 0;
 }
 
+/*
+ * Malformed fields are left out (the journal would refuse the whole
+ * entry), and more fields than fit are dropped, not overrun.
+ */
+static int
+child_journal_fields(void *arg)
+{
+	static const char *const odd[] = { "NOEQUALS", "=x", "GOOD=1", NULL };
+	const char *many[40];
+	char buf[4096], names[40][16];
+	ssize_t n;
+	int j, s, rc;
+
+	if ((rc = private_mounts(true)) != 0)
+		return rc;
+	CHECK(mkdir("/run/systemd", 0755) == 0);
+	CHECK(mkdir("/run/systemd/journal", 0755) == 0);
+	j = listen_dgram("/run/systemd/journal/socket");
+	s = listen_dgram("/dev/log");
+	CHECK(j >= 0 && s >= 0);
+	log_init("test-fields", LOG_INFO);
+	log_fields(LOG_INFO, odd, "odd fields");
+#ifdef HAVE_LIBSYSTEMD
+	n = recv(j, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+	CHECK(n > 0);
+	buf[n > 0 ? n : 0] = '\0';
+	CHECK(strstr(buf, "MESSAGE=odd fields\n") != NULL);
+	CHECK(strstr(buf, "GOOD=1\n") != NULL);
+	CHECK(strstr(buf, "NOEQUALS") == NULL && strstr(buf, "\n=x") == NULL);
+	CHECK(recv(s, buf, sizeof(buf), MSG_DONTWAIT) == -1);	/* not twice */
+#else
+	n = recv(s, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+	CHECK(n > 0);
+	buf[n > 0 ? n : 0] = '\0';
+	CHECK(strstr(buf, "odd fields good=1") != NULL);
+#endif
+
+	for (int i = 0; i < 39; i++) {
+		snprintf(names[i], sizeof(names[i]), "F%d=%d", i, i);
+		many[i] = names[i];
+	}
+	many[39] = NULL;
+	log_fields(LOG_INFO, many, "many");
+#ifdef HAVE_LIBSYSTEMD
+	n = recv(j, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+#else
+	n = recv(s, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+#endif
+	CHECK(n > 0);
+	buf[n > 0 ? n : 0] = '\0';
+	CHECK(strstr(buf, "many") != NULL);
+	CHECK(strstr(buf, "F15=15") != NULL || strstr(buf, "f15=15") != NULL);
+	CHECK(strstr(buf, "F16=") == NULL && strstr(buf, "f16=") == NULL);
+	return 0;
+}
+
 static void
 report(const char *what, int rc)
 {
@@ -395,5 +451,6 @@ main(void)
 	report("syslog", in_child(child_syslog, &broken));
 	broken = true;
 	report("syslog when the journal fails", in_child(child_syslog, &broken));
+	report("journal fields", in_child(child_journal_fields, NULL));
 	return CHECK_DONE();
 }
