@@ -552,7 +552,7 @@ assert w == len(d) + d.count(b'\n'), (w, len(d))
 EOF
 }
 
-@test "a lone dot after CRLF ends the message; .\\r alone too" {
+@test "CRLF input: a lone dot line ends the message there too" {
 	run bash -c 'printf "Subject: d\r\n\r\nkept\r\n.\r\nlost\r\n" |
 	    timeout "$1" $2 "$3" root' _ "$T" "$WRAP" "$SENDMAIL"
 	[ "$status" -eq 0 ]
