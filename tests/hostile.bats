@@ -128,7 +128,7 @@ seed_pop3() {
 	local args=('0' '-1' '+1' '4' '01x' '1x' '4294967297' '18446744073709551617'
 	    '99999999999999999999999' '../outside/canary' '/etc/passwd' '1/..'
 	    '0x1' '1e3' '%31')
-	local cmds=(USER u PASS p) a
+	local cmds=("USER u" "PASS p") a
 	for a in "${args[@]}"; do
 		cmds+=("RETR $a" "DELE $a" "TOP $a 0" "LIST $a" "UIDL $a")
 	done
