@@ -186,7 +186,8 @@ log_summary(struct pop3_conn *c)
 	const char *fields[] = { peer, user, NULL };
 
 	snprintf(peer, sizeof(peer), "PEER=%s", c->peer);
-	snprintf(user, sizeof(user), "POP3_USER=%s", c->user);
+	snprintf(user, sizeof(user), "POP3_USER=%s",
+	    c->user[0] != '\0' ? c->user : "-");
 	log_fields(LOG_INFO, fields,
 	    "session end (%s): %zu messages, %lu retrieved, %lu deleted, "
 	    "%llu octets sent", c->end, c->have_list ? c->list.count : 0,
