@@ -2,12 +2,12 @@
 # As root, installs what is missing with apt-get; otherwise names it and stops.
 
 BUILD_PACKAGES="gcc libc6-dev meson ninja-build pkg-config libinih-dev libsystemd-dev"
-SERVE_PACKAGES="systemd curl"
+SERVE_PACKAGES="systemd curl util-linux mount passwd"
 TEST_PACKAGES="bats bats-support bats-assert bats-file python3 curl swaks msmtp
 	mpop fetchmail xinetd systemd valgrind s-nail bsd-mailx strace clang
 	libfuzzer-14-dev libclang-rt-14-dev systemd-container procps iproute2
 	util-linux passwd coreutils findutils cppcheck clang-tidy clang-format
-	binutils time"
+	binutils time man-db groff-base"
 
 need_packages() {
 	missing=""
