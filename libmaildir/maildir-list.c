@@ -163,6 +163,20 @@ struct sort_ctx {
 	const struct maildir_msg *msgs;
 };
 
+/* By base name, then whole name: one message's sightings end up together. */
+static int
+cmp_base(const struct maildir_msg *a, const struct maildir_msg *b)
+{
+	size_t n = a->base_len < b->base_len ? a->base_len : b->base_len;
+	int c = memcmp(a->name, b->name, n);
+
+	if (c != 0)
+		return c;
+	if (a->base_len != b->base_len)
+		return a->base_len < b->base_len ? -1 : 1;
+	return strcmp(a->name, b->name);
+}
+
 static int
 cmp_key(const void *a, const void *b, void *arg)
 {
@@ -173,7 +187,33 @@ cmp_key(const void *a, const void *b, void *arg)
 		return x->sec < y->sec ? -1 : 1;
 	if (x->usec != y->usec)
 		return x->usec < y->usec ? -1 : 1;
-	return strcmp(ctx->msgs[x->idx].name, ctx->msgs[y->idx].name);
+	return cmp_base(&ctx->msgs[x->idx], &ctx->msgs[y->idx]);
+}
+
+/*
+ * Drops second sightings of a message (same base name, now adjacent).  A
+ * file renamed while we read the directories can be seen twice: in new/
+ * and then in cur/, or in cur/ under its old and new flags.  POP3 must
+ * not offer one message (one UIDL) twice.  The copy in cur/ is kept: a
+ * move only ever goes from new/ to cur/.
+ */
+static void
+drop_twice_seen(struct maildir_list *l)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < l->count; i++) {
+		struct maildir_msg *prev = o > 0 ? &l->msgs[o - 1] : NULL;
+
+		if (prev != NULL && prev->base_len == l->msgs[i].base_len &&
+		    memcmp(prev->name, l->msgs[i].name, prev->base_len) == 0) {
+			if (prev->in_new && !l->msgs[i].in_new)
+				*prev = l->msgs[i];
+			continue;
+		}
+		l->msgs[o++] = l->msgs[i];
+	}
+	l->count = o;
 }
 
 /* Puts the entries in delivery order: oldest first, then by name. */
@@ -209,6 +249,7 @@ sort_list(struct maildir_list *l)
 	free(l->msgs);
 	l->msgs = sorted;
 	l->cap = l->count;
+	drop_twice_seen(l);
 	return 0;
 }
 

@@ -14,8 +14,11 @@
 #include "maildir.h"
 #include "maildir-private.h"
 
-/* Lookups per call: each one means someone renamed the file under us. */
-#define MSG_TRIES	4
+/*
+ * Lookups per call: each one means someone renamed the file under us
+ * between our lookup and our rename, so a few are plenty.
+ */
+#define MSG_TRIES	8
 
 #define MSG_READ_BUF	16384
 
@@ -24,7 +27,7 @@
  * go).  Writes its name into buf and says which directory holds it.
  */
 static int
-find_again(struct maildir *md, const struct maildir_msg *m, char *buf,
+find_once(struct maildir *md, const struct maildir_msg *m, char *buf,
     size_t len, bool *in_new_r)
 {
 	const int fds[] = { md->curfd, md->newfd };
@@ -62,6 +65,28 @@ find_again(struct maildir *md, const struct maildir_msg *m, char *buf,
 	}
 	errno = ENOENT;
 	return -1;
+}
+
+/*
+ * A readdir() that runs while another process renames an entry of the
+ * same directory may see it under neither name (the new name lands where
+ * the scan has been, the old one goes from where it has not).  Flag
+ * changes from two sessions do exactly that, so a message is gone only
+ * when a few scans in a row miss it.
+ */
+#define FIND_SCANS	3
+
+static int
+find_again(struct maildir *md, const struct maildir_msg *m, char *buf,
+    size_t len, bool *in_new_r)
+{
+	for (int i = 0; i < FIND_SCANS; i++) {
+		if (find_once(md, m, buf, len, in_new_r) == 0)
+			return 0;
+		if (errno != ENOENT)
+			return -1;
+	}
+	return -1;	/* errno is ENOENT */
 }
 
 /*

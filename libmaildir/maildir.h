@@ -188,6 +188,8 @@ struct maildir_list {
 /*
  * Reads new/ and cur/ (readdir only: no stat for names that carry S=)
  * into l, oldest delivery first (by the time in the name, then the name).
+ * A message seen twice (renamed while the directories were read) is
+ * listed once, from cur/.
  * Entries starting with '.' are skipped.  A file without S= is stat()ed
  * for size; W= is left unset when the name does not carry it.
  * The caller frees the list with maildir_list_free().

@@ -103,6 +103,39 @@ test_list_delivered(void)
 	tu_rmrf(dir);
 }
 
+/* A message renamed while the listing ran is seen twice but listed once. */
+static void
+test_list_twice_seen(void)
+{
+	char dir[PATH_MAX];
+	struct maildir_list l;
+	struct maildir md;
+
+	tu_mkdtemp(dir, sizeof(dir));
+	CHECK(maildir_open(&md, dir) == 0);
+	/* In new/ and cur/: the cur/ one counts. */
+	CHECK(tu_write(dir, "new", "5.M1P1Q1.h,S=1,W=3", "x", 1) == 0);
+	CHECK(tu_write(dir, "cur", "5.M1P1Q1.h,S=1,W=3:2,S", "x", 1) == 0);
+	/* Twice in cur/ under two sets of flags. */
+	CHECK(tu_write(dir, "cur", "5.M1P1Q2.h:2,FS", "x", 1) == 0);
+	CHECK(tu_write(dir, "cur", "5.M1P1Q2.h:2,S", "x", 1) == 0);
+	/* Not the same: a longer base that sorts between them by strcmp. */
+	CHECK(tu_write(dir, "new", "5.M1P1Q2.h0", "x", 1) == 0);
+	CHECK(tu_write(dir, "cur", "5.M1P1Q2.h,S=1", "y", 1) == 0);
+	CHECK(maildir_list(&md, &l) == 0);
+	CHECK(l.count == 4);
+	if (l.count == 4) {
+		CHECK(strcmp(l.msgs[0].name, "5.M1P1Q1.h,S=1,W=3:2,S") == 0);
+		CHECK(!l.msgs[0].in_new);
+		CHECK(strncmp(l.msgs[1].name, "5.M1P1Q2.h:2,", 13) == 0);
+		CHECK(strcmp(l.msgs[2].name, "5.M1P1Q2.h,S=1") == 0);
+		CHECK(strcmp(l.msgs[3].name, "5.M1P1Q2.h0") == 0);
+	}
+	maildir_list_free(&l);
+	maildir_close(&md);
+	tu_rmrf(dir);
+}
+
 static double
 since(clockid_t clk, const struct timespec *a)
 {
@@ -181,6 +214,7 @@ main(void)
 {
 	test_list();
 	test_list_delivered();
+	test_list_twice_seen();
 	test_list_many();
 	return CHECK_DONE();
 }

@@ -351,12 +351,71 @@ test_wsize(void)
 	tu_rmrf(dir);
 }
 
+/*
+ * Sessions setting different flags on one message at once: every flag
+ * lands, on one file.  (Over link+unlink, two renames of one file can
+ * both succeed and leave two copies: the fallback's known limit.)
+ */
+static void
+test_flags_race(void)
+{
+	const char letters[] = "DFRST";
+	char dir[PATH_MAX], n1[256], want[300];
+	const int k = (int)sizeof(letters) - 1;
+	struct maildir_list l;
+	struct maildir md;
+	pid_t pids[8];
+	int st, round;
+
+	tu_mkdtemp(dir, sizeof(dir));
+	CHECK(maildir_open(&md, dir) == 0);
+	for (round = 0; round < 20; round++) {
+		CHECK(maildir_deliver_begin(&md, &t) == 0);
+		CHECK(maildir_deliver_write(&t, "A: b\n\nc\n", 8) == 0);
+		CHECK(maildir_deliver_commit(&t, n1, sizeof(n1)) == 0);
+		/* Every session listed before any of them renamed. */
+		CHECK(maildir_list(&md, &l) == 0 && l.count == 1);
+		for (int i = 0; i < k; i++) {
+			if ((pids[i] = fork()) == 0) {
+				char add[2] = { letters[i], '\0' };
+				int r;
+
+				r = maildir_msg_flags(&md, &l, &l.msgs[0], add,
+				    NULL);
+				if (r < 0)
+					fprintf(stderr, "flag %s: %s\n", add,
+					    strerror(errno));
+				maildir_list_free(&l);
+				_exit(r == 0 ? 0 : 1);
+			}
+			CHECK(pids[i] > 0);
+		}
+		for (int i = 0; i < k; i++)
+			CHECK(waitpid(pids[i], &st, 0) == pids[i] &&
+			    WIFEXITED(st) && WEXITSTATUS(st) == 0);
+		maildir_list_free(&l);
+		snprintf(want, sizeof(want), "%s:2,%s", n1, letters);
+		CHECK(tu_count(dir, "new", NULL, 0) == 0);
+#ifndef MAILDIR_NO_RENAMEAT2
+		CHECK(tu_count(dir, "cur", NULL, 0) == 1);
+		CHECK(tu_exists(dir, "cur", want));
+#endif
+		/* A fresh maildir for the next round (open makes it again). */
+		maildir_close(&md);
+		tu_rmrf(dir);
+		CHECK(maildir_open(&md, dir) == 0);
+	}
+	maildir_close(&md);
+	tu_rmrf(dir);
+}
+
 int
 main(void)
 {
 	test_new_to_cur();
 	test_new_to_cur_race();
 	test_flags();
+	test_flags_race();
 	test_remove();
 	test_renamed_behind();
 	test_open_safety();
