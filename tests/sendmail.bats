@@ -792,3 +792,23 @@ EOF
 	grep -q '^Subject: kept$' "$BATS_TEST_TMPDIR/home/dead.letter"
 	[ "$(count_messages)" = 0 ]
 }
+
+@test "-Dsendmail_links=true installs /usr/sbin/sendmail and /usr/lib/sendmail" {
+	local b="$BATS_TEST_TMPDIR/build" dest="$BATS_TEST_TMPDIR/dest"
+	timeout 300 meson setup "$b" "$BAREMAIL_SOURCE" --prefix=/usr \
+	    -Dsendmail_links=true >/dev/null
+	DESTDIR="$dest" timeout 300 meson install -C "$b" --quiet --tags runtime
+	[ "$(readlink "$dest/usr/sbin/sendmail")" = baremail-sendmail ]
+	[ "$(readlink "$dest/usr/lib/sendmail")" = /usr/sbin/baremail-sendmail ]
+	[ -x "$dest/usr/sbin/baremail-sendmail" ]
+	run "$dest/usr/sbin/sendmail" -bp
+	[ "$status" -eq 0 ]
+	[ "$output" = "Mail queue is empty" ]
+	# Off by default: no link replaces the machine's MTA.
+	timeout 300 meson configure "$b" -Dsendmail_links=false
+	rm -rf "$dest"
+	DESTDIR="$dest" timeout 300 meson install -C "$b" --quiet --tags runtime
+	[ -x "$dest/usr/sbin/baremail-sendmail" ]
+	[ ! -e "$dest/usr/sbin/sendmail" ] && [ ! -L "$dest/usr/sbin/sendmail" ]
+	[ ! -L "$dest/usr/lib/sendmail" ]
+}
