@@ -1,6 +1,7 @@
 /* Opening, closing and locking a maildir. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -8,16 +9,21 @@
 
 #include "maildir.h"
 
-/* Opens (making it when missing) one of tmp/ new/ cur/ under dirfd. */
+/*
+ * Opens (making it when missing) one of tmp/ new/ cur/ under dirfd; sets
+ * *made_r when it made it.
+ */
 static int
-open_sub(int dirfd, const char *sub)
+open_sub(int dirfd, const char *sub, bool *made_r)
 {
 	int fd;
 
 	fd = openat(dirfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT) {
 		/* EEXIST: another process made it between our two calls. */
-		if (mkdirat(dirfd, sub, 0700) < 0 && errno != EEXIST)
+		if (mkdirat(dirfd, sub, 0700) == 0)
+			*made_r = true;
+		else if (errno != EEXIST)
 			return -1;
 		fd = openat(dirfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	}
@@ -40,21 +46,43 @@ open_sub(int dirfd, const char *sub)
 int
 maildir_open(struct maildir *md, const char *path)
 {
+	bool made_top = false, made_sub = false;
 	char host[256];
 	int e;
 
 	memset(md, 0, sizeof(*md));
 	md->dirfd = md->tmpfd = md->newfd = md->curfd = -1;
 
-	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+	if (mkdir(path, 0700) == 0)
+		made_top = true;
+	else if (errno != EEXIST)
 		return -1;
 	md->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (md->dirfd < 0)
 		goto fail;
-	if ((md->tmpfd = open_sub(md->dirfd, "tmp")) < 0 ||
-	    (md->newfd = open_sub(md->dirfd, "new")) < 0 ||
-	    (md->curfd = open_sub(md->dirfd, "cur")) < 0)
+	if ((md->tmpfd = open_sub(md->dirfd, "tmp", &made_sub)) < 0 ||
+	    (md->newfd = open_sub(md->dirfd, "new", &made_sub)) < 0 ||
+	    (md->curfd = open_sub(md->dirfd, "cur", &made_sub)) < 0)
 		goto fail;
+	/*
+	 * A message made durable in a new new/ is lost with new/ itself
+	 * unless the directories that name it reach the disk too.
+	 */
+	if (made_sub && fsync(md->dirfd) < 0)
+		goto fail;
+	if (made_top) {
+		int up = openat(md->dirfd, "..", O_RDONLY | O_DIRECTORY |
+		    O_CLOEXEC);
+
+		if (up < 0 || fsync(up) < 0) {
+			e = errno;
+			if (up >= 0)
+				close(up);
+			errno = e;
+			goto fail;
+		}
+		close(up);
+	}
 
 	if (gethostname(host, sizeof(host)) < 0 || host[0] == '\0')
 		strcpy(host, "localhost");
