@@ -101,11 +101,17 @@ trap stop EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# Both managers and the sessions they start write to this pipe, which
+# drops the managers' chatter: what is left is one line per connection and
+# the sessions' own log lines.
+mkfifo "$run/log"
+grep --line-buffered -v -e '^Communication attempt' -e '^Execing ' \
+    -e '^Spawned ' <"$run/log" >&2 &
 systemd-socket-activate --inetd --accept -l "127.0.0.1:$smtp_port" \
-    "$smtp" -c "$conf" &
+    "$smtp" -c "$conf" 2>"$run/log" &
 pids=$!
 systemd-socket-activate --inetd --accept -l "127.0.0.1:$pop3_port" \
-    "$pop3" -c "$conf" &
+    "$pop3" -c "$conf" 2>"$run/log" &
 pids="$pids $!"
 
 as=""
