@@ -105,7 +105,7 @@ md_put() {
 # from teardown).  The programs' log goes to $BATS_TEST_TMPDIR/listen.log.
 listen_inetd() {
 	PORT=$(free_port)
-	timeout 120 systemd-socket-activate --inetd -a -l "127.0.0.1:$PORT" \
+	timeout "${LISTEN_TIMEOUT:-120}" systemd-socket-activate --inetd -a -l "127.0.0.1:$PORT" \
 	    -E BAREMAIL_CONFIG $WRAP "$@" \
 	    </dev/null >/dev/null 2>"$BATS_TEST_TMPDIR/listen.log" 3>&- &
 	LISTEN_PID=$!
