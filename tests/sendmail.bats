@@ -812,3 +812,14 @@ EOF
 	[ ! -e "$dest/usr/sbin/sendmail" ] && [ ! -L "$dest/usr/sbin/sendmail" ]
 	[ ! -L "$dest/usr/lib/sendmail" ]
 }
+
+@test "what root delivers, pop3-session can fetch and delete" {
+	[ "$MYUID" = 0 ] || skip "needs root (CI runs as root)"
+	run sm -FCronDaemon -i -B8BITMIME -oem root <<<"Subject: from root's cron"
+	[ "$status" -eq 0 ]
+	pop3 "USER admin" "PASS any" "RETR 1" "DELE 1" "QUIT"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Subject: from root's cron"* ]]
+	[ "$(printf '%s\n' "$output" | tr -d '\r' | grep -c '^+OK')" -ge 5 ]
+	[ "$(count_messages)" = 0 ]
+}
