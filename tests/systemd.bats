@@ -56,6 +56,11 @@ boot_container() {
 	for u in $UNITS; do
 		binds+=(--bind-ro="$BOX/lib/systemd/system/$u:/etc/systemd/system/$u")
 	done
+	for u in $UNITS; do
+		binds+=(--bind-ro="$BOX/lib/systemd/user/$u:/etc/systemd/user/$u")
+	done
+	# A user manager starts through PAM.
+	binds+=(--bind-ro=/etc/pam.d --bind-ro=/etc/security)
 	binds+=(--bind-ro="$BOX/lib/sysusers.d/baremail.conf:/etc/sysusers.d/baremail.conf")
 	binds+=(--bind-ro="$BOX/lib/tmpfiles.d/baremail.conf:/etc/tmpfiles.d/baremail.conf")
 	binds+=(--bind-ro="$BATS_FILE_TMPDIR/probe:/etc/baremail-probe")
@@ -426,4 +431,42 @@ for i in range(200):
 	refute_output --partial 'host0'
 	in_box touch /run/baremail-release
 	wait "$holder"
+}
+
+@test "booted systemd: user units listen on 127.0.0.1:2025 and 2110 and deliver to ~/Maildir" {
+	need_box
+	in_box useradd -m -s /bin/sh desk
+	local uid
+	uid=$(in_box id -u desk)
+	in_box loginctl enable-linger desk
+	local i
+	for i in $(seq 100); do
+		in_box test -S "/run/user/$uid/systemd/private" && break
+		sleep 0.1
+	done
+	local as_desk=(in_box setpriv --reuid="$uid" --regid="$(in_box id -g desk)"
+	    --init-groups
+	    env XDG_RUNTIME_DIR="/run/user/$uid")
+	run "${as_desk[@]}" systemctl --user enable --now \
+	    baremail-smtp.socket baremail-pop3.socket
+	assert_success
+	run in_box ss -Hltn
+	assert_output --partial '127.0.0.1:2025 '
+	assert_output --partial '127.0.0.1:2110 '
+	run bash -c "printf 'Subject: desktop\r\n\r\nfor the user\r\n' |
+	    nsenter -t $LEADER -m -u -i -n -p -C -- timeout 30 curl -sS \
+	    smtp://127.0.0.1:2025 --mail-from me@desk --mail-rcpt desk@desk -T -"
+	assert_success
+	run in_box sh -c 'stat -c %U /home/desk/Maildir/new/*'
+	assert_output desk
+	run in_box timeout 30 /usr/bin/python3 -c '
+import poplib
+p = poplib.POP3("127.0.0.1", 2110, timeout=20)
+p.user("desk"); p.pass_("x")
+print(b"\n".join(p.retr(1)[1]).decode())
+p.quit()
+'
+	assert_success
+	assert_line 'Subject: desktop'
+	assert_line 'for the user'
 }
