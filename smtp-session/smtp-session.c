@@ -218,12 +218,15 @@ smtp_conn_new(const struct session_config *cfg, struct maildir *md,
 
 	if (c == NULL)
 		return NULL;
-	c->tx.tmp = calloc(1, sizeof *c->tx.tmp);
+	/* Not calloc: zeroing its 64 KB buffer costs page faults per session. */
+	c->tx.tmp = malloc(sizeof *c->tx.tmp);
 	if (c->tx.tmp == NULL) {
 		free(c);
 		return NULL;
 	}
+	c->tx.tmp->md = NULL;
 	c->tx.tmp->fd = -1;
+	c->tx.tmp->name[0] = '\0';
 	c->cfg = cfg;
 	c->md = md;
 	c->state = SMTP_ST_READY;
