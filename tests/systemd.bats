@@ -59,6 +59,17 @@ boot_container() {
 	for u in $UNITS; do
 		binds+=(--bind-ro="$BOX/lib/systemd/user/$u:/etc/systemd/user/$u")
 	done
+	# An ASan build: LeakSanitizer stops the world with ptrace(), which
+	# the sandbox refuses, so its leak check is off in here (the other
+	# test files do it); ASan and UBSan errors still fail the session.
+	if ldd "$SMTP_SESSION" | grep -q libasan; then
+		printf '[Service]\nEnvironment=ASAN_OPTIONS=detect_leaks=0\n' \
+		    >"$BATS_FILE_TMPDIR/asan.conf"
+		for u in baremail-smtp@.service baremail-pop3@.service; do
+			binds+=(--bind-ro="$BATS_FILE_TMPDIR/asan.conf:/etc/systemd/system/$u.d/asan.conf")
+			binds+=(--bind-ro="$BATS_FILE_TMPDIR/asan.conf:/etc/systemd/user/$u.d/asan.conf")
+		done
+	fi
 	# A user manager starts through PAM.
 	binds+=(--bind-ro=/etc/pam.d --bind-ro=/etc/security)
 	binds+=(--bind-ro="$BOX/lib/sysusers.d/baremail.conf:/etc/sysusers.d/baremail.conf")
@@ -340,7 +351,7 @@ sys.stdout.write(data.decode())
 	assert_output 0
 }
 
-@test "booted systemd: no finished or failed session units are left behind" {
+@test "booted systemd: every session ended well and left no unit behind" {
 	need_box
 	local i
 	for i in $(seq 50); do
@@ -349,6 +360,13 @@ sys.stdout.write(data.decode())
 		sleep 0.1
 	done
 	assert_output ''
+	# Collected units leave their end in the journal.
+	run in_box journalctl --no-pager -o cat -u 'baremail-smtp@*' -u 'baremail-pop3@*'
+	assert_output --partial 'Deactivated successfully'
+	refute_output --partial 'Failed with result'
+	refute_output --partial 'status=203'
+	refute_output --regexp 'ERROR: (Address|Leak|Undefined)Sanitizer'
+	refute_output --partial 'runtime error:'
 }
 
 @test "booted systemd: inside the sandbox socket() is refused and only the maildir is writable" {
