@@ -30,11 +30,11 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: smtp-floor-disk MAILDIR COUNT SIZE\n");
 		return 2;
 	}
-	const char *md = argv[1];
-	long count = atol(argv[2]);
-	size_t size = (size_t)atol(argv[3]);
-	char path[4096];
-	char *buf = malloc(size);
+	const char     *md = argv[1];
+	long		count = strtol(argv[2], NULL, 10);
+	size_t		size = (size_t)strtoul(argv[3], NULL, 10);
+	char		path[4096];
+	char	       *buf = malloc(size);
 	struct timespec t0, t1;
 
 	if (buf == NULL)
@@ -67,6 +67,7 @@ main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	double s = (double)(t1.tv_sec - t0.tv_sec) +
 	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	free(buf);
 	printf("%.1f\n", (double)count / s);
 	return 0;
 }

@@ -9,8 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
-static char	 buf[65536];
-static size_t	 len, pos;
+static char   buf[65536];
+static size_t len, pos;
 
 /* The next line (without CRLF) into *line_r; 0 at EOF. */
 static size_t
@@ -24,7 +24,7 @@ next_line(char **line_r)
 			pos += n + 1;
 			if (n > 0 && (*line_r)[n - 1] == '\r')
 				n--;
-			return n + 1;	/* +1: an empty line is not EOF */
+			return n + 1; /* +1: an empty line is not EOF */
 		}
 		if (pos > 0) {
 			memmove(buf, buf + pos, len - pos);
@@ -32,7 +32,7 @@ next_line(char **line_r)
 			pos = 0;
 		}
 		if (len == sizeof buf)
-			len = 0;	/* an over-long line: dropped */
+			len = 0; /* an over-long line: dropped */
 		ssize_t n = read(0, buf + len, sizeof buf - len);
 		if (n <= 0)
 			return 0;
@@ -50,7 +50,7 @@ say(const char *s)
 int
 main(void)
 {
-	char *line;
+	char  *line;
 	size_t n;
 
 	say("220 floor ESMTP\r\n");

@@ -19,23 +19,22 @@
 #include "session-header.h"
 
 enum {
-	HF_ST_BOL,	/* at the start of a header-section line, nothing held */
-	HF_ST_CR,	/* the line so far is one CR (held) */
-	HF_ST_NAME,	/* holding a run of field-name characters */
-	HF_ST_WSP,	/* holding a name and blanks, waiting for the colon */
-	HF_ST_FIELD,	/* inside a field (or continuation) line, passing through */
-	HF_ST_BODY,	/* the header section is over: pass everything through */
+	HF_ST_BOL,   /* at the start of a header-section line, nothing held */
+	HF_ST_CR,    /* the line so far is one CR (held) */
+	HF_ST_NAME,  /* holding a run of field-name characters */
+	HF_ST_WSP,   /* holding a name and blanks, waiting for the colon */
+	HF_ST_FIELD, /* inside a field (or continuation) line, passing through */
+	HF_ST_BODY,  /* the header section is over: pass everything through */
 };
 
 size_t
 header_date(time_t t, char *buf, size_t len)
 {
-	static const char days[7][4] = {
-		"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
-	static const char months[12][4] = {
-		"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-		"Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-	struct tm tm;
+	static const char days[7][4] = { "Sun", "Mon", "Tue", "Wed", "Thu",
+		"Fri", "Sat" };
+	static const char months[12][4] = { "Jan", "Feb", "Mar", "Apr", "May",
+		"Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	struct tm	  tm;
 
 	if (len == 0)
 		return 0;
@@ -43,14 +42,13 @@ header_date(time_t t, char *buf, size_t len)
 	if (localtime_r(&t, &tm) == NULL || tm.tm_wday < 0 || tm.tm_wday > 6 ||
 	    tm.tm_mon < 0 || tm.tm_mon > 11)
 		return 0;
-	long off = tm.tm_gmtoff / 60;	/* minutes east of UTC */
+	long off = tm.tm_gmtoff / 60; /* minutes east of UTC */
 	char sign = off < 0 ? '-' : '+';
 	if (off < 0)
 		off = -off;
 	int n = snprintf(buf, len, "%s, %d %s %04d %02d:%02d:%02d %c%02ld%02ld",
-	    days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon],
-	    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec,
-	    sign, off / 60, off % 60);
+	    days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900,
+	    tm.tm_hour, tm.tm_min, tm.tm_sec, sign, off / 60, off % 60);
 	if (n < 0 || (size_t)n >= len) {
 		buf[0] = '\0';
 		return 0;
@@ -67,8 +65,8 @@ header_msgid(const char *host, char *buf, size_t len)
 	 * part covers a clock stepped back or a pid reused.
 	 */
 	static unsigned long counter;
-	struct timeval tv;
-	uint64_t rnd = 0;
+	struct timeval	     tv;
+	uint64_t	     rnd = 0;
 
 	if (len == 0)
 		return 0;
@@ -121,7 +119,7 @@ emit(struct header_fix *h, const void *buf, size_t len)
 static int
 emit_field(struct header_fix *h, const char *name, const char *value)
 {
-	char line[HEADER_MSGID_MAX + 400];
+	char	    line[HEADER_MSGID_MAX + 400];
 	const char *eol = h->crlf ? "\r\n" : "\n";
 	int n = snprintf(line, sizeof line, "%s: %s%s", name, value, eol);
 
@@ -181,8 +179,8 @@ classify(struct header_fix *h)
 static int
 not_a_header(struct header_fix *h)
 {
-	bool missing = !h->has_date || !h->has_msgid ||
-	    (h->from != NULL && !h->has_from);
+	bool missing =
+	    !h->has_date || !h->has_msgid || (h->from != NULL && !h->has_from);
 
 	h->state = HF_ST_BODY;
 	if (missing && emit_missing(h, true) < 0)
@@ -207,7 +205,7 @@ int
 header_fix_write(struct header_fix *h, const void *vbuf, size_t len)
 {
 	const char *buf = vbuf;
-	size_t i = 0;
+	size_t	    i = 0;
 
 	while (i < len) {
 		unsigned char c = (unsigned char)buf[i];
@@ -217,8 +215,8 @@ header_fix_write(struct header_fix *h, const void *vbuf, size_t len)
 			return emit(h, buf + i, len - i);
 		case HF_ST_FIELD: {
 			const char *nl = memchr(buf + i, '\n', len - i);
-			size_t end = nl ? (size_t)(nl - buf) + 1 : len;
-			bool cr;
+			size_t	    end = nl ? (size_t)(nl - buf) + 1 : len;
+			bool	    cr;
 
 			if (nl == NULL) {
 				h->prev_cr = buf[len - 1] == '\r';
@@ -242,13 +240,13 @@ header_fix_write(struct header_fix *h, const void *vbuf, size_t len)
 				h->state = HF_ST_BODY;
 				if (emit_missing(h, false) < 0)
 					return -1;
-				continue;	/* the '\n' goes out as body */
+				continue; /* the '\n' goes out as body */
 			}
 			if (c == '\r') {
 				h->hold[h->hold_len++] = (char)c;
 				h->state = HF_ST_CR;
 			} else if ((c == ' ' || c == '\t') && !h->first_line) {
-				h->state = HF_ST_FIELD;	/* a continuation */
+				h->state = HF_ST_FIELD; /* a continuation */
 				continue;
 			} else if (is_name_char(c)) {
 				h->hold[h->hold_len++] = (char)c;

@@ -29,9 +29,10 @@
 #include <stddef.h>
 #include <time.h>
 
-#define HEADER_DATE_MAX		40	/* "Tue, 24 Nov 2026 04:03:04 +0000" + NUL, with room */
-#define HEADER_MSGID_MAX	320	/* "<...@hostname>" + NUL */
-#define HEADER_HOLD		80	/* longest field name recognised, bytes */
+#define HEADER_DATE_MAX \
+	40 /* "Tue, 24 Nov 2026 04:03:04 +0000" + NUL, with room */
+#define HEADER_MSGID_MAX 320 /* "<...@hostname>" + NUL */
+#define HEADER_HOLD	 80  /* longest field name recognised, bytes */
 
 /*
  * Formats t as an RFC 5322 date-time in local time with a numeric zone,
@@ -39,34 +40,34 @@
  * Returns the length written (buf holds at least HEADER_DATE_MAX bytes),
  * or 0 when t cannot be converted.
  */
-size_t	header_date(time_t t, char *buf, size_t len);
+size_t header_date(time_t t, char *buf, size_t len);
 
 /*
  * Writes a new Message-ID, with its angle brackets, "<time.usec.pid.
  * counter.random@host>" into buf (at least HEADER_MSGID_MAX bytes).  A host
  * that is empty or does not fit becomes "localhost".  Returns the length.
  */
-size_t	header_msgid(const char *host, char *buf, size_t len);
+size_t header_msgid(const char *host, char *buf, size_t len);
 
 /* Where the filter's output goes; returns 0, or -1 (errno set) to stop. */
 typedef int (*header_emit_fn)(void *arg, const void *buf, size_t len);
 
 /* The filter.  All fields are private except the has_* results. */
 struct header_fix {
-	header_emit_fn	 emit;
-	void		*arg;
-	const char	*host;		/* for Message-ID */
-	const char	*from;		/* From: value to add when missing, or NULL */
-	int		 state;		/* HF_ST_*, see session-header.c */
-	bool		 crlf;		/* first line ended in CRLF */
-	bool		 seen_eol;	/* a line end has been seen */
-	bool		 first_line;	/* still on the first line */
-	bool		 prev_cr;	/* a field line's last byte so far was CR */
-	bool		 has_date;	/* results: which fields the message had */
-	bool		 has_msgid;
-	bool		 has_from;
-	size_t		 hold_len;	/* start of the current line, held back */
-	char		 hold[HEADER_HOLD + 4];
+	header_emit_fn emit;
+	void	      *arg;
+	const char    *host;	 /* for Message-ID */
+	const char    *from;	 /* From: value to add when missing, or NULL */
+	int	       state;	 /* HF_ST_*, see session-header.c */
+	bool	       crlf;	 /* first line ended in CRLF */
+	bool	       seen_eol; /* a line end has been seen */
+	bool	       first_line; /* still on the first line */
+	bool	       prev_cr;	   /* a field line's last byte so far was CR */
+	bool	       has_date;   /* results: which fields the message had */
+	bool	       has_msgid;
+	bool	       has_from;
+	size_t	       hold_len; /* start of the current line, held back */
+	char	       hold[HEADER_HOLD + 4];
 };
 
 /*
@@ -75,16 +76,16 @@ struct header_fix {
  * field to add if the message has none (sendmail); smtp-session passes
  * NULL.  Both strings must outlive the filter.
  */
-void	header_fix_init(struct header_fix *h, const char *host,
-	    const char *from, header_emit_fn emit, void *arg);
+void header_fix_init(struct header_fix *h, const char *host, const char *from,
+    header_emit_fn emit, void *arg);
 
 /* Feeds len bytes of the message.  Returns 0, or -1 when emit failed. */
-int	header_fix_write(struct header_fix *h, const void *buf, size_t len);
+int header_fix_write(struct header_fix *h, const void *buf, size_t len);
 
 /*
  * Ends the message: emits whatever is held back, and the missing fields
  * if the header section never ended.  Returns 0, or -1 when emit failed.
  */
-int	header_fix_finish(struct header_fix *h);
+int header_fix_finish(struct header_fix *h);
 
 #endif

@@ -17,7 +17,7 @@ void
 smtp_b64_encode(const void *vin, size_t len, char *out)
 {
 	const unsigned char *in = vin;
-	size_t i;
+	size_t		     i;
 
 	for (i = 0; i + 2 < len; i += 3) {
 		*out++ = b64chars[in[i] >> 2];
@@ -28,7 +28,8 @@ smtp_b64_encode(const void *vin, size_t len, char *out)
 	if (i < len) {
 		*out++ = b64chars[in[i] >> 2];
 		if (i + 1 < len) {
-			*out++ = b64chars[((in[i] & 3) << 4) | (in[i + 1] >> 4)];
+			*out++ =
+			    b64chars[((in[i] & 3) << 4) | (in[i + 1] >> 4)];
 			*out++ = b64chars[(in[i + 1] & 15) << 2];
 		} else {
 			*out++ = b64chars[(in[i] & 3) << 4];
@@ -42,9 +43,9 @@ smtp_b64_encode(const void *vin, size_t len, char *out)
 ssize_t
 smtp_b64_decode(char *s)
 {
-	size_t o = 0, n = 0;
+	size_t	 o = 0, n = 0;
 	unsigned acc = 0;
-	char *p;
+	char	*p;
 
 	for (p = s; *p != '\0' && *p != '='; p++) {
 		const char *at = strchr(b64chars, *p);
@@ -84,8 +85,8 @@ set_user(struct smtp_conn *c, const char *s, size_t len)
 	size_t o = 0;
 
 	for (size_t i = 0; i < len && o + 1 < sizeof c->auth_user; i++)
-		c->auth_user[o++] = (unsigned char)s[i] < 0x20 ||
-		    s[i] == 0x7f ? '?' : s[i];
+		c->auth_user[o++] =
+		    (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
 	c->auth_user[o] = '\0';
 }
 
@@ -107,7 +108,8 @@ challenge(struct smtp_conn *c, const char *b64, char **line_r)
 		return -1;
 	}
 	if (n == LR_TOOLONG) {
-		smtp_reply(c, 500, "5.5.6", "Error: authentication exchange "
+		smtp_reply(c, 500, "5.5.6",
+		    "Error: authentication exchange "
 		    "line is too long");
 		return -1;
 	}
@@ -122,7 +124,7 @@ challenge(struct smtp_conn *c, const char *b64, char **line_r)
 static size_t
 decode(char *s)
 {
-	if (strcmp(s, "=") == 0) {	/* RFC 4954: an empty initial response */
+	if (strcmp(s, "=") == 0) { /* RFC 4954: an empty initial response */
 		s[0] = '\0';
 		return 0;
 	}
@@ -134,19 +136,19 @@ decode(char *s)
 static bool
 auth_login(struct smtp_conn *c, char *initial)
 {
-	char *line;
+	char  *line;
 	size_t n;
 
 	if (*initial != '\0') {
 		n = decode(initial);
 		set_user(c, initial, n);
 	} else {
-		if (challenge(c, "VXNlcm5hbWU6", &line) < 0)	/* "Username:" */
+		if (challenge(c, "VXNlcm5hbWU6", &line) < 0) /* "Username:" */
 			return false;
 		n = decode(line);
 		set_user(c, line, n);
 	}
-	if (challenge(c, "UGFzc3dvcmQ6", &line) < 0)		/* "Password:" */
+	if (challenge(c, "UGFzc3dvcmQ6", &line) < 0) /* "Password:" */
 		return false;
 	return true;
 }
@@ -154,7 +156,7 @@ auth_login(struct smtp_conn *c, char *initial)
 static bool
 auth_plain(struct smtp_conn *c, char *initial)
 {
-	char *resp = initial, *user;
+	char  *resp = initial, *user;
 	size_t n;
 
 	if (*resp == '\0' && challenge(c, "", &resp) < 0)
@@ -174,13 +176,14 @@ auth_plain(struct smtp_conn *c, char *initial)
 static bool
 auth_cram_md5(struct smtp_conn *c, char *initial)
 {
-	char id[HEADER_MSGID_MAX], b64[(HEADER_MSGID_MAX / 3 + 1) * 4 + 1];
-	char *line;
+	char   id[HEADER_MSGID_MAX], b64[(HEADER_MSGID_MAX / 3 + 1) * 4 + 1];
+	char  *line;
 	size_t n;
 
 	if (*initial != '\0') {
 		/* CRAM-MD5 has no initial response (RFC 4954 4). */
-		smtp_reply(c, 501, "5.5.4", "Error: CRAM-MD5 takes no initial "
+		smtp_reply(c, 501, "5.5.4",
+		    "Error: CRAM-MD5 takes no initial "
 		    "response");
 		return false;
 	}
@@ -200,8 +203,8 @@ void
 cmd_auth(struct smtp_conn *c, char *args)
 {
 	size_t mlen = strcspn(args, " \t");
-	char *initial = args + mlen;
-	bool ok;
+	char  *initial = args + mlen;
+	bool   ok;
 
 	if (c->authed) {
 		smtp_reply(c, 503, "5.5.1", "Error: already authenticated");
@@ -212,9 +215,10 @@ cmd_auth(struct smtp_conn *c, char *args)
 	while (*initial == ' ' || *initial == '\t')
 		initial++;
 	/* args lives in the reader's buffer, which the exchange reuses. */
-	const char *mech = strcasecmp(args, "LOGIN") == 0 ? "LOGIN" :
-	    strcasecmp(args, "PLAIN") == 0 ? "PLAIN" :
-	    strcasecmp(args, "CRAM-MD5") == 0 ? "CRAM-MD5" : NULL;
+	const char *mech = strcasecmp(args, "LOGIN") == 0 ? "LOGIN"
+	    : strcasecmp(args, "PLAIN") == 0		  ? "PLAIN"
+	    : strcasecmp(args, "CRAM-MD5") == 0		  ? "CRAM-MD5"
+							  : NULL;
 	if (mech != NULL && mech[0] == 'L') {
 		ok = auth_login(c, initial);
 	} else if (mech != NULL && mech[0] == 'P') {
@@ -222,14 +226,15 @@ cmd_auth(struct smtp_conn *c, char *args)
 	} else if (mech != NULL) {
 		ok = auth_cram_md5(c, initial);
 	} else {
-		smtp_reply(c, 504, "5.5.4", "Error: unsupported authentication "
+		smtp_reply(c, 504, "5.5.4",
+		    "Error: unsupported authentication "
 		    "mechanism");
 		return;
 	}
 	if (!ok)
 		return;
 	c->authed = true;
-	log_info("AUTH %s accepted for \"%s\" from %s", mech, c->auth_user,
-	    c->peer);
+	log_info(
+	    "AUTH %s accepted for \"%s\" from %s", mech, c->auth_user, c->peer);
 	smtp_reply(c, 235, "2.7.0", "Authentication successful");
 }

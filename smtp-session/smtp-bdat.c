@@ -15,7 +15,7 @@
 static int
 parse_bdat(const char *args, uint64_t *size_r, bool *last_r)
 {
-	uint64_t v = 0;
+	uint64_t    v = 0;
 	const char *p = args;
 
 	if (*p < '0' || *p > '9')
@@ -49,18 +49,21 @@ static bool
 read_chunk(struct smtp_conn *c, uint64_t size, bool feed)
 {
 	while (size > 0) {
-		size_t want = size < SMTP_READ_CHUNK ? (size_t)size :
-		    SMTP_READ_CHUNK;
-		char *buf;
+		size_t want =
+		    size < SMTP_READ_CHUNK ? (size_t)size : SMTP_READ_CHUNK;
+		char   *buf;
 		ssize_t n = lr_read(&c->in, smtp_data_timeout(c), want, &buf);
-		size_t used;
+		size_t	used;
 
 		if (n == LR_TIMEOUT)
-			die_reply(c, 0, 421, "4.4.2", "timeout in BDAT, "
-			    "closing connection", "timeout in BDAT");
+			die_reply(c, 0, 421, "4.4.2",
+			    "timeout in BDAT, "
+			    "closing connection",
+			    "timeout in BDAT");
 		if (n <= 0) {
 			log_info("end of input inside BDAT from %s: message "
-			    "discarded", c->peer);
+				 "discarded",
+			    c->peer);
 			smtp_tx_reset(c);
 			c->result = "eof in BDAT";
 			c->done = true;
@@ -78,7 +81,7 @@ void
 cmd_bdat_drain(struct smtp_conn *c, char *args)
 {
 	uint64_t size;
-	bool last;
+	bool	 last;
 
 	if (parse_bdat(args, &size, &last) == 0)
 		read_chunk(c, size, false);
@@ -88,7 +91,7 @@ void
 cmd_bdat(struct smtp_conn *c, char *args)
 {
 	uint64_t size;
-	bool last;
+	bool	 last;
 
 	if (parse_bdat(args, &size, &last) != 0) {
 		/* We cannot know how much to skip; the error limit guards us. */

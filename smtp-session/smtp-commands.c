@@ -33,7 +33,8 @@ greet(struct smtp_conn *c, char *args, bool esmtp)
 		return false;
 	}
 	if (has_control(args)) {
-		smtp_reply(c, 501, "5.5.4", "Error: invalid characters in "
+		smtp_reply(c, 501, "5.5.4",
+		    "Error: invalid characters in "
 		    "hostname");
 		return false;
 	}
@@ -90,11 +91,11 @@ skip_quoted(char *p)
 }
 
 int
-smtp_parse_path(char *args, const char *keyword, char *addr,
-    char **params_r, const char **why_r)
+smtp_parse_path(char *args, const char *keyword, char *addr, char **params_r,
+    const char **why_r)
 {
 	size_t klen = strlen(keyword);
-	char *p = args, *start, *end;
+	char  *p = args, *start, *end;
 
 	if (strncasecmp(p, keyword, klen) != 0) {
 		*why_r = "missing keyword";
@@ -201,7 +202,7 @@ parse_size(const char *s, uint64_t *size_r)
 		if (*s < '0' || *s > '9')
 			return -1;
 		if (v > (UINT64_MAX - 9) / 10)
-			v = UINT64_MAX;		/* huge: over any limit */
+			v = UINT64_MAX; /* huge: over any limit */
 		else
 			v = v * 10 + (uint64_t)(*s - '0');
 	}
@@ -212,24 +213,26 @@ parse_size(const char *s, uint64_t *size_r)
 void
 cmd_mail(struct smtp_conn *c, char *args)
 {
-	char addr[SMTP_ADDR_MAX + 1], *params, *key, *value;
+	char	    addr[SMTP_ADDR_MAX + 1], *params, *key, *value;
 	const char *why;
-	bool utf8 = false;
+	bool	    utf8 = false;
 
 	if (smtp_parse_path(args, "FROM", addr, &params, &why) != 0) {
-		smtp_reply(c, 501, "5.5.4", "Syntax: MAIL FROM:<address> (%s)",
-		    why);
+		smtp_reply(
+		    c, 501, "5.5.4", "Syntax: MAIL FROM:<address> (%s)", why);
 		return;
 	}
 	while ((key = next_param(&params, &value)) != NULL) {
 		if (strcasecmp(key, "SIZE") == 0) {
 			uint64_t size;
 			if (value == NULL || parse_size(value, &size) != 0) {
-				smtp_reply(c, 501, "5.5.4", "Syntax: SIZE=<bytes>");
+				smtp_reply(
+				    c, 501, "5.5.4", "Syntax: SIZE=<bytes>");
 				return;
 			}
 			if (size > c->cfg->max_message_size) {
-				smtp_reply(c, 552, "5.3.4", "Message size exceeds "
+				smtp_reply(c, 552, "5.3.4",
+				    "Message size exceeds "
 				    "fixed maximum message size (%zu)",
 				    c->cfg->max_message_size);
 				return;
@@ -259,7 +262,7 @@ add_rcpt(struct smtp_tx *tx, const char *addr)
 	size_t len = strlen(addr) + 1;
 
 	for (size_t off = 0; off < tx->rcpts_len;
-	    off += strlen(tx->rcpts + off) + 1)
+	     off += strlen(tx->rcpts + off) + 1)
 		if (strcmp(tx->rcpts + off, addr) == 0)
 			return 0;
 	if (tx->rcpts_len + len > tx->rcpts_cap) {
@@ -281,12 +284,12 @@ add_rcpt(struct smtp_tx *tx, const char *addr)
 void
 cmd_rcpt(struct smtp_conn *c, char *args)
 {
-	char addr[SMTP_ADDR_MAX + 1], *params, *key, *value;
+	char	    addr[SMTP_ADDR_MAX + 1], *params, *key, *value;
 	const char *why;
 
 	if (smtp_parse_path(args, "TO", addr, &params, &why) != 0) {
-		smtp_reply(c, 501, "5.5.4", "Syntax: RCPT TO:<address> (%s)",
-		    why);
+		smtp_reply(
+		    c, 501, "5.5.4", "Syntax: RCPT TO:<address> (%s)", why);
 		return;
 	}
 	if (addr[0] == '\0') {
@@ -337,7 +340,8 @@ cmd_vrfy(struct smtp_conn *c, char *args)
 		smtp_reply(c, 501, "5.5.4", "Syntax: VRFY address");
 		return;
 	}
-	smtp_reply(c, 252, "2.5.0", "Cannot VRFY user, but will accept "
+	smtp_reply(c, 252, "2.5.0",
+	    "Cannot VRFY user, but will accept "
 	    "message and attempt delivery");
 }
 
@@ -350,6 +354,7 @@ cmd_expn(struct smtp_conn *c, char *args)
 void
 cmd_help(struct smtp_conn *c, char *args)
 {
-	smtp_reply(c, 214, "2.0.0", "Commands: EHLO HELO MAIL RCPT DATA BDAT "
+	smtp_reply(c, 214, "2.0.0",
+	    "Commands: EHLO HELO MAIL RCPT DATA BDAT "
 	    "RSET NOOP QUIT AUTH VRFY EXPN HELP");
 }

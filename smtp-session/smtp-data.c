@@ -18,19 +18,19 @@
 #include "smtp-private.h"
 
 enum {
-	SMTP_D_TEXT,	/* inside a line */
-	SMTP_D_CR,	/* inside a line, after a CR not yet written */
-	SMTP_D_BOL,	/* at the start of the data, or after CRLF */
-	SMTP_D_BOL_LF,	/* after a bare LF */
-	SMTP_D_DOT,	/* after (start or CRLF) "." */
-	SMTP_D_DOT_CR,	/* after (start or CRLF) "." CR */
-	SMTP_D_DOT_LF,	/* after bare LF "." (bare-LF mode only) */
+	SMTP_D_TEXT,   /* inside a line */
+	SMTP_D_CR,     /* inside a line, after a CR not yet written */
+	SMTP_D_BOL,    /* at the start of the data, or after CRLF */
+	SMTP_D_BOL_LF, /* after a bare LF */
+	SMTP_D_DOT,    /* after (start or CRLF) "." */
+	SMTP_D_DOT_CR, /* after (start or CRLF) "." CR */
+	SMTP_D_DOT_LF, /* after bare LF "." (bare-LF mode only) */
 };
 
 enum {
-	SMTP_DM_UNKNOWN,	/* the first line has not ended yet */
-	SMTP_DM_CRLF,		/* the first line ended in CRLF */
-	SMTP_DM_LF,		/* the first line ended in a bare LF */
+	SMTP_DM_UNKNOWN, /* the first line has not ended yet */
+	SMTP_DM_CRLF,	 /* the first line ended in CRLF */
+	SMTP_DM_LF,	 /* the first line ended in a bare LF */
 };
 
 void
@@ -44,12 +44,12 @@ smtp_data_init(struct smtp_data *d, bool dot)
 
 /* Output collected from one feed, handed to the sink in large pieces. */
 struct dout {
-	smtp_sink_fn	 sink;
-	void		*arg;
+	smtp_sink_fn	  sink;
+	void		 *arg;
 	struct smtp_data *d;
-	int		 rc;
-	size_t		 len;
-	char		 buf[8192];
+	int		  rc;
+	size_t		  len;
+	char		  buf[8192];
 };
 
 static void
@@ -97,12 +97,12 @@ line_end(struct smtp_data *d, bool crlf)
 }
 
 int
-smtp_data_feed(struct smtp_data *d, const char *in, size_t len,
-    size_t *used_r, smtp_sink_fn sink, void *arg)
+smtp_data_feed(struct smtp_data *d, const char *in, size_t len, size_t *used_r,
+    smtp_sink_fn sink, void *arg)
 {
 	struct dout o = { .sink = sink, .arg = arg, .d = d };
-	size_t i = 0;
-	int ended = 0;
+	size_t	    i = 0;
+	int	    ended = 0;
 
 	while (i < len && !ended && o.rc == 0) {
 		char ch = in[i];
@@ -128,11 +128,12 @@ smtp_data_feed(struct smtp_data *d, const char *in, size_t len,
 		case SMTP_D_CR:
 			if (ch == '\n') {
 				dout_byte(&o, '\n');
-				d->wire++;	/* the CR, counted though not stored */
+				d->wire++; /* the CR, counted though not stored */
 				line_end(d, true);
 				i++;
 			} else if (ch == '\r') {
-				dout_byte(&o, '\r');	/* the earlier CR was bare */
+				dout_byte(
+				    &o, '\r'); /* the earlier CR was bare */
 				i++;
 			} else {
 				dout_byte(&o, '\r');
@@ -233,17 +234,20 @@ cmd_data(struct smtp_conn *c, char *args)
 	smtp_data_init(&c->tx.data, true);
 	smtp_reply(c, 354, NULL, "End data with <CR><LF>.<CR><LF>");
 	for (;;) {
-		ssize_t n = lr_read(&c->in, smtp_data_timeout(c),
-		    SMTP_READ_CHUNK, &buf);
+		ssize_t n = lr_read(
+		    &c->in, smtp_data_timeout(c), SMTP_READ_CHUNK, &buf);
 		size_t used;
 
 		if (n == LR_TIMEOUT)
-			die_reply(c, 0, 421, "4.4.2", "timeout in DATA, "
-			    "closing connection", "timeout in DATA");
+			die_reply(c, 0, 421, "4.4.2",
+			    "timeout in DATA, "
+			    "closing connection",
+			    "timeout in DATA");
 		if (n <= 0) {
 			/* The client is gone mid-message: nothing is stored. */
 			log_info("end of input inside DATA from %s: message "
-			    "discarded", c->peer);
+				 "discarded",
+			    c->peer);
 			smtp_tx_reset(c);
 			c->result = "eof in DATA";
 			c->done = true;
@@ -251,7 +255,7 @@ cmd_data(struct smtp_conn *c, char *args)
 		}
 		/* The sink never fails: it records trouble in tx->err. */
 		if (smtp_data_feed(&c->tx.data, buf, (size_t)n, &used,
-		    smtp_tx_sink, c) == 1) {
+			smtp_tx_sink, c) == 1) {
 			smtp_unread(c, buf + used, (size_t)n - used);
 			break;
 		}

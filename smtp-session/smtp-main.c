@@ -28,8 +28,10 @@ static int
 refuse(const struct session_config *cfg, int status)
 {
 	char line[512];
-	int n = snprintf(line, sizeof line, "421 4.3.0 %s service not "
-	    "available, try again later\r\n", cfg->hostname);
+	int  n = snprintf(line, sizeof line,
+	     "421 4.3.0 %s service not "
+	      "available, try again later\r\n",
+	     cfg->hostname);
 
 	if (n > 0 && (size_t)n < sizeof line && write(1, line, (size_t)n) < 0)
 		log_debug("the client is gone: %s", strerror(errno));
@@ -40,14 +42,14 @@ int
 main(int argc, char **argv)
 {
 	struct session_config cfg;
-	struct maildir md;
-	struct smtp_conn *c;
-	int status;
+	struct maildir	      md;
+	struct smtp_conn     *c;
+	int		      status;
 
 	session_start(argc, argv, "smtp-session", usage, &cfg);
 	if (maildir_open(&md, cfg.maildir) != 0) {
-		log_err("cannot open maildir %s: %s", cfg.maildir,
-		    strerror(errno));
+		log_err(
+		    "cannot open maildir %s: %s", cfg.maildir, strerror(errno));
 		return refuse(&cfg, EX_TEMPFAIL);
 	}
 	c = smtp_conn_new(&cfg, &md, 0, 1);

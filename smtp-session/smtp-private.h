@@ -15,26 +15,26 @@
 #include "session-io.h"
 #include "smtp-session.h"
 
-#define SMTP_LINE_MAX		4096	/* command line, without CRLF (RFC 5321: >= 512) */
-#define SMTP_ADDR_MAX		512	/* an address between < and > */
-#define SMTP_HELO_MAX		255	/* what we keep of the HELO/EHLO name */
-#define SMTP_MAX_ERRORS		20	/* consecutive protocol errors before 421 */
-#define SMTP_READ_CHUNK		65536	/* DATA/BDAT bytes handled per step */
+#define SMTP_LINE_MAX	4096 /* command line, without CRLF (RFC 5321: >= 512) */
+#define SMTP_ADDR_MAX	512  /* an address between < and > */
+#define SMTP_HELO_MAX	255  /* what we keep of the HELO/EHLO name */
+#define SMTP_MAX_ERRORS 20   /* consecutive protocol errors before 421 */
+#define SMTP_READ_CHUNK 65536 /* DATA/BDAT bytes handled per step */
 
 /* Session states: a command's legal_in is a mask of these. */
 enum smtp_state {
-	SMTP_ST_READY	= 1 << 0,	/* no transaction (before or after HELO) */
-	SMTP_ST_MAIL	= 1 << 1,	/* MAIL accepted, no recipient yet */
-	SMTP_ST_RCPT	= 1 << 2,	/* at least one recipient accepted */
-	SMTP_ST_BDAT	= 1 << 3,	/* inside a BDAT sequence, LAST not yet seen */
+	SMTP_ST_READY = 1 << 0, /* no transaction (before or after HELO) */
+	SMTP_ST_MAIL = 1 << 1,	/* MAIL accepted, no recipient yet */
+	SMTP_ST_RCPT = 1 << 2,	/* at least one recipient accepted */
+	SMTP_ST_BDAT = 1 << 3,	/* inside a BDAT sequence, LAST not yet seen */
 };
-#define SMTP_ST_ANY	(SMTP_ST_READY | SMTP_ST_MAIL | SMTP_ST_RCPT | SMTP_ST_BDAT)
+#define SMTP_ST_ANY (SMTP_ST_READY | SMTP_ST_MAIL | SMTP_ST_RCPT | SMTP_ST_BDAT)
 
 /* Why the open transaction can no longer succeed. */
 enum tx_err {
 	TX_ERR_NONE,
-	TX_ERR_SIZE,	/* over max_message_size: drain, then 552 */
-	TX_ERR_DISK,	/* the maildir failed: 451 (452 when full), tx->errnum */
+	TX_ERR_SIZE, /* over max_message_size: drain, then 552 */
+	TX_ERR_DISK, /* the maildir failed: 451 (452 when full), tx->errnum */
 };
 
 /*
@@ -42,78 +42,78 @@ enum tx_err {
  * end of DATA, and turns CRLF into LF for storage (see smtp-data.c).
  */
 struct smtp_data {
-	int		 state;		/* SMTP_D_*, smtp-data.c */
-	int		 mode;		/* SMTP_DM_*: line ends of the first line */
-	bool		 dot;		/* DATA (dot-stuffed) rather than BDAT */
-	uint64_t	 wire;		/* content size with CRLF counted as 2 */
+	int	 state; /* SMTP_D_*, smtp-data.c */
+	int	 mode;	/* SMTP_DM_*: line ends of the first line */
+	bool	 dot;	/* DATA (dot-stuffed) rather than BDAT */
+	uint64_t wire;	/* content size with CRLF counted as 2 */
 };
 
 /* What smtp_data_feed() hands its output to; returns 0 or -1. */
 typedef int (*smtp_sink_fn)(void *arg, const char *buf, size_t len);
 
-void	smtp_data_init(struct smtp_data *d, bool dot);
+void smtp_data_init(struct smtp_data *d, bool dot);
 /*
  * Runs len bytes through the machine, passing content to sink.  Sets
  * *used_r to the bytes consumed; returns 1 when the end of DATA was seen
  * (the bytes after it are not consumed), 0 when more is needed, -1 when
  * sink failed.
  */
-int	smtp_data_feed(struct smtp_data *d, const char *in, size_t len,
-	    size_t *used_r, smtp_sink_fn sink, void *arg);
+int smtp_data_feed(struct smtp_data *d, const char *in, size_t len,
+    size_t *used_r, smtp_sink_fn sink, void *arg);
 /* Emits what the machine still holds (a CR at the end of BDAT content). */
-int	smtp_data_finish(struct smtp_data *d, smtp_sink_fn sink, void *arg);
+int smtp_data_finish(struct smtp_data *d, smtp_sink_fn sink, void *arg);
 
 /* The open transaction: reset in one place, smtp_tx_reset(). */
 struct smtp_tx {
-	char		 from[SMTP_ADDR_MAX + 1];	/* "" for the null sender */
-	char		*rcpts;		/* NUL-separated recipients */
-	size_t		 rcpts_len;
-	size_t		 rcpts_cap;
-	unsigned	 nrcpts;
-	bool		 smtputf8;	/* MAIL ... SMTPUTF8 */
-	bool		 open;		/* a maildir delivery is under way */
-	enum tx_err	 err;
-	int		 errnum;	/* errno of TX_ERR_DISK */
-	uint64_t	 stored;	/* bytes handed to the maildir */
-	struct smtp_data data;
+	char		  from[SMTP_ADDR_MAX + 1]; /* "" for the null sender */
+	char		 *rcpts; /* NUL-separated recipients */
+	size_t		  rcpts_len;
+	size_t		  rcpts_cap;
+	unsigned	  nrcpts;
+	bool		  smtputf8; /* MAIL ... SMTPUTF8 */
+	bool		  open;	    /* a maildir delivery is under way */
+	enum tx_err	  err;
+	int		  errnum; /* errno of TX_ERR_DISK */
+	uint64_t	  stored; /* bytes handed to the maildir */
+	struct smtp_data  data;
 	struct header_fix hf;
-	struct maildir_tmp *tmp;	/* allocated once per session */
+	struct maildir_tmp *tmp; /* allocated once per session */
 };
 
 struct smtp_conn {
 	const struct session_config *cfg;
-	struct maildir	*md;
-	int		 state;		/* one SMTP_ST_* */
-	unsigned	 errors;	/* consecutive protocol errors */
-	bool		 esmtp;		/* greeted with EHLO */
-	bool		 authed;	/* AUTH succeeded */
-	bool		 done;		/* QUIT or end of input: leave the loop */
-	const char	*result;	/* for the summary line: "quit", "eof", ... */
-	char		 helo[SMTP_HELO_MAX + 1];
-	char		 peer[128];
-	char		 auth_user[128];
-	unsigned long	 messages;	/* delivered in this session */
-	uint64_t	 bytes;
-	struct smtp_tx	 tx;
-	struct lr	 in;
-	struct out	 out;
+	struct maildir		    *md;
+	int			     state;  /* one SMTP_ST_* */
+	unsigned		     errors; /* consecutive protocol errors */
+	bool			     esmtp;  /* greeted with EHLO */
+	bool			     authed; /* AUTH succeeded */
+	bool	       done;   /* QUIT or end of input: leave the loop */
+	const char    *result; /* for the summary line: "quit", "eof", ... */
+	char	       helo[SMTP_HELO_MAX + 1];
+	char	       peer[128];
+	char	       auth_user[128];
+	unsigned long  messages; /* delivered in this session */
+	uint64_t       bytes;
+	struct smtp_tx tx;
+	struct lr      in;
+	struct out     out;
 };
 
 /* ---- smtp-session.c ---- */
 
 /* Writes a reply line: "code enh text".  Counts 5xx syntax/sequence errors. */
-void	smtp_reply(struct smtp_conn *c, int code, const char *enh,
-	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void smtp_reply(struct smtp_conn *c, int code, const char *enh, const char *fmt,
+    ...) __attribute__((format(printf, 4, 5)));
 /* The non-final line of a multi-line reply, without enhanced code (EHLO). */
-void	smtp_reply_more(struct smtp_conn *c, int code, const char *fmt, ...)
-	    __attribute__((format(printf, 3, 4)));
+void smtp_reply_more(struct smtp_conn *c, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Replies, flushes, logs the summary, removes a tmp file and ends. */
 _Noreturn void die_reply(struct smtp_conn *c, int status, int code,
-	    const char *enh, const char *text, const char *result);
-void	smtp_set_state(struct smtp_conn *c, int state);
-const char *smtp_state_name(int state);
+    const char *enh, const char *text, const char *result);
+void	       smtp_set_state(struct smtp_conn *c, int state);
+const char    *smtp_state_name(int state);
 /* Ends the transaction: aborts an open delivery, forgets the envelope. */
-void	smtp_tx_reset(struct smtp_conn *c);
+void smtp_tx_reset(struct smtp_conn *c);
 /* Seconds to wait for a command, and for the next piece of DATA/BDAT. */
 unsigned smtp_cmd_timeout(const struct smtp_conn *c);
 unsigned smtp_data_timeout(const struct smtp_conn *c);
@@ -121,48 +121,48 @@ unsigned smtp_data_timeout(const struct smtp_conn *c);
  * Reads a line inside a command (AUTH's exchange).  Handles a timeout
  * (421, exit) itself; returns the length, LR_EOF, or LR_TOOLONG.
  */
-ssize_t	smtp_read_line(struct smtp_conn *c, char **line_r);
+ssize_t smtp_read_line(struct smtp_conn *c, char **line_r);
 /* Gives back the last n bytes lr_read() returned (after the end of DATA). */
-void	smtp_unread(struct smtp_conn *c, const char *buf, size_t n);
+void smtp_unread(struct smtp_conn *c, const char *buf, size_t n);
 
 /* ---- smtp-commands.c ---- */
 
-void	cmd_ehlo(struct smtp_conn *c, char *args);
-void	cmd_helo(struct smtp_conn *c, char *args);
-void	cmd_mail(struct smtp_conn *c, char *args);
-void	cmd_rcpt(struct smtp_conn *c, char *args);
-void	cmd_rset(struct smtp_conn *c, char *args);
-void	cmd_noop(struct smtp_conn *c, char *args);
-void	cmd_quit(struct smtp_conn *c, char *args);
-void	cmd_vrfy(struct smtp_conn *c, char *args);
-void	cmd_expn(struct smtp_conn *c, char *args);
-void	cmd_help(struct smtp_conn *c, char *args);
+void cmd_ehlo(struct smtp_conn *c, char *args);
+void cmd_helo(struct smtp_conn *c, char *args);
+void cmd_mail(struct smtp_conn *c, char *args);
+void cmd_rcpt(struct smtp_conn *c, char *args);
+void cmd_rset(struct smtp_conn *c, char *args);
+void cmd_noop(struct smtp_conn *c, char *args);
+void cmd_quit(struct smtp_conn *c, char *args);
+void cmd_vrfy(struct smtp_conn *c, char *args);
+void cmd_expn(struct smtp_conn *c, char *args);
+void cmd_help(struct smtp_conn *c, char *args);
 /*
  * Parses "<addr> PARAMS" after MAIL FROM:/RCPT TO: (forgiving: space
  * after the colon, no angle brackets, a source route).  The address,
  * route dropped, goes to addr (SMTP_ADDR_MAX + 1); *params_r points at
  * the rest.  Returns 0, or -1 with a reason in *why_r.
  */
-int	smtp_parse_path(char *args, const char *keyword, char *addr,
-	    char **params_r, const char **why_r);
+int smtp_parse_path(char *args, const char *keyword, char *addr,
+    char **params_r, const char **why_r);
 
 /* ---- smtp-data.c ---- */
 
-void	cmd_data(struct smtp_conn *c, char *args);
+void cmd_data(struct smtp_conn *c, char *args);
 
 /* ---- smtp-bdat.c ---- */
 
-void	cmd_bdat(struct smtp_conn *c, char *args);
+void cmd_bdat(struct smtp_conn *c, char *args);
 /* BDAT out of sequence: the chunk still follows and must be read. */
-void	cmd_bdat_drain(struct smtp_conn *c, char *args);
+void cmd_bdat_drain(struct smtp_conn *c, char *args);
 
 /* ---- smtp-auth.c ---- */
 
-void	cmd_auth(struct smtp_conn *c, char *args);
+void cmd_auth(struct smtp_conn *c, char *args);
 /* Base64 (RFC 4648): encodes into out (4 * ceil(len / 3) + 1). */
-void	smtp_b64_encode(const void *in, size_t len, char *out);
+void smtp_b64_encode(const void *in, size_t len, char *out);
 /* Decodes in place; returns the length, or -1 when in is not base64. */
-ssize_t	smtp_b64_decode(char *s);
+ssize_t smtp_b64_decode(char *s);
 
 /* ---- smtp-trace.c ---- */
 
@@ -171,15 +171,15 @@ ssize_t	smtp_b64_decode(char *s);
  * Return-Path:, X-Original-To: and Received:, then the header fix-up.
  * Returns 0, or -1 (errno set, nothing left behind).
  */
-int	smtp_tx_begin(struct smtp_conn *c);
+int smtp_tx_begin(struct smtp_conn *c);
 /* smtp_sink_fn for the message content: size limit, fix-up, maildir. */
-int	smtp_tx_sink(void *arg, const char *buf, size_t len);
+int smtp_tx_sink(void *arg, const char *buf, size_t len);
 /*
  * Ends the content: the reply to the final dot or BDAT LAST.  Commits
  * when all went well (250 only then), else 552/451/452; resets the tx.
  */
-void	smtp_tx_end(struct smtp_conn *c);
+void smtp_tx_end(struct smtp_conn *c);
 /* The reply for a transaction that already failed (tx->err), without ending it. */
-void	smtp_tx_err_reply(struct smtp_conn *c);
+void smtp_tx_err_reply(struct smtp_conn *c);
 
 #endif

@@ -17,41 +17,46 @@
 #include "session-sys.h"
 #include "smtp-private.h"
 
-#define SMTP_DATA_TIMEOUT_MIN	600	/* RFC 5321 4.5.3.2.6: 10 minutes */
+#define SMTP_DATA_TIMEOUT_MIN 600 /* RFC 5321 4.5.3.2.6: 10 minutes */
 
 struct smtp_cmd {
-	const char	*verb;			/* compared case-insensitively */
-	unsigned	 legal_in;		/* mask of SMTP_ST_* */
-	void		(*run)(struct smtp_conn *, char *args);
+	const char *verb;     /* compared case-insensitively */
+	unsigned    legal_in; /* mask of SMTP_ST_* */
+	void (*run)(struct smtp_conn *, char *args);
 	/* Called instead of run when not legal: BDAT's chunk must be read. */
-	void		(*drain)(struct smtp_conn *, char *args);
+	void (*drain)(struct smtp_conn *, char *args);
 };
 
 static const struct smtp_cmd smtp_cmds[] = {
-	{ "EHLO", SMTP_ST_ANY,			cmd_ehlo, NULL },
-	{ "HELO", SMTP_ST_ANY,			cmd_helo, NULL },
-	{ "MAIL", SMTP_ST_READY,		cmd_mail, NULL },
-	{ "RCPT", SMTP_ST_MAIL | SMTP_ST_RCPT,	cmd_rcpt, NULL },
-	{ "DATA", SMTP_ST_RCPT,			cmd_data, NULL },
-	{ "BDAT", SMTP_ST_RCPT | SMTP_ST_BDAT,	cmd_bdat, cmd_bdat_drain },
-	{ "RSET", SMTP_ST_ANY,			cmd_rset, NULL },
-	{ "NOOP", SMTP_ST_ANY,			cmd_noop, NULL },
-	{ "QUIT", SMTP_ST_ANY,			cmd_quit, NULL },
-	{ "AUTH", SMTP_ST_READY,		cmd_auth, NULL },
-	{ "VRFY", SMTP_ST_ANY & ~SMTP_ST_BDAT,	cmd_vrfy, NULL },
-	{ "EXPN", SMTP_ST_ANY & ~SMTP_ST_BDAT,	cmd_expn, NULL },
-	{ "HELP", SMTP_ST_ANY,			cmd_help, NULL },
+	{ "EHLO", SMTP_ST_ANY, cmd_ehlo, NULL },
+	{ "HELO", SMTP_ST_ANY, cmd_helo, NULL },
+	{ "MAIL", SMTP_ST_READY, cmd_mail, NULL },
+	{ "RCPT", SMTP_ST_MAIL | SMTP_ST_RCPT, cmd_rcpt, NULL },
+	{ "DATA", SMTP_ST_RCPT, cmd_data, NULL },
+	{ "BDAT", SMTP_ST_RCPT | SMTP_ST_BDAT, cmd_bdat, cmd_bdat_drain },
+	{ "RSET", SMTP_ST_ANY, cmd_rset, NULL },
+	{ "NOOP", SMTP_ST_ANY, cmd_noop, NULL },
+	{ "QUIT", SMTP_ST_ANY, cmd_quit, NULL },
+	{ "AUTH", SMTP_ST_READY, cmd_auth, NULL },
+	{ "VRFY", SMTP_ST_ANY & ~SMTP_ST_BDAT, cmd_vrfy, NULL },
+	{ "EXPN", SMTP_ST_ANY & ~SMTP_ST_BDAT, cmd_expn, NULL },
+	{ "HELP", SMTP_ST_ANY, cmd_help, NULL },
 };
 
 const char *
 smtp_state_name(int state)
 {
 	switch (state) {
-	case SMTP_ST_READY:	return "READY";
-	case SMTP_ST_MAIL:	return "MAIL";
-	case SMTP_ST_RCPT:	return "RCPT";
-	case SMTP_ST_BDAT:	return "BDAT";
-	default:		return "?";
+	case SMTP_ST_READY:
+		return "READY";
+	case SMTP_ST_MAIL:
+		return "MAIL";
+	case SMTP_ST_RCPT:
+		return "RCPT";
+	case SMTP_ST_BDAT:
+		return "BDAT";
+	default:
+		return "?";
 	}
 }
 
@@ -86,15 +91,10 @@ smtp_data_timeout(const struct smtp_conn *c)
 	return 2 * t;
 }
 
+/* Writes one reply line; text is the formatted text, made one line here. */
 static void
-reply_v(struct smtp_conn *c, int code, char sep, const char *enh,
-    const char *fmt, va_list ap)
+reply_line(struct smtp_conn *c, int code, char sep, const char *enh, char *text)
 {
-	char text[1024];
-	int n = vsnprintf(text, sizeof text, fmt, ap);
-
-	if (n < 0)
-		text[0] = '\0';
 	/* A reply is one line whatever a client put into its text. */
 	for (char *p = text; *p != '\0'; p++)
 		if (*p == '\r' || *p == '\n')
@@ -106,9 +106,9 @@ reply_v(struct smtp_conn *c, int code, char sep, const char *enh,
 }
 
 void
-smtp_reply(struct smtp_conn *c, int code, const char *enh, const char *fmt,
-    ...)
+smtp_reply(struct smtp_conn *c, int code, const char *enh, const char *fmt, ...)
 {
+	char	text[1024];
 	va_list ap;
 
 	/*
@@ -121,32 +121,38 @@ smtp_reply(struct smtp_conn *c, int code, const char *enh, const char *fmt,
 	else if (code < 400)
 		c->errors = 0;
 	va_start(ap, fmt);
-	reply_v(c, code, ' ', enh, fmt, ap);
+	if (vsnprintf(text, sizeof text, fmt, ap) < 0)
+		text[0] = '\0';
 	va_end(ap);
+	reply_line(c, code, ' ', enh, text);
 }
 
 void
 smtp_reply_more(struct smtp_conn *c, int code, const char *fmt, ...)
 {
+	char	text[1024];
 	va_list ap;
 
 	va_start(ap, fmt);
-	reply_v(c, code, '-', NULL, fmt, ap);
+	if (vsnprintf(text, sizeof text, fmt, ap) < 0)
+		text[0] = '\0';
 	va_end(ap);
+	reply_line(c, code, '-', NULL, text);
 }
 
 static void
 log_summary(struct smtp_conn *c)
 {
-	char peer[160], msgs[40], bytes[40], result[40];
+	char	    peer[160], msgs[40], bytes[40], result[40];
 	const char *fields[] = { peer, msgs, bytes, result, NULL };
 
 	snprintf(peer, sizeof peer, "PEER=%s", c->peer);
 	snprintf(msgs, sizeof msgs, "MESSAGES=%lu", c->messages);
 	snprintf(bytes, sizeof bytes, "BYTES=%" PRIu64, c->bytes);
 	snprintf(result, sizeof result, "RESULT=%s", c->result);
-	log_fields(LOG_INFO, fields, "session from %s: %lu message(s), %"
-	    PRIu64 " bytes, %s", c->peer, c->messages, c->bytes, c->result);
+	log_fields(LOG_INFO, fields,
+	    "session from %s: %lu message(s), %" PRIu64 " bytes, %s", c->peer,
+	    c->messages, c->bytes, c->result);
 }
 
 _Noreturn void
@@ -211,8 +217,8 @@ smtp_unread(struct smtp_conn *c, const char *buf, size_t n)
 }
 
 struct smtp_conn *
-smtp_conn_new(const struct session_config *cfg, struct maildir *md,
-    int in_fd, int out_fd)
+smtp_conn_new(
+    const struct session_config *cfg, struct maildir *md, int in_fd, int out_fd)
 {
 	struct smtp_conn *c = calloc(1, sizeof *c);
 
@@ -270,8 +276,8 @@ static void
 smtp_dispatch(struct smtp_conn *c, char *line, size_t len)
 {
 	const struct smtp_cmd *cmd;
-	size_t vlen = 0;
-	char *args;
+	size_t		       vlen = 0;
+	char		      *args;
 
 	if (memchr(line, '\0', len) != NULL) {
 		smtp_reply(c, 500, "5.5.2", "Error: NUL byte in command");
@@ -290,8 +296,8 @@ smtp_dispatch(struct smtp_conn *c, char *line, size_t len)
 		if (vlen == 0)
 			smtp_reply(c, 500, "5.5.2", "Error: empty command");
 		else
-			smtp_reply(c, 500, "5.5.2",
-			    "Error: command not recognized");
+			smtp_reply(
+			    c, 500, "5.5.2", "Error: command not recognized");
 		log_debug("unknown command from %s", c->peer);
 		return;
 	}
@@ -300,9 +306,10 @@ smtp_dispatch(struct smtp_conn *c, char *line, size_t len)
 			cmd->drain(c, args);
 		if (c->done)
 			return;
-		smtp_reply(c, 503, "5.5.1", "Error: bad sequence of commands"
-		    " (%s not allowed in state %s)", cmd->verb,
-		    smtp_state_name(c->state));
+		smtp_reply(c, 503, "5.5.1",
+		    "Error: bad sequence of commands"
+		    " (%s not allowed in state %s)",
+		    cmd->verb, smtp_state_name(c->state));
 		return;
 	}
 	cmd->run(c, args);

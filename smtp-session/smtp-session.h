@@ -28,7 +28,7 @@ struct smtp_conn;
  * of in_fd (session_peer()).  Returns NULL when out of memory.
  */
 struct smtp_conn *smtp_conn_new(const struct session_config *cfg,
-	    struct maildir *md, int in_fd, int out_fd);
+    struct maildir *md, int in_fd, int out_fd);
 
 /*
  * Greets and serves commands until QUIT, end of input or a fatal error.
@@ -36,9 +36,9 @@ struct smtp_conn *smtp_conn_new(const struct session_config *cfg,
  * DATA, where nothing is stored) or a timeout; EX_OSERR on an internal
  * error.  Logs one summary line (peer, messages, bytes, result).
  */
-int	smtp_session_run(struct smtp_conn *c);
+int smtp_session_run(struct smtp_conn *c);
 
 /* Aborts any open delivery and frees the session; safe with NULL. */
-void	smtp_conn_free(struct smtp_conn *c);
+void smtp_conn_free(struct smtp_conn *c);
 
 #endif

@@ -13,7 +13,7 @@
 #include "session-log.h"
 #include "smtp-private.h"
 
-#define FOLD_AT		78	/* RFC 5322 2.1.1: lines SHOULD stay within 78 */
+#define FOLD_AT 78 /* RFC 5322 2.1.1: lines SHOULD stay within 78 */
 
 static int
 hf_emit(void *arg, const void *buf, size_t len)
@@ -27,16 +27,15 @@ hf_emit(void *arg, const void *buf, size_t len)
 }
 
 /* Writes a formatted piece of the trace fields; -1 on a write error. */
-static int
-trace_printf(struct smtp_conn *c, const char *fmt, ...)
+static int trace_printf(struct smtp_conn *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static int
 trace_printf(struct smtp_conn *c, const char *fmt, ...)
 {
-	char buf[2 * SMTP_ADDR_MAX + 512];
+	char	buf[2 * SMTP_ADDR_MAX + 512];
 	va_list ap;
-	int n;
+	int	n;
 
 	va_start(ap, fmt);
 	n = vsnprintf(buf, sizeof buf, fmt, ap);
@@ -53,14 +52,14 @@ static int
 write_original_to(struct smtp_conn *c)
 {
 	const struct smtp_tx *tx = &c->tx;
-	size_t col = strlen("X-Original-To: ");
+	size_t		      col = strlen("X-Original-To: ");
 
 	if (trace_printf(c, "X-Original-To: ") < 0)
 		return -1;
 	for (size_t off = 0; off < tx->rcpts_len;) {
 		const char *r = tx->rcpts + off;
-		size_t len = strlen(r);
-		bool first = off == 0;
+		size_t	    len = strlen(r);
+		bool	    first = off == 0;
 
 		off += len + 1;
 		if (!first && col + 2 + len > FOLD_AT) {
@@ -94,19 +93,19 @@ static int
 write_trace(struct smtp_conn *c)
 {
 	const struct smtp_tx *tx = &c->tx;
-	char date[HEADER_DATE_MAX];
-	const char *peer = c->peer;
-	bool bracket = strspn(peer, "0123456789.") == strlen(peer) &&
-	    peer[0] != '\0';
+	char		      date[HEADER_DATE_MAX];
+	const char	     *peer = c->peer;
+	bool		      bracket =
+	    strspn(peer, "0123456789.") == strlen(peer) && peer[0] != '\0';
 
 	header_date(time(NULL), date, sizeof date);
 	if (trace_printf(c, "Return-Path: <%s>\n", tx->from) < 0 ||
 	    write_original_to(c) < 0 ||
 	    trace_printf(c, "Received: from %s (%s%s%s)\n",
-	    c->helo[0] != '\0' ? c->helo : "unknown",
-	    bracket ? "[" : "", peer, bracket ? "]" : "") < 0 ||
-	    trace_printf(c, "\tby %s (BareMail) with %s id %s", c->cfg->hostname,
-	    with_protocol(c), tx->tmp->name) < 0)
+		c->helo[0] != '\0' ? c->helo : "unknown", bracket ? "[" : "",
+		peer, bracket ? "]" : "") < 0 ||
+	    trace_printf(c, "\tby %s (BareMail) with %s id %s",
+		c->cfg->hostname, with_protocol(c), tx->tmp->name) < 0)
 		return -1;
 	if (tx->nrcpts == 1)
 		return trace_printf(c, "\n\tfor <%s>; %s\n", tx->rcpts, date);
@@ -155,10 +154,10 @@ int
 smtp_tx_sink(void *arg, const char *buf, size_t len)
 {
 	struct smtp_conn *c = arg;
-	struct smtp_tx *tx = &c->tx;
+	struct smtp_tx	 *tx = &c->tx;
 
 	if (tx->err != TX_ERR_NONE)
-		return 0;	/* draining to the end */
+		return 0; /* draining to the end */
 	if (tx->data.wire > c->cfg->max_message_size) {
 		/* Keep reading to the end, else the rest is taken for commands. */
 		log_info("message from %s over %zu bytes: draining, then 552",
@@ -178,16 +177,20 @@ smtp_tx_err_reply(struct smtp_conn *c)
 {
 	switch (c->tx.err) {
 	case TX_ERR_SIZE:
-		smtp_reply(c, 552, "5.3.4", "Error: message size exceeds fixed "
-		    "maximum message size (%zu)", c->cfg->max_message_size);
+		smtp_reply(c, 552, "5.3.4",
+		    "Error: message size exceeds fixed "
+		    "maximum message size (%zu)",
+		    c->cfg->max_message_size);
 		break;
 	case TX_ERR_DISK:
 		/* The machine's trouble, not the client's: 4xx, it retries. */
 		if (c->tx.errnum == ENOSPC || c->tx.errnum == EDQUOT)
-			smtp_reply(c, 452, "4.3.1", "Error: insufficient "
+			smtp_reply(c, 452, "4.3.1",
+			    "Error: insufficient "
 			    "system storage");
 		else
-			smtp_reply(c, 451, "4.3.0", "Error: local error in "
+			smtp_reply(c, 451, "4.3.0",
+			    "Error: local error in "
 			    "processing");
 		break;
 	case TX_ERR_NONE:
@@ -200,7 +203,7 @@ void
 smtp_tx_end(struct smtp_conn *c)
 {
 	struct smtp_tx *tx = &c->tx;
-	char uniq[MAILDIR_NAME_MAX + 1], final[MAILDIR_NAME_MAX + 1];
+	char		uniq[MAILDIR_NAME_MAX + 1], final[MAILDIR_NAME_MAX + 1];
 
 	if (tx->err == TX_ERR_NONE && header_fix_finish(&tx->hf) != 0)
 		tx_disk_error(c, "cannot write", errno);
@@ -228,15 +231,16 @@ smtp_tx_end(struct smtp_conn *c)
 	if (!lr_pending(&c->in))
 		out_flush(&c->out);
 	{
-		char file[MAILDIR_NAME_MAX + 32], size[40], peer[160];
+		char	    file[MAILDIR_NAME_MAX + 32], size[40], peer[160];
 		const char *fields[] = { file, size, peer, NULL };
 
 		snprintf(file, sizeof file, "MESSAGE_FILE=%s", final);
 		snprintf(size, sizeof size, "SIZE=%" PRIu64, tx->stored);
 		snprintf(peer, sizeof peer, "PEER=%s", c->peer);
-		log_fields(LOG_INFO, fields, "stored new/%s from <%s> for %u "
-		    "recipient(s), %" PRIu64 " bytes", final, tx->from,
-		    tx->nrcpts, tx->stored);
+		log_fields(LOG_INFO, fields,
+		    "stored new/%s from <%s> for %u "
+		    "recipient(s), %" PRIu64 " bytes",
+		    final, tx->from, tx->nrcpts, tx->stored);
 	}
 	smtp_tx_reset(c);
 }

@@ -5,8 +5,8 @@
 #include "smtp-private.h"
 
 struct sink {
-	char	 buf[8192];
-	size_t	 len;
+	char   buf[8192];
+	size_t len;
 };
 
 static int
@@ -34,7 +34,7 @@ run(struct sink *s, const char *in, size_t inlen, size_t step, bool dot,
 	smtp_data_init(d, dot);
 	for (size_t i = 0; i < inlen; i += step) {
 		size_t n = inlen - i < step ? inlen - i : step, used;
-		int r = smtp_data_feed(d, in + i, n, &used, sink_put, s);
+		int    r = smtp_data_feed(d, in + i, n, &used, sink_put, s);
 		CHECK(r >= 0);
 		if (r == 1)
 			return (long)(i + used);
@@ -47,29 +47,34 @@ run(struct sink *s, const char *in, size_t inlen, size_t step, bool dot,
 
 /* DATA: in ends at offset end (-1: never), storing want; all chunkings. */
 static void
-check_data(const char *in, size_t inlen, long end, const char *want,
-    size_t wantlen)
+check_data(
+    const char *in, size_t inlen, long end, const char *want, size_t wantlen)
 {
 	static const size_t steps[] = { 1, 2, 3, 5, 8192 };
-	struct smtp_data d;
-	struct sink s;
+	struct smtp_data    d;
+	struct sink	    s;
 
 	for (size_t k = 0; k < sizeof steps / sizeof steps[0]; k++) {
 		long got = run(&s, in, inlen, steps[k], true, &d);
 		if (got != end || s.len != wantlen ||
 		    memcmp(s.buf, want, wantlen) != 0) {
-			fprintf(stderr, "step %zu: end %ld (want %ld), "
-			    "stored [%.*s] (want [%.*s])\n", steps[k], got,
-			    end, (int)s.len, s.buf, (int)wantlen, want);
+			fprintf(stderr,
+			    "step %zu: end %ld (want %ld), "
+			    "stored [%.*s] (want [%.*s])\n",
+			    steps[k], got, end, (int)s.len, s.buf, (int)wantlen,
+			    want);
 			CHECK(!"DATA machine");
 		}
 	}
 }
 
 /* rest: what must be left unread after the end, or NULL: no end. */
-#define DATA(in, rest, want) check_data(in, sizeof(in) - 1, \
-	rest == NULL ? -1 : (long)(sizeof(in) - 1 - strlen(rest ? rest : "")), \
-	want, sizeof(want) - 1)
+#define DATA(in, rest, want)                                             \
+	check_data((in), sizeof(in) - 1,                                 \
+	    (rest) == NULL                                               \
+		? -1                                                     \
+		: (long)(sizeof(in) - 1 - strlen((rest) ? (rest) : "")), \
+	    (want), sizeof(want) - 1)
 
 static void
 test_crlf_end(void)
@@ -84,7 +89,8 @@ static void
 test_dot_unstuffing(void)
 {
 	DATA("..a\r\n..\r\n...\r\n.\r\n", "", ".a\n.\n..\n");
-	DATA("x\r\n.a\r\n.\r\n", "", "x\na\n");	/* unstuffed by RFC 5321 4.5.2 */
+	DATA(
+	    "x\r\n.a\r\n.\r\n", "", "x\na\n"); /* unstuffed by RFC 5321 4.5.2 */
 	DATA("..\r\n.\r\n", "", ".\n");
 }
 
@@ -129,7 +135,8 @@ test_long_line_and_binary(void)
 	char in[5000], want[5000];
 	for (size_t i = 0; i < 3000; i++)
 		in[i] = want[i] = (char)(0x80 + i % 100);
-	memcpy(in + 3000, "\r\n.\r\n", 5);
+	static const char end[5] = { '\r', '\n', '.', '\r', '\n' };
+	memcpy(in + 3000, end, sizeof end);
 	want[3000] = '\n';
 	check_data(in, 3005, 3005, want, 3001);
 }
@@ -138,22 +145,24 @@ static void
 test_wire_size(void)
 {
 	struct smtp_data d;
-	struct sink s;
+	struct sink	 s;
 
 	run(&s, "ab\r\n..c\r\n.\r\n", 12, 4, true, &d);
-	CHECK(d.wire == 8);	/* "ab\r\n.c\r\n": CRLF counted as 2, stuffing not */
+	CHECK(
+	    d.wire == 8); /* "ab\r\n.c\r\n": CRLF counted as 2, stuffing not */
 }
 
 static void
 test_bdat(void)
 {
-	struct smtp_data d;
-	struct sink s;
+	struct smtp_data  d;
+	struct sink	  s;
 	static const char in[] = "a\r\n.\r\nb\rc\n.\n\r";
 
 	for (size_t step = 1; step < 20; step++) {
 		CHECK(run(&s, in, sizeof in - 1, step, false, &d) == -1);
-		CHECK(s.len == 11 && memcmp(s.buf, "a\n.\nb\rc\n.\n\r", 11) == 0);
+		CHECK(
+		    s.len == 11 && memcmp(s.buf, "a\n.\nb\rc\n.\n\r", 11) == 0);
 		CHECK(d.wire == sizeof in - 1);
 	}
 }
