@@ -184,3 +184,62 @@ p.user("a"); p.pass_("b"); p.stat(); p.quit()
 	assert_output ''
 	! kill -0 "$pid" 2>/dev/null
 }
+
+@test "as shipped, on ports 25, 587 and 110 by service name, in a network namespace of its own" {
+	[ "$(id -u)" = 0 ] || skip "a network namespace of its own needs root"
+	# Unchanged but for the program, the account and the maildir: the
+	# service names must match /etc/services and the ports.
+	: >"$XCONF"
+	local name prog
+	for name in smtp submission pop3; do
+		prog=$SMTP_SESSION
+		[ "$name" = pop3 ] && prog=$POP3_SESSION
+		local server=$prog args=""
+		if [ -n "$WRAP" ]; then
+			# shellcheck disable=SC2086
+			set -- $WRAP
+			server=$(command -v "$1")
+			shift
+			args="\n\tserver_args\t= $* $prog"
+		fi
+		sed -e "s|^\(\tuser\t*= \).*|\1$TEST_USER|" \
+		    -e "s|^\(\tgroup\t*= \).*|\1$(id -gn "$TEST_USER")|" \
+		    -e "s|^\(\tserver\t*= \).*|\1$server$args|" \
+		    -e "s|^\(\tenv\t*= \).*|\1MAILDIR=$MD BAREMAIL_CONFIG=$CONF|" \
+		    -e "s|^\(\tlog_type\t*= \).*|\1FILE $XLOG|" \
+		    "$BAREMAIL_BUILD/xinetd/baremail-$name" >>"$XCONF"
+	done
+	# Five lines changed, no more.
+	[ "$(diff "$BAREMAIL_BUILD/xinetd/baremail-pop3" \
+	    <(sed -n '/^# POP3 on port 110/,/^}/p' "$XCONF") | grep -c '^<')" = 5 ]
+	run timeout 120 unshare -n bash -c '
+		ip link set lo up
+		xinetd -dontfork -f "$1" -pidfile "$2" </dev/null &
+		for i in $(seq 100); do
+			[ "$(ss -Hltn | grep -c "127.0.0.1:\(25\|587\|110\) ")" = 3 ] && break
+			sleep 0.05
+		done
+		ss -Hltn
+		printf "Subject: port25\r\n\r\nx\r\n" | curl -sS smtp://127.0.0.1:25 \
+		    --mail-from a@b --mail-rcpt c@d -T - && echo sent-25
+		printf "Subject: port587\r\n\r\nx\r\n" | curl -sS smtp://127.0.0.1:587 \
+		    --mail-from a@b --mail-rcpt c@d -T - && echo sent-587
+		"$3" -c "
+import poplib
+p = poplib.POP3(\"127.0.0.1\", 110, timeout=20)
+p.user(\"a\"); p.pass_(\"b\")
+print(\"pop3-count\", p.stat()[0])
+p.quit()
+"
+		kill "$(cat "$2")"
+		wait
+	' _ "$XCONF" "$XPID" "$PY"
+	assert_success
+	assert_output --partial '127.0.0.1:25 '
+	assert_output --partial '127.0.0.1:587 '
+	assert_output --partial '127.0.0.1:110 '
+	assert_line sent-25
+	assert_line sent-587
+	assert_line 'pop3-count 2'
+	rm -f "$XPID"
+}
