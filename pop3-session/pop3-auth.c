@@ -17,7 +17,7 @@ size_t
 pop3_base64_encode(const char *in, size_t len, char *out, size_t outlen)
 {
 	const unsigned char *s = (const unsigned char *)in;
-	size_t i, o = 0;
+	size_t		     i, o = 0;
 
 	for (i = 0; i < len && o + 5 <= outlen; i += 3) {
 		unsigned v = (unsigned)s[i] << 16;
@@ -49,7 +49,7 @@ b64val(char ch)
 ssize_t
 pop3_base64_decode(const char *s, size_t len, char *out, size_t outlen)
 {
-	size_t i, o = 0, pad = 0;
+	size_t	 i, o = 0, pad = 0;
 	unsigned v = 0, nbits = 0;
 
 	/* Padding is optional, but only at the end and at most two. */
@@ -179,9 +179,9 @@ decode(struct pop3_conn *c, const char *resp, char *buf, size_t len)
 static void
 auth_plain(struct pop3_conn *c, char *ir)
 {
-	char buf[POP3_LINE_MAX];
+	char	    buf[POP3_LINE_MAX];
 	const char *authcid;
-	ssize_t n;
+	ssize_t	    n;
 
 	/* Thunderbird sends no initial response and waits for "+ ". */
 	if (ir == NULL && !challenge(c, "", &ir))
@@ -192,8 +192,8 @@ auth_plain(struct pop3_conn *c, char *ir)
 	authcid = memchr(buf, '\0', (size_t)n);
 	if (authcid != NULL) {
 		authcid++;
-		set_user(c, authcid, strnlen(authcid,
-		    (size_t)(buf + n - authcid)));
+		set_user(
+		    c, authcid, strnlen(authcid, (size_t)(buf + n - authcid)));
 	}
 	login_ok(c, "AUTH PLAIN");
 }
@@ -201,8 +201,8 @@ auth_plain(struct pop3_conn *c, char *ir)
 static void
 auth_login(struct pop3_conn *c, char *ir)
 {
-	char buf[POP3_LINE_MAX];
-	char *resp = ir;
+	char	buf[POP3_LINE_MAX];
+	char   *resp = ir;
 	ssize_t n;
 
 	/* "Username:" and "Password:", the customary prompts. */
@@ -221,16 +221,16 @@ auth_login(struct pop3_conn *c, char *ir)
 static void
 auth_cram_md5(struct pop3_conn *c, char *ir)
 {
-	char b64[2 * sizeof(c->timestamp)], buf[POP3_LINE_MAX];
-	char *resp, *sp;
+	char	b64[2 * sizeof(c->timestamp)], buf[POP3_LINE_MAX];
+	char   *resp, *sp;
 	ssize_t n;
 
 	if (ir != NULL) {
 		pop3_err(c, "CRAM-MD5 takes no initial response");
 		return;
 	}
-	pop3_base64_encode(c->timestamp, strlen(c->timestamp), b64,
-	    sizeof(b64));
+	pop3_base64_encode(
+	    c->timestamp, strlen(c->timestamp), b64, sizeof(b64));
 	if (!challenge(c, b64, &resp))
 		return;
 	if ((n = decode(c, resp, buf, sizeof(buf))) < 0)

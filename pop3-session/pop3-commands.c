@@ -35,7 +35,8 @@ pop3_cmd_capa(struct pop3_conn *c, char *args)
 	    "EXPIRE NEVER\r\n"
 	    "LOGIN-DELAY 0\r\n"
 	    "IMPLEMENTATION BareMail-%s\r\n"
-	    ".\r\n", BAREMAIL_VERSION);
+	    ".\r\n",
+	    BAREMAIL_VERSION);
 }
 
 void
@@ -49,7 +50,7 @@ void
 pop3_cmd_stat(struct pop3_conn *c, char *args)
 {
 	uint64_t octets = 0;
-	size_t i, n = 0;
+	size_t	 i, n = 0;
 
 	if (!no_more_args(c, args))
 		return;
@@ -65,7 +66,7 @@ void
 pop3_cmd_list(struct pop3_conn *c, char *args)
 {
 	char *arg = pop3_next_arg(&args);
-	long i;
+	long  i;
 
 	if (arg != NULL) {
 		if (!no_more_args(c, args) || (i = pop3_msg_arg(c, arg)) < 0)
@@ -93,9 +94,9 @@ uidl(struct pop3_conn *c, size_t i, char *buf)
 void
 pop3_cmd_uidl(struct pop3_conn *c, char *args)
 {
-	char id[MAILDIR_UIDL_MAX + 1];
+	char  id[MAILDIR_UIDL_MAX + 1];
 	char *arg = pop3_next_arg(&args);
-	long i;
+	long  i;
 
 	if (arg != NULL) {
 		if (!no_more_args(c, args) || (i = pop3_msg_arg(c, arg)) < 0)
@@ -118,7 +119,7 @@ void
 pop3_cmd_dele(struct pop3_conn *c, char *args)
 {
 	char *arg = pop3_next_arg(&args);
-	long i;
+	long  i;
 
 	if (!no_more_args(c, args) || (i = pop3_msg_arg(c, arg)) < 0)
 		return;
@@ -169,16 +170,16 @@ update(struct pop3_conn *c)
 			if (maildir_msg_remove(c->md, &c->list, m) == 0)
 				c->ndele++;
 			else if (errno != ENOENT) {
-				log_err("%s: removing %s: %s", c->peer,
-				    m->name, strerror(errno));
+				log_err("%s: removing %s: %s", c->peer, m->name,
+				    strerror(errno));
 				failed++;
 			}
 		} else if ((c->marks[i] & POP3_M_RETRIEVED) &&
-		    !has_flag(m, 'S')) {
-			if (maildir_msg_flags(c->md, &c->list, m, "S",
-			    NULL) == -1 && errno != ENOENT)
-				log_warn("%s: flagging %s seen: %s", c->peer,
-				    m->name, strerror(errno));
+		    !has_flag(m, 'S') &&
+		    maildir_msg_flags(c->md, &c->list, m, "S", NULL) == -1 &&
+		    errno != ENOENT) {
+			log_warn("%s: flagging %s seen: %s", c->peer, m->name,
+			    strerror(errno));
 		}
 	}
 	return failed;

@@ -22,10 +22,10 @@ main(int argc, char **argv)
 {
 	static const char unavailable[] =
 	    "-ERR [SYS/TEMP] mailbox unavailable\r\n";
-	static struct pop3_conn c;	/* 30 KB: not on the stack */
-	struct session_config cfg;
-	struct maildir md;
-	int status;
+	static struct pop3_conn c; /* 30 KB: not on the stack */
+	struct session_config	cfg;
+	struct maildir		md;
+	int			status;
 
 	session_start(argc, argv, "pop3-session", usage, &cfg);
 	/* A client that hangs up is not a reason to die mid-UPDATE. */
@@ -33,7 +33,8 @@ main(int argc, char **argv)
 	session_nodelay(STDOUT_FILENO);
 	if (maildir_open(&md, cfg.maildir) == -1) {
 		log_err("maildir %s: %s", cfg.maildir, strerror(errno));
-		(void)!write(STDOUT_FILENO, unavailable, sizeof(unavailable) - 1);
+		(void)!write(
+		    STDOUT_FILENO, unavailable, sizeof(unavailable) - 1);
 		return EX_TEMPFAIL;
 	}
 	if (pop3_conn_init(&c, &cfg, &md, STDIN_FILENO, STDOUT_FILENO) == -1) {

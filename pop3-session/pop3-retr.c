@@ -15,13 +15,13 @@
 
 /* Where the stream stands, across chunks. */
 struct retr_stream {
-	bool		 at_bol;	/* the next byte starts a line */
-	bool		 is_top;	/* TOP: stop after lines_left body lines */
-	bool		 in_body;	/* past the blank line after the headers */
-	bool		 is_done;	/* TOP has sent all it should */
-	uint64_t	 lines_left;	/* TOP: body lines still to send */
-	uint64_t	 line_len;	/* bytes of the current line so far */
-	uint64_t	 sent;		/* message bytes sent, before stuffing */
+	bool	 at_bol;     /* the next byte starts a line */
+	bool	 is_top;     /* TOP: stop after lines_left body lines */
+	bool	 in_body;    /* past the blank line after the headers */
+	bool	 is_done;    /* TOP has sent all it should */
+	uint64_t lines_left; /* TOP: body lines still to send */
+	uint64_t line_len;   /* bytes of the current line so far */
+	uint64_t sent;	     /* message bytes sent, before stuffing */
 };
 
 /*
@@ -30,8 +30,8 @@ struct retr_stream {
  * a line of two bytes is the empty line that ends the headers.
  */
 static void
-stream_chunk(struct pop3_conn *c, struct retr_stream *s, const char *buf,
-    size_t len)
+stream_chunk(
+    struct pop3_conn *c, struct retr_stream *s, const char *buf, size_t len)
 {
 	const char *p = buf, *end = buf + len, *seg = buf, *nl;
 
@@ -79,10 +79,12 @@ open_failed(struct pop3_conn *c, long i)
 		 * up on the maildir; the next session will not list it.
 		 */
 		c->marks[i] |= POP3_M_GONE;
-		log_info("%s: message %ld (%s) vanished", c->peer, i + 1,
-		    m->name);
-		pop3_err_sys(c, "message %ld no longer exists "
-		    "(deleted by another session)", i + 1);
+		log_info(
+		    "%s: message %ld (%s) vanished", c->peer, i + 1, m->name);
+		pop3_err_sys(c,
+		    "message %ld no longer exists "
+		    "(deleted by another session)",
+		    i + 1);
 		return;
 	}
 	log_err("%s: opening %s: %s", c->peer, m->name, strerror(errno));
@@ -94,13 +96,14 @@ static void
 send_msg(struct pop3_conn *c, long i, bool is_top, uint64_t lines)
 {
 	struct maildir_msg *m = &c->list.msgs[i];
-	struct retr_stream s = { .at_bol = true, .is_top = is_top,
-	    .lines_left = lines };
+	struct retr_stream  s = {
+		 .at_bol = true, .is_top = is_top, .lines_left = lines
+	};
 	struct maildir_crlf cx;
-	uint64_t total = 0;
-	ssize_t n;
-	size_t k;
-	int fd;
+	uint64_t	    total = 0;
+	ssize_t		    n;
+	size_t		    k;
+	int		    fd;
 
 	if (c->rbuf == NULL) {
 		c->rbuf = malloc(POP3_CHUNK);
@@ -166,7 +169,7 @@ void
 pop3_cmd_retr(struct pop3_conn *c, char *args)
 {
 	char *arg = pop3_next_arg(&args);
-	long i;
+	long  i;
 
 	if (pop3_next_arg(&args) != NULL) {
 		pop3_err(c, "too many arguments");
@@ -180,11 +183,11 @@ pop3_cmd_retr(struct pop3_conn *c, char *args)
 void
 pop3_cmd_top(struct pop3_conn *c, char *args)
 {
-	char *arg = pop3_next_arg(&args);
-	char *nlines = pop3_next_arg(&args);
-	uint64_t lines = 0;
+	char	   *arg = pop3_next_arg(&args);
+	char	   *nlines = pop3_next_arg(&args);
+	uint64_t    lines = 0;
 	const char *p;
-	long i;
+	long	    i;
 
 	if (arg != NULL && nlines == NULL) {
 		pop3_err(c, "TOP needs a message number and a line count");

@@ -18,20 +18,22 @@
 #include "session-sys.h"
 
 struct pop3_cmd {
-	const char	*verb;			/* compared case-insensitively */
-	unsigned	 legal_in;		/* mask of POP3_ST_* */
-	bool		 needs_mailbox;		/* logs in implicitly from AUTHORIZATION */
-	void		(*run)(struct pop3_conn *, char *args);
+	const char *verb;	   /* compared case-insensitively */
+	unsigned    legal_in;	   /* mask of POP3_ST_* */
+	bool	    needs_mailbox; /* logs in implicitly from AUTHORIZATION */
+	void (*run)(struct pop3_conn *, char *args);
 };
 
-#define AUTH	POP3_ST_AUTH
-#define TRANS	POP3_ST_TRANS
+#define AUTH  POP3_ST_AUTH
+#define TRANS POP3_ST_TRANS
 
 /*
  * A client that skips authorization and sends STAT, LIST, RETR ... is
  * served as if it had logged in: those commands are legal in both states
  * and take the snapshot first.
  */
+/* A table reads best in columns. */
+/* clang-format off */
 static const struct pop3_cmd pop3_cmds[] = {
 	{ "USER", AUTH,		false,	pop3_cmd_user },
 	{ "PASS", AUTH,		false,	pop3_cmd_pass },
@@ -48,6 +50,7 @@ static const struct pop3_cmd pop3_cmds[] = {
 	{ "DELE", AUTH | TRANS,	true,	pop3_cmd_dele },
 	{ "RSET", AUTH | TRANS,	true,	pop3_cmd_rset },
 };
+/* clang-format on */
 
 const char *
 pop3_state_name(unsigned state)
@@ -101,8 +104,8 @@ pop3_conn_init(struct pop3_conn *c, const struct session_config *cfg,
 		return -1;
 	session_peer(in_fd, c->peer, sizeof(c->peer));
 	/* RFC 1939's APOP timestamp: unique per session, in msg-id form. */
-	copy_printable(host, sizeof(host), cfg->hostname[0] != '\0' ?
-	    cfg->hostname : "localhost");
+	copy_printable(host, sizeof(host),
+	    cfg->hostname[0] != '\0' ? cfg->hostname : "localhost");
 	for (char *p = host; *p != '\0'; p++)
 		if (*p == '<' || *p == '>')
 			*p = '?';
@@ -152,7 +155,7 @@ pop3_ok(struct pop3_conn *c, const char *fmt, ...)
 void
 pop3_err(struct pop3_conn *c, const char *fmt, ...)
 {
-	char text[512];
+	char	text[512];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -182,7 +185,7 @@ pop3_err_sys(struct pop3_conn *c, const char *fmt, ...)
 static void
 log_summary(struct pop3_conn *c)
 {
-	char peer[80], user[80];
+	char	    peer[80], user[80];
 	const char *fields[] = { peer, user, NULL };
 
 	snprintf(peer, sizeof(peer), "PEER=%s", c->peer);
@@ -190,8 +193,9 @@ log_summary(struct pop3_conn *c)
 	    c->user[0] != '\0' ? c->user : "-");
 	log_fields(LOG_INFO, fields,
 	    "session end (%s): %zu messages, %lu retrieved, %lu deleted, "
-	    "%llu octets sent", c->end, c->have_list ? c->list.count : 0,
-	    c->nretr, c->ndele, (unsigned long long)c->octets);
+	    "%llu octets sent",
+	    c->end, c->have_list ? c->list.count : 0, c->nretr, c->ndele,
+	    (unsigned long long)c->octets);
 }
 
 _Noreturn void
@@ -228,9 +232,9 @@ pop3_next_arg(char **args)
 long
 pop3_msg_arg(struct pop3_conn *c, const char *arg)
 {
-	size_t n = 0;
+	size_t	    n = 0;
 	const char *p;
-	bool is_big = false;
+	bool	    is_big = false;
 
 	if (arg == NULL) {
 		pop3_err(c, "missing message number");
@@ -289,9 +293,11 @@ pop3_login(struct pop3_conn *c, const char *how)
 	if (c->cfg->pop3_exclusive && !c->is_locked) {
 		if (maildir_lock(c->md) == -1) {
 			if (errno == EWOULDBLOCK) {
-				log_info("%s: maildir in use by another session",
+				log_info(
+				    "%s: maildir in use by another session",
 				    c->peer);
-				pop3_err(c, "[IN-USE] maildir in use by "
+				pop3_err(c,
+				    "[IN-USE] maildir in use by "
 				    "another session, try again later");
 			} else {
 				log_err("%s: lock %s: %s", c->peer,
@@ -306,8 +312,8 @@ pop3_login(struct pop3_conn *c, const char *how)
 	if (maildir_clean_tmp(c->md, time(NULL)) == -1)
 		log_warn("%s: cleaning tmp/: %s", c->peer, strerror(errno));
 	if (maildir_new_to_cur(c->md) == -1)
-		log_warn("%s: moving new/ to cur/: %s", c->peer,
-		    strerror(errno));
+		log_warn(
+		    "%s: moving new/ to cur/: %s", c->peer, strerror(errno));
 	if (maildir_list(c->md, &c->list) == -1) {
 		if (errno == ENOMEM)
 			pop3_die_oom(c);
@@ -346,8 +352,8 @@ static void
 dispatch(struct pop3_conn *c, char *line, size_t len)
 {
 	const struct pop3_cmd *cmd = NULL;
-	char *args, *verb;
-	size_t i;
+	char		      *args, *verb;
+	size_t		       i;
 
 	c->ncommands++;
 	if (strlen(line) != len) {
@@ -392,7 +398,7 @@ dispatch(struct pop3_conn *c, char *line, size_t len)
 int
 pop3_session_run(struct pop3_conn *c)
 {
-	char *line;
+	char   *line;
 	ssize_t n;
 
 	pop3_ok(c, "BareMail POP3 ready %s", c->timestamp);
@@ -412,7 +418,7 @@ pop3_session_run(struct pop3_conn *c)
 		}
 		if (n < 0) {
 			c->end = "eof";
-			break;	/* the client is gone: deletes nothing */
+			break; /* the client is gone: deletes nothing */
 		}
 		dispatch(c, line, (size_t)n);
 		if (c->out.failed) {

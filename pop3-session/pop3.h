@@ -24,46 +24,46 @@
  * octets, but SASL responses (RFC 5034) may be longer, and a line that is
  * too long is drained and answered, never cut into an argument.
  */
-#define POP3_LINE_MAX		8192
-#define POP3_MAX_ERRORS		20	/* consecutive -ERR replies, then close */
-#define POP3_CHUNK		32768	/* RETR reads a message this much at a time */
-#define POP3_USER_MAX		64	/* user name kept for the log */
+#define POP3_LINE_MAX	8192
+#define POP3_MAX_ERRORS 20    /* consecutive -ERR replies, then close */
+#define POP3_CHUNK	32768 /* RETR reads a message this much at a time */
+#define POP3_USER_MAX	64    /* user name kept for the log */
 
 /* The RFC 1939 states, as bits so a command can be legal in several. */
 enum pop3_state {
-	POP3_ST_AUTH = 1 << 0,		/* AUTHORIZATION */
-	POP3_ST_TRANS = 1 << 1,		/* TRANSACTION */
-	POP3_ST_UPDATE = 1 << 2,	/* UPDATE: after QUIT, nothing is read */
+	POP3_ST_AUTH = 1 << 0,	 /* AUTHORIZATION */
+	POP3_ST_TRANS = 1 << 1,	 /* TRANSACTION */
+	POP3_ST_UPDATE = 1 << 2, /* UPDATE: after QUIT, nothing is read */
 };
 
 /* What this session did to a message of its snapshot (c->marks[i]). */
-#define POP3_M_DELETED		0x01	/* DELE: removed at QUIT */
-#define POP3_M_RETRIEVED	0x02	/* RETR sent it all: S flag at QUIT */
-#define POP3_M_GONE		0x04	/* another process removed its file */
+#define POP3_M_DELETED	 0x01 /* DELE: removed at QUIT */
+#define POP3_M_RETRIEVED 0x02 /* RETR sent it all: S flag at QUIT */
+#define POP3_M_GONE	 0x04 /* another process removed its file */
 
 struct pop3_conn {
 	const struct session_config *cfg;
-	struct maildir	*md;
-	struct lr	 in;
-	unsigned	 state;		/* one POP3_ST_* */
-	bool		 have_list;	/* the snapshot is taken */
-	bool		 done;		/* the session ends after this command */
-	bool		 is_locked;	/* [pop3] exclusive lock held */
-	int		 status;	/* exit status of the session */
-	unsigned	 errors;	/* consecutive -ERR replies */
-	const char	*end;		/* why the session ended, for the log */
-	struct maildir_list list;	/* the snapshot, oldest first */
-	uint8_t		*marks;		/* POP3_M_* per message of the snapshot */
-	char		*rbuf;		/* RETR: POP3_CHUNK bytes read */
-	char		*cbuf;		/* RETR: their CRLF form */
-	char		 peer[64];
-	char		 user[POP3_USER_MAX + 1];
-	char		 timestamp[320];	/* "<pid.sec@host>", APOP and CRAM-MD5 */
-	unsigned long	 ncommands;
-	unsigned long	 nretr;
-	unsigned long	 ndele;		/* removed at QUIT */
-	uint64_t	 octets;	/* message octets sent */
-	struct out	 out;
+	struct maildir		    *md;
+	struct lr		     in;
+	unsigned		     state;	/* one POP3_ST_* */
+	bool			     have_list; /* the snapshot is taken */
+	bool		    done;      /* the session ends after this command */
+	bool		    is_locked; /* [pop3] exclusive lock held */
+	int		    status;    /* exit status of the session */
+	unsigned	    errors;    /* consecutive -ERR replies */
+	const char	   *end;       /* why the session ended, for the log */
+	struct maildir_list list;      /* the snapshot, oldest first */
+	uint8_t		   *marks; /* POP3_M_* per message of the snapshot */
+	char		   *rbuf;  /* RETR: POP3_CHUNK bytes read */
+	char		   *cbuf;  /* RETR: their CRLF form */
+	char		    peer[64];
+	char		    user[POP3_USER_MAX + 1];
+	char	      timestamp[320]; /* "<pid.sec@host>", APOP and CRAM-MD5 */
+	unsigned long ncommands;
+	unsigned long nretr;
+	unsigned long ndele;  /* removed at QUIT */
+	uint64_t      octets; /* message octets sent */
+	struct out    out;
 };
 
 /*
@@ -72,29 +72,29 @@ struct pop3_conn {
  * timeouts and options of cfg.  Returns -1 (ENOMEM) when the line buffer
  * cannot be allocated.
  */
-int	pop3_conn_init(struct pop3_conn *c, const struct session_config *cfg,
-	    struct maildir *md, int in_fd, int out_fd);
+int pop3_conn_init(struct pop3_conn *c, const struct session_config *cfg,
+    struct maildir *md, int in_fd, int out_fd);
 
 /* Greets, runs commands until QUIT, EOF, a timeout or too many errors; returns the exit status. */
-int	pop3_session_run(struct pop3_conn *c);
+int pop3_session_run(struct pop3_conn *c);
 
 /* Releases what the session allocated; safe twice and after session_exit(). */
-void	pop3_conn_free(struct pop3_conn *c);
+void pop3_conn_free(struct pop3_conn *c);
 
 /* ---- shared by the command files (pop3-session.c) ---- */
 
 const char *pop3_state_name(unsigned state);
-void	pop3_set_state(struct pop3_conn *c, unsigned state);
+void	    pop3_set_state(struct pop3_conn *c, unsigned state);
 
 /* "+OK text": resets the count of consecutive errors. */
-void	pop3_ok(struct pop3_conn *c, const char *fmt, ...)
-	    __attribute__((format(printf, 2, 3)));
+void pop3_ok(struct pop3_conn *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* "-ERR text" for what the client sent: counts toward POP3_MAX_ERRORS. */
-void	pop3_err(struct pop3_conn *c, const char *fmt, ...)
-	    __attribute__((format(printf, 2, 3)));
+void pop3_err(struct pop3_conn *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* "-ERR [SYS/TEMP] text" for what the disk or the machine did. */
-void	pop3_err_sys(struct pop3_conn *c, const char *fmt, ...)
-	    __attribute__((format(printf, 2, 3)));
+void pop3_err_sys(struct pop3_conn *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* Out of memory: "-ERR", flush, log, session_exit(EX_OSERR). */
 _Noreturn void pop3_die_oom(struct pop3_conn *c);
 
@@ -102,13 +102,13 @@ _Noreturn void pop3_die_oom(struct pop3_conn *c);
  * Enters TRANSACTION: the exclusive lock when configured, new/ -> cur/,
  * the snapshot.  On failure it has replied -ERR and returns -1.
  */
-int	pop3_login(struct pop3_conn *c, const char *how);
+int pop3_login(struct pop3_conn *c, const char *how);
 
 /* Reads one more line for a SASL exchange; <0 (session over) as lr_next(). */
-ssize_t	pop3_read_line(struct pop3_conn *c, char **line_r);
+ssize_t pop3_read_line(struct pop3_conn *c, char **line_r);
 
 /* Splits off the next space-separated argument of *args, or NULL. */
-char	*pop3_next_arg(char **args);
+char *pop3_next_arg(char **args);
 
 /*
  * The size of message i as RETR sends it: from W= in its name, else read
@@ -120,27 +120,27 @@ uint64_t pop3_msg_size(struct pop3_conn *c, size_t i);
  * Parses a message number argument strictly (digits only, 1..N, not
  * deleted); on failure replies -ERR and returns -1, else the index.
  */
-long	pop3_msg_arg(struct pop3_conn *c, const char *arg);
+long pop3_msg_arg(struct pop3_conn *c, const char *arg);
 
 /* ---- command handlers (pop3-auth.c, pop3-commands.c, pop3-retr.c) ---- */
 
-void	pop3_cmd_user(struct pop3_conn *c, char *args);
-void	pop3_cmd_pass(struct pop3_conn *c, char *args);
-void	pop3_cmd_apop(struct pop3_conn *c, char *args);
-void	pop3_cmd_auth(struct pop3_conn *c, char *args);
-void	pop3_cmd_capa(struct pop3_conn *c, char *args);
-void	pop3_cmd_stat(struct pop3_conn *c, char *args);
-void	pop3_cmd_list(struct pop3_conn *c, char *args);
-void	pop3_cmd_uidl(struct pop3_conn *c, char *args);
-void	pop3_cmd_dele(struct pop3_conn *c, char *args);
-void	pop3_cmd_rset(struct pop3_conn *c, char *args);
-void	pop3_cmd_noop(struct pop3_conn *c, char *args);
-void	pop3_cmd_quit(struct pop3_conn *c, char *args);
-void	pop3_cmd_retr(struct pop3_conn *c, char *args);
-void	pop3_cmd_top(struct pop3_conn *c, char *args);
+void pop3_cmd_user(struct pop3_conn *c, char *args);
+void pop3_cmd_pass(struct pop3_conn *c, char *args);
+void pop3_cmd_apop(struct pop3_conn *c, char *args);
+void pop3_cmd_auth(struct pop3_conn *c, char *args);
+void pop3_cmd_capa(struct pop3_conn *c, char *args);
+void pop3_cmd_stat(struct pop3_conn *c, char *args);
+void pop3_cmd_list(struct pop3_conn *c, char *args);
+void pop3_cmd_uidl(struct pop3_conn *c, char *args);
+void pop3_cmd_dele(struct pop3_conn *c, char *args);
+void pop3_cmd_rset(struct pop3_conn *c, char *args);
+void pop3_cmd_noop(struct pop3_conn *c, char *args);
+void pop3_cmd_quit(struct pop3_conn *c, char *args);
+void pop3_cmd_retr(struct pop3_conn *c, char *args);
+void pop3_cmd_top(struct pop3_conn *c, char *args);
 
 /* Base64 (RFC 4648) for SASL; decode returns the length or -1 when s is not base64. */
-ssize_t	pop3_base64_decode(const char *s, size_t len, char *out, size_t outlen);
-size_t	pop3_base64_encode(const char *in, size_t len, char *out, size_t outlen);
+ssize_t pop3_base64_decode(const char *s, size_t len, char *out, size_t outlen);
+size_t pop3_base64_encode(const char *in, size_t len, char *out, size_t outlen);
 
 #endif
