@@ -38,7 +38,7 @@ installed_dir() {
 	local p
 	for p in "$D$PREFIX/libexec/baremail/smtp-session" \
 	    "$D$PREFIX/libexec/baremail/pop3-session"; do
-		run timeout "$T" "$p" -V
+		run timeout "$T" $WRAP "$p" -V
 		assert_success
 		assert_output --partial 0.
 	done
