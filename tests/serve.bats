@@ -64,9 +64,14 @@ teardown_file() {
 
 # copy_checkout DIR: the checkout's files (tracked and new, not ignored).
 copy_checkout() {
-	(cd "$BAREMAIL_SOURCE" &&
-	    git ls-files -co --exclude-standard | grep -v '^build' |
-	    tar -cf - -T -) | tar -xf - -C "$1"
+	if git -C "$BAREMAIL_SOURCE" rev-parse 2>/dev/null; then
+		(cd "$BAREMAIL_SOURCE" &&
+		    git ls-files -co --exclude-standard | grep -v '^build' |
+		    tar -cf - -T -) | tar -xf - -C "$1"
+	else	# an unpacked tarball
+		tar -C "$BAREMAIL_SOURCE" --exclude='./build*' \
+		    --exclude=./Maildir -cf - . | tar -xf - -C "$1"
+	fi
 }
 
 setup() {
