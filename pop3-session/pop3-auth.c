@@ -78,13 +78,13 @@ pop3_base64_decode(const char *s, size_t len, char *out, size_t outlen)
 	return (ssize_t)o;
 }
 
-/* Remembers the user name for the log (printable characters only). */
+/* Remembers the user name for the log (printable characters, up to a NUL). */
 static void
 set_user(struct pop3_conn *c, const char *name, size_t len)
 {
 	size_t i;
 
-	for (i = 0; i < len && i < POP3_USER_MAX; i++)
+	for (i = 0; i < len && i < POP3_USER_MAX && name[i] != '\0'; i++)
 		c->user[i] = (name[i] > 0x20 && name[i] < 0x7f) ? name[i] : '?';
 	c->user[i] = '\0';
 }
@@ -221,9 +221,8 @@ auth_login(struct pop3_conn *c, char *ir)
 static void
 auth_cram_md5(struct pop3_conn *c, char *ir)
 {
-	char	b64[2 * sizeof(c->timestamp)], buf[POP3_LINE_MAX];
-	char   *resp, *sp;
-	ssize_t n;
+	char  b64[2 * sizeof(c->timestamp)], buf[POP3_LINE_MAX];
+	char *resp;
 
 	if (ir != NULL) {
 		pop3_err(c, "CRAM-MD5 takes no initial response");
@@ -233,11 +232,10 @@ auth_cram_md5(struct pop3_conn *c, char *ir)
 	    c->timestamp, strlen(c->timestamp), b64, sizeof(b64));
 	if (!challenge(c, b64, &resp))
 		return;
-	if ((n = decode(c, resp, buf, sizeof(buf))) < 0)
+	if (decode(c, resp, buf, sizeof(buf)) < 0)
 		return;
-	/* "user digest": the digest is not checked. */
-	sp = memchr(buf, ' ', (size_t)n);
-	set_user(c, buf, sp != NULL ? (size_t)(sp - buf) : (size_t)n);
+	/* "user digest": the digest is not checked.  buf is NUL-terminated. */
+	set_user(c, buf, strcspn(buf, " "));
 	login_ok(c, "AUTH CRAM-MD5");
 }
 
