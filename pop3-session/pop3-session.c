@@ -130,6 +130,9 @@ pop3_conn_free(struct pop3_conn *c)
 	lr_free(&c->in);
 }
 
+static void reply(struct pop3_conn *c, const char *status, const char *code,
+    const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
+
 static void
 reply(struct pop3_conn *c, const char *status, const char *code,
     const char *fmt, va_list ap)
