@@ -83,6 +83,24 @@ assert_no_forged() {
 	assert_no_forged
 }
 
+@test "baremail-sendmail without -i: a '.' line ended by CR CR LF ends the message, as '.' CRLF does" {
+	# Found by fuzz-sendmail (fuzz/corpus/fuzz-sendmail/regress-dot-cr-cr-lf):
+	# CRs before a LF are all line end, so this line holds only a dot.
+	local end
+	for end in '\r\n' '\r\r\n' '\n'; do
+		rm -rf "$MD/new"/* "$MD/cur"/*
+		run bash -c 'printf "Subject: s\n\nbefore\n.$4after the dot\n" |
+		    timeout "$1" $2 "$3" root' _ "$T" "$WRAP" "$SENDMAIL" "$end"
+		[ "$status" = 0 ]
+		[ "$(count_messages)" = 1 ]
+		grep -q '^before$' "$(only_message)"
+		if grep -q -e 'after the dot' -e '^\.$' "$(only_message)"; then
+			echo "'.' + $end did not end the message" >&2
+			return 1
+		fi
+	done
+}
+
 # One DATA with a smuggled second transaction after each fake end.
 smuggle() {	# smuggle FAKE-END (printf escapes)
 	raw_smtp "EHLO t\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\nSubject: real\r\n\r\nbefore${1}MAIL FROM:<evil@x>\r\nRCPT TO:<victim@x>\r\nDATA\r\nSubject: forged\r\n\r\nsmuggled\r\n.\r\nQUIT\r\n"
