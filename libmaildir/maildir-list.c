@@ -1,6 +1,7 @@
 /*
  * Listing new/ and cur/.  Built for 100 000 messages: readdir only (a stat
- * only for names without S=), every name in one arena, one sort.
+ * only for names without S=), every name end to end in one arena, 32 bytes
+ * an entry, one sort in place.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -15,10 +16,20 @@
 #include "maildir-private.h"
 
 /*
- * Room kept after each name, so that ":2," and every flag letter fit when
- * a flag change renames the file and m->name is rewritten in place.
+ * Renamed names that no longer fit where the old one was go here: blocks
+ * of about a page, each name packed after the last, freed with the list.
  */
-#define NAME_SLACK	32
+#define SPILL_BLOCK	4096
+
+struct maildir_spill {
+	struct maildir_spill *next;
+	size_t		 used;
+	size_t		 cap;
+	char		 buf[];
+};
+
+/* A time too far off to multiply by 10^6 sorts as the last one there is. */
+#define ORDER_SEC_MAX	((UINT64_MAX - 999999) / 1000000)
 
 DIR *
 maildir_opendir(int dirfd)
@@ -73,7 +84,8 @@ grow(void **p, size_t *cap, size_t need, size_t elem)
 
 /* Appends the entries of one directory; names hold arena offsets for now. */
 static int
-read_dir(int dirfd, bool in_new, struct maildir_list *l)
+read_dir(int dirfd, bool in_new, struct maildir_list *l, size_t *cap,
+    size_t *arena_cap)
 {
 	struct maildir_name_info info;
 	struct dirent *de;
@@ -84,7 +96,7 @@ read_dir(int dirfd, bool in_new, struct maildir_list *l)
 		return -1;
 	for (;;) {
 		struct maildir_msg *m;
-		size_t len, need;
+		size_t len;
 
 		errno = 0;
 		if ((de = readdir(d)) == NULL) {
@@ -116,26 +128,27 @@ read_dir(int dirfd, bool in_new, struct maildir_list *l)
 			info.has_size = true;
 		}
 
+		/* d_name holds at most NAME_MAX (255) bytes: base_len fits. */
 		len = strlen(de->d_name);
-		need = len + 1 + NAME_SLACK;
-		if (grow((void **)&l->msgs, &l->cap, l->count + 1,
+		if (grow((void **)&l->msgs, cap, l->count + 1,
 		    sizeof(*l->msgs)) < 0 ||
-		    grow((void **)&l->arena, &l->arena_cap, l->arena_len + need,
+		    grow((void **)&l->arena, arena_cap, l->arena_len + len + 1,
 		    1) < 0)
 			goto fail;
 		memcpy(l->arena + l->arena_len, de->d_name, len + 1);
 		m = &l->msgs[l->count++];
 		/* An offset until the arena stops moving; see maildir_list(). */
 		m->name = (char *)(uintptr_t)l->arena_len;
-		m->name_cap = (uint32_t)need;
-		l->arena_len += need;
-		m->size = info.size;
+		l->arena_len += len + 1;
 		m->wsize = info.wsize;
-		m->has_size = info.has_size;
 		m->has_wsize = info.has_wsize;
-		m->sec = info.sec;
-		m->usec = info.usec;
-		m->base_len = (uint32_t)info.base_len;
+		/* Sizes from 4 GiB on are unknown: a listing rarely meets one. */
+		m->has_size = info.size <= UINT32_MAX;
+		m->size = m->has_size ? (uint32_t)info.size : 0;
+		m->order = (uint64_t)info.sec <= ORDER_SEC_MAX ?
+		    (uint64_t)info.sec * 1000000 + (uint64_t)info.usec :
+		    UINT64_MAX;
+		m->base_len = (uint8_t)info.base_len;
 		m->in_new = in_new;
 	}
 	closedir(d);
@@ -146,22 +159,6 @@ fail:
 	errno = e;
 	return -1;
 }
-
-/*
- * Sorting 16-byte keys that point back into the list is about twice as
- * quick as sorting the 64-byte entries: fewer bytes moved and compared in
- * cache, and the names are only read when two times are equal.
- */
-struct sort_key {
-	int64_t			 sec;
-	int32_t			 usec;
-	uint32_t		 idx;
-};
-
-/* What cmp_key() needs besides the keys: the entries they index. */
-struct sort_ctx {
-	const struct maildir_msg *msgs;
-};
 
 /* By base name, then whole name: one message's sightings end up together. */
 static int
@@ -177,17 +174,109 @@ cmp_base(const struct maildir_msg *a, const struct maildir_msg *b)
 	return strcmp(a->name, b->name);
 }
 
+/* Delivery order: the time in the name, then the name. */
 static int
-cmp_key(const void *a, const void *b, void *arg)
+cmp_msg(const struct maildir_msg *a, const struct maildir_msg *b)
 {
-	const struct sort_key *x = a, *y = b;
-	const struct sort_ctx *ctx = arg;
+	if (a->order != b->order)
+		return a->order < b->order ? -1 : 1;
+	return cmp_base(a, b);
+}
 
-	if (x->sec != y->sec)
-		return x->sec < y->sec ? -1 : 1;
-	if (x->usec != y->usec)
-		return x->usec < y->usec ? -1 : 1;
-	return cmp_base(&ctx->msgs[x->idx], &ctx->msgs[y->idx]);
+static void
+swap_msg(struct maildir_msg *a, struct maildir_msg *b)
+{
+	struct maildir_msg t = *a;
+
+	*a = *b;
+	*b = t;
+}
+
+static void
+sift_down(struct maildir_msg *v, size_t i, size_t n)
+{
+	for (;;) {
+		size_t c = 2 * i + 1;
+
+		if (c >= n)
+			return;
+		if (c + 1 < n && cmp_msg(&v[c], &v[c + 1]) < 0)
+			c++;
+		if (cmp_msg(&v[i], &v[c]) >= 0)
+			return;
+		swap_msg(&v[i], &v[c]);
+		i = c;
+	}
+}
+
+static void
+heap_sort(struct maildir_msg *v, size_t n)
+{
+	for (size_t i = n / 2; i-- > 0;)
+		sift_down(v, i, n);
+	for (size_t i = n; i-- > 1;) {
+		swap_msg(&v[0], &v[i]);
+		sift_down(v, 0, i);
+	}
+}
+
+static void
+insertion_sort(struct maildir_msg *v, size_t n)
+{
+	for (size_t i = 1; i < n; i++) {
+		struct maildir_msg t = v[i];
+		size_t j = i;
+
+		for (; j > 0 && cmp_msg(&t, &v[j - 1]) < 0; j--)
+			v[j] = v[j - 1];
+		v[j] = t;
+	}
+}
+
+/*
+ * Introsort, in place: qsort() would take a second copy of the entries
+ * (glibc's merge sort), which is what this listing must not cost.  Names
+ * crafted to defeat the median of three fall back to heap sort.
+ */
+static void
+sort_msgs(struct maildir_msg *v, size_t n, unsigned depth)
+{
+	while (n > 16) {
+		struct maildir_msg pivot;
+		size_t i = 0, j = n - 1, mid = n / 2;
+
+		if (depth-- == 0) {
+			heap_sort(v, n);
+			return;
+		}
+		if (cmp_msg(&v[mid], &v[0]) < 0)
+			swap_msg(&v[mid], &v[0]);
+		if (cmp_msg(&v[j], &v[0]) < 0)
+			swap_msg(&v[j], &v[0]);
+		if (cmp_msg(&v[j], &v[mid]) < 0)
+			swap_msg(&v[j], &v[mid]);
+		/* v[0] <= pivot <= v[n - 1]: both scans stop inside. */
+		pivot = v[mid];
+		for (;;) {
+			while (cmp_msg(&v[++i], &pivot) < 0)
+				;
+			while (cmp_msg(&v[--j], &pivot) > 0)
+				;
+			if (i >= j)
+				break;
+			swap_msg(&v[i], &v[j]);
+		}
+		/* [0, j] <= pivot <= [j + 1, n): recurse into the smaller. */
+		if (j + 1 < n - j - 1) {
+			sort_msgs(v, j + 1, depth);
+			v += j + 1;
+			n -= j + 1;
+		} else {
+			sort_msgs(v + j + 1, n - j - 1, depth);
+			n = j + 1;
+		}
+	}
+	insertion_sort(v, n);
 }
 
 /*
@@ -216,68 +305,79 @@ drop_twice_seen(struct maildir_list *l)
 	l->count = o;
 }
 
-/* Puts the entries in delivery order: oldest first, then by name. */
-static int
-sort_list(struct maildir_list *l)
+/* Gives back what geometric growth reserved beyond len elements. */
+static void
+shrink(void **p, size_t cap, size_t len, size_t elem)
 {
-	struct sort_ctx ctx = { .msgs = l->msgs };
-	struct maildir_msg *sorted;
-	struct sort_key *keys;
+	void *q;
 
-	if (l->count < 2)
-		return 0;
-	if (l->count > UINT32_MAX) {
-		errno = EOVERFLOW;
-		return -1;
-	}
-	keys = malloc(l->count * sizeof(*keys));
-	sorted = malloc(l->count * sizeof(*sorted));
-	if (keys == NULL || sorted == NULL) {
-		free(keys);
-		free(sorted);
-		return -1;
-	}
-	for (size_t i = 0; i < l->count; i++) {
-		keys[i].sec = l->msgs[i].sec;
-		keys[i].usec = (int32_t)l->msgs[i].usec;
-		keys[i].idx = (uint32_t)i;
-	}
-	qsort_r(keys, l->count, sizeof(*keys), cmp_key, &ctx);
-	for (size_t i = 0; i < l->count; i++)
-		sorted[i] = l->msgs[keys[i].idx];
-	free(keys);
-	free(l->msgs);
-	l->msgs = sorted;
-	l->cap = l->count;
-	drop_twice_seen(l);
-	return 0;
+	if (len == 0 || len == cap)
+		return;
+	/* A failed shrink leaves the larger block, which is still good. */
+	if ((q = realloc(*p, len * elem)) != NULL)
+		*p = q;
 }
 
 int
 maildir_list(struct maildir *md, struct maildir_list *l)
 {
+	size_t cap = 0, arena_cap = 0;
+	unsigned depth = 0;
 	int e;
 
 	memset(l, 0, sizeof(*l));
-	if (read_dir(md->newfd, true, l) < 0 ||
-	    read_dir(md->curfd, false, l) < 0)
+	if (read_dir(md->newfd, true, l, &cap, &arena_cap) < 0 ||
+	    read_dir(md->curfd, false, l, &cap, &arena_cap) < 0)
 		goto fail;
+	/* Before the offsets become pointers: this realloc may move it. */
+	shrink((void **)&l->arena, arena_cap, l->arena_len, 1);
 	for (size_t i = 0; i < l->count; i++)
 		l->msgs[i].name = l->arena + (uintptr_t)l->msgs[i].name;
-	if (sort_list(l) < 0)
-		goto fail;
+	for (size_t n = l->count; n > 1; n /= 2)
+		depth += 2;
+	sort_msgs(l->msgs, l->count, depth);
+	drop_twice_seen(l);
+	shrink((void **)&l->msgs, cap, l->count, sizeof(*l->msgs));
 	return 0;
 fail:
 	e = errno;
-
 	maildir_list_free(l);
 	errno = e;
 	return -1;
 }
 
+char *
+maildir_list_spill(struct maildir_list *l, size_t len)
+{
+	struct maildir_spill *s = l->spill;
+	char *p;
+
+	if (s == NULL || s->cap - s->used < len) {
+		size_t cap = SPILL_BLOCK - sizeof(*s);
+
+		if (cap < len)
+			cap = len;
+		if ((s = malloc(sizeof(*s) + cap)) == NULL)
+			return NULL;
+		s->next = l->spill;
+		s->used = 0;
+		s->cap = cap;
+		l->spill = s;
+	}
+	p = s->buf + s->used;
+	s->used += len;
+	return p;
+}
+
 void
 maildir_list_free(struct maildir_list *l)
 {
+	while (l->spill != NULL) {
+		struct maildir_spill *next = l->spill->next;
+
+		free(l->spill);
+		l->spill = next;
+	}
 	free(l->msgs);
 	free(l->arena);
 	memset(l, 0, sizeof(*l));

@@ -90,27 +90,23 @@ find_again(struct maildir *md, const struct maildir_msg *m, char *buf,
 }
 
 /*
- * Records a message's current name: in place when it fits (the usual case,
- * see NAME_SLACK in maildir-list.c), else in the arena's spare room.  When
- * neither has room m keeps its old name and the next call looks again.
+ * Records a message's current name: in place when it is no longer than
+ * the old one (the list packs names end to end, with no room to spare),
+ * else in room the list owns.  When neither works m keeps its old name
+ * and the next call looks again.
  */
 static void
 adopt(struct maildir_list *l, struct maildir_msg *m, const char *name,
     bool in_new)
 {
 	size_t len = strlen(name);
+	char *p = m->name;
 
-	if (len < m->name_cap) {
-		memmove(m->name, name, len + 1);
-	} else if (l != NULL && l->arena != NULL &&
-	    l->arena_cap - l->arena_len > len) {
-		m->name = l->arena + l->arena_len;
-		m->name_cap = (uint32_t)(len + 1);
-		memcpy(m->name, name, len + 1);
-		l->arena_len += len + 1;
-	} else {
+	if (len > strlen(m->name) &&
+	    (l == NULL || (p = maildir_list_spill(l, len + 1)) == NULL))
 		return;
-	}
+	memmove(p, name, len + 1);
+	m->name = p;
 	m->in_new = in_new;
 }
 
@@ -132,7 +128,11 @@ maildir_msg_open(struct maildir *md, struct maildir_list *l,
 		struct stat st;
 		int fd;
 
-		/* O_NONBLOCK: a FIFO planted in the maildir must not hang us. */
+		/*
+		 * O_NONBLOCK: a FIFO planted in the maildir must not hang
+		 * the open.  It stays set: regular files ignore it, and
+		 * anything else is refused right here.
+		 */
 		fd = openat(msg_dirfd(md, in_new), name, O_RDONLY | O_NOFOLLOW |
 		    O_CLOEXEC | O_NONBLOCK);
 		if (fd >= 0) {
@@ -141,8 +141,6 @@ maildir_msg_open(struct maildir *md, struct maildir_list *l,
 				errno = EINVAL;
 				return -1;
 			}
-			/* Back to blocking reads, as the caller expects. */
-			fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 			return fd;
 		}
 		if (errno != ENOENT)

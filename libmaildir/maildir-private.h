@@ -4,6 +4,9 @@
 
 #include <dirent.h>
 #include <stdbool.h>
+#include <stddef.h>
+
+struct maildir_list;
 
 /*
  * Moves fromfd/from to tofd/to, failing with EEXIST rather than replacing
@@ -18,5 +21,11 @@ DIR	*maildir_opendir(int dirfd);
 
 /* True for entries a listing ignores: dot files and non-files. */
 bool	maildir_dirent_skip(const struct dirent *de);
+
+/*
+ * Room for len bytes that live as long as l: where a renamed message's
+ * longer name goes.  NULL with errno ENOMEM when none is left.
+ */
+char	*maildir_list_spill(struct maildir_list *l, size_t len);
 
 #endif

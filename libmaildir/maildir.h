@@ -163,31 +163,35 @@ void	maildir_deliver_abort(struct maildir_tmp *t);
 
 /* ---- listing (maildir-list.c) ---- */
 
+/*
+ * One message of a listing: 32 bytes, so that a listing of 100 000
+ * messages costs about 90 bytes each with its name.
+ */
 struct maildir_msg {
-	char		*name;		/* file name, in the list's arena */
-	uint32_t	 name_cap;	/* room at name, with slack for flags */
+	char		*name;		/* file name, owned by the list */
 	uint64_t	 wsize;		/* CRLF size, if has_wsize */
-	uint64_t	 size;		/* bytes on disk, if has_size */
-	int64_t		 sec;		/* for ordering */
-	long		 usec;
-	uint32_t	 base_len;	/* the part of name before ':' */
-	bool		 has_size;
+	uint64_t	 order;		/* sec * 10^6 + usec from the name */
+	uint32_t	 size;		/* bytes on disk, if has_size */
+	uint8_t		 base_len;	/* the part of name before ':' */
+	bool		 has_size;	/* false only from 4 GiB on */
 	bool		 has_wsize;
 	bool		 in_new;	/* in new/ rather than cur/ */
 };
 
+struct maildir_spill;			/* renamed names; see maildir-list.c */
+
 struct maildir_list {
 	struct maildir_msg *msgs;
 	size_t		 count;
-	char		*arena;		/* all names, owned by the list */
+	char		*arena;		/* the listed names, end to end */
 	size_t		 arena_len;
-	size_t		 arena_cap;
-	size_t		 cap;
+	struct maildir_spill *spill;	/* names longer than those they replaced */
 };
 
 /*
  * Reads new/ and cur/ (readdir only: no stat for names that carry S=)
- * into l, oldest delivery first (by the time in the name, then the name).
+ * into l, oldest delivery first (by the time in the name, then the name;
+ * a time past the year 292 000 counts as that year).
  * A message seen twice (renamed while the directories were read) is
  * listed once, from cur/.
  * Entries starting with '.' are skipped.  A file without S= is stat()ed
@@ -208,18 +212,20 @@ int	maildir_new_to_cur(struct maildir *md);
 /*
  * Opens a message read-only (O_NOFOLLOW).  When its file was renamed by
  * another process since it was listed (a flag change, new/ -> cur/), finds
- * it again by its base name and updates m->name in place when it fits
- * (the list arena keeps room for ":2,<flags>", see maildir-list.c).
- * Fails with ENOENT when the message is gone, with ELOOP when the name is
- * now a symlink and with EINVAL when it is not a regular file.  The caller
- * closes the returned descriptor.
+ * it again by its base name and records the new name in m (in place when
+ * it is no longer than the old one, else in memory l owns; with l NULL
+ * only in place).  Fails with ENOENT when the message is gone, with ELOOP
+ * when the name is now a symlink and with EINVAL when it is not a regular
+ * file.  The descriptor keeps O_NONBLOCK (opening a FIFO must not block
+ * us), which reads from a regular file ignore.  The caller closes it.
  */
 int	maildir_msg_open(struct maildir *md, struct maildir_list *l,
 	    struct maildir_msg *m);
 
 /*
  * Sets and clears flags (letters A-Z, kept sorted, per the maildir spec);
- * a message in new/ moves to cur/.  ENOENT when it is gone.
+ * a message in new/ moves to cur/.  ENOENT when it is gone.  m's name is
+ * updated as maildir_msg_open() does it.
  */
 int	maildir_msg_flags(struct maildir *md, struct maildir_list *l,
 	    struct maildir_msg *m, const char *add, const char *del);

@@ -176,7 +176,11 @@ update(struct pop3_conn *c)
 			}
 		} else if ((c->marks[i] & POP3_M_RETRIEVED) &&
 		    !has_flag(m, 'S') &&
-		    maildir_msg_flags(c->md, &c->list, m, "S", NULL) == -1 &&
+		    /*
+		     * No list: the longer name need not be kept (the
+		     * session ends), which would cost memory per message.
+		     */
+		    maildir_msg_flags(c->md, NULL, m, "S", NULL) == -1 &&
 		    errno != ENOENT) {
 			log_warn("%s: flagging %s seen: %s", c->peer, m->name,
 			    strerror(errno));

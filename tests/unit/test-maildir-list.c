@@ -19,6 +19,7 @@ test_list(void)
 	char dir[PATH_MAX], p[PATH_MAX];
 	struct maildir_list l;
 	struct maildir md;
+	size_t packed = 0;
 
 	tu_mkdtemp(dir, sizeof(dir));
 	CHECK(maildir_open(&md, dir) == 0);
@@ -43,23 +44,25 @@ test_list(void)
 
 		CHECK(strcmp(m->name, want[i]) == 0);
 		CHECK(m->base_len == strcspn(want[i], ":"));
-		/* Room for ":2," and every letter when flags change. */
-		CHECK(m->name_cap >= m->base_len + 3 + 26 + 1);
 		CHECK(m->name >= l.arena && m->name < l.arena + l.arena_len);
+		packed += strlen(want[i]) + 1;
 	}
+	/* Names end to end in the arena, no room kept between them. */
+	CHECK(l.arena_len == packed);
 	if (l.count == 5) {
 		CHECK(l.msgs[0].has_size && l.msgs[0].size == 6);
 		CHECK(!l.msgs[0].has_wsize && !l.msgs[0].in_new);
-		CHECK(l.msgs[0].sec == 1699999999 && l.msgs[0].usec == 0);
+		CHECK(l.msgs[0].order == UINT64_C(1699999999000000));
 		CHECK(l.msgs[1].has_size && l.msgs[1].size == 5);
 		CHECK(!l.msgs[1].has_wsize && !l.msgs[1].in_new);
-		CHECK(l.msgs[1].usec == 10);
+		CHECK(l.msgs[1].order == UINT64_C(1700000001000010));
 		CHECK(l.msgs[2].has_size && l.msgs[2].size == 4);
 		CHECK(!l.msgs[2].has_wsize && l.msgs[2].in_new);
 		CHECK(l.msgs[3].size == 7 && l.msgs[3].wsize == 9);
 		CHECK(l.msgs[3].has_wsize && !l.msgs[3].in_new);
 		CHECK(l.msgs[4].size == 10 && l.msgs[4].wsize == 12);
-		CHECK(l.msgs[4].in_new && l.msgs[4].sec == 1700000002);
+		CHECK(l.msgs[4].in_new &&
+		    l.msgs[4].order == UINT64_C(1700000002000005));
 	}
 	maildir_list_free(&l);
 	CHECK(l.msgs == NULL && l.count == 0);
@@ -146,6 +149,82 @@ since(clockid_t clk, const struct timespec *a)
 	    (double)(b.tv_nsec - a->tv_nsec) / 1e6;
 }
 
+/* Times and sizes past what an entry holds: last, and size unknown. */
+static void
+test_list_far(void)
+{
+	char dir[PATH_MAX];
+	struct maildir_list l;
+	struct maildir md;
+
+	tu_mkdtemp(dir, sizeof(dir));
+	CHECK(maildir_open(&md, dir) == 0);
+	CHECK(tu_write(dir, "cur", "99999999999999999.M2P1Q1.h,S=1", "x", 1) == 0);
+	CHECK(tu_write(dir, "cur", "99999999999999999.M1P1Q1.h,S=1", "x", 1) == 0);
+	CHECK(tu_write(dir, "cur", "18446744073708.M999999P1.h,S=1", "x", 1) == 0);
+	CHECK(tu_write(dir, "new", "5.M1P1Q1.h,S=4294967296,W=4294967300", "",
+	    0) == 0);
+	CHECK(tu_write(dir, "new", "5.M1P1Q2.h,S=4294967295", "", 0) == 0);
+	CHECK(maildir_list(&md, &l) == 0);
+	CHECK(l.count == 5);
+	if (l.count == 5) {
+		CHECK(!l.msgs[0].has_size && l.msgs[0].has_wsize &&
+		    l.msgs[0].wsize == UINT64_C(4294967300));
+		CHECK(l.msgs[1].has_size && l.msgs[1].size == UINT32_MAX);
+		/* The largest time that still multiplies, then the rest by name. */
+		CHECK(l.msgs[2].order == UINT64_C(18446744073708999999));
+		CHECK(strcmp(l.msgs[3].name,
+		    "99999999999999999.M1P1Q1.h,S=1") == 0);
+		CHECK(l.msgs[3].order == UINT64_MAX &&
+		    l.msgs[4].order == UINT64_MAX);
+	}
+	maildir_list_free(&l);
+	maildir_close(&md);
+	tu_rmrf(dir);
+}
+
+/* Many messages of one microsecond: ordered by name alone. */
+static void
+test_list_same_time(void)
+{
+	const size_t n = 3000;
+	char dir[PATH_MAX];
+	struct maildir_list l;
+	struct maildir md;
+	bool sorted = true;
+
+	tu_mkdtemp(dir, sizeof(dir));
+	CHECK(maildir_open(&md, dir) == 0);
+	CHECK(tu_write(dir, "tmp", "seed", "", 0) == 0);
+	for (size_t i = 0; i < n; i++) {
+		char name[64];
+
+		/* A few names repeat across new/ and cur/: listed once. */
+		snprintf(name, sizeof(name), "7.M5P%luQ%zu.h,S=0%s",
+		    tu_rand() % (n / 2), i % 3, i % 2 ? ":2,S" : "");
+		if (linkat(md.tmpfd, "seed", i % 2 ? md.curfd : md.newfd, name,
+		    0) < 0 && errno != EEXIST)
+			CHECK(!"linkat");
+	}
+	CHECK(maildir_list(&md, &l) == 0);
+	CHECK(l.count > n / 4 && l.count <= n);
+	for (size_t i = 1; i < l.count; i++) {
+		const struct maildir_msg *a = &l.msgs[i - 1], *b = &l.msgs[i];
+		size_t la = strcspn(a->name, ":"), lb = strcspn(b->name, ":");
+		int c = memcmp(a->name, b->name, la < lb ? la : lb);
+
+		/* Strictly increasing bases: sorted and no base twice. */
+		if (c > 0 || (c == 0 && la >= lb))
+			sorted = false;
+		if (a->order != 7000005)
+			sorted = false;
+	}
+	CHECK(sorted);
+	maildir_list_free(&l);
+	maildir_close(&md);
+	tu_rmrf(dir);
+}
+
 /* 100 000 messages, half in new/, named in random order. */
 static void
 test_list_many(void)
@@ -189,8 +268,8 @@ test_list_many(void)
 	for (size_t i = 1; i < l.count; i++) {
 		const struct maildir_msg *a = &l.msgs[i - 1], *b = &l.msgs[i];
 
-		if (a->sec > b->sec || (a->sec == b->sec && (a->usec > b->usec ||
-		    (a->usec == b->usec && strcmp(a->name, b->name) > 0))))
+		if (a->order > b->order || (a->order == b->order &&
+		    strcmp(a->name, b->name) > 0))
 			sorted = false;
 		if (!b->has_size || !b->has_wsize || b->wsize != b->size + 2)
 			sorted = false;
@@ -213,6 +292,8 @@ int
 main(void)
 {
 	test_list();
+	test_list_far();
+	test_list_same_time();
 	test_list_delivered();
 	test_list_twice_seen();
 	test_list_many();

@@ -137,10 +137,12 @@ test_flags(void)
 		goto out;
 	old = m->name;
 
-	/* From new/ to cur/, name updated in place. */
+	/* From new/ to cur/: a longer name, kept in the list's spill room. */
 	CHECK(maildir_msg_flags(&md, &l, m, "S", NULL) == 0);
 	snprintf(want, sizeof(want), "%s:2,S", n1);
-	CHECK(strcmp(m->name, want) == 0 && m->name == old && !m->in_new);
+	CHECK(strcmp(m->name, want) == 0 && m->name != old && !m->in_new);
+	CHECK(strcmp(old, n1) == 0 && l.spill != NULL);
+	old = m->name;
 	CHECK(tu_exists(dir, "cur", want) && tu_count(dir, "new", NULL, 0) == 0);
 
 	/* Sorted and unique, whatever order they come in. */
@@ -154,15 +156,31 @@ test_flags(void)
 	CHECK(maildir_msg_flags(&md, &l, m, "S", "P") == 0);
 	CHECK(strcmp(m->name, want) == 0 && tu_exists(dir, "cur", want));
 	CHECK(tu_count(dir, "cur", NULL, 0) == 1);
-	/* Every letter fits in the room the list keeps. */
+	/* Every letter: longer again, then shorter, in place. */
 	CHECK(maildir_msg_flags(&md, &l, m, "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
 	    NULL) == 0);
 	CHECK(strstr(m->name, ":2,ABCDEFGHIJKLMNOPQRSTUVWXYZ") != NULL);
-	CHECK(m->name == old && tu_exists(dir, "cur", m->name));
+	CHECK(tu_exists(dir, "cur", m->name));
+	old = m->name;
 	CHECK(maildir_msg_flags(&md, &l, m, NULL,
 	    "ABCDEFGHIJKLMNOPQRTUVWXYZ") == 0);
 	snprintf(want, sizeof(want), "%s:2,S", n1);
 	CHECK(strcmp(m->name, want) == 0 && tu_exists(dir, "cur", want));
+	CHECK(m->name == old);
+	/* Growing hundreds of times fills several spill blocks. */
+	for (int i = 0; i < 300; i++) {
+		CHECK(maildir_msg_flags(&md, &l, m, "A", NULL) == 0);
+		CHECK(maildir_msg_flags(&md, &l, m, NULL, "A") == 0);
+	}
+	CHECK(strcmp(m->name, want) == 0 && tu_exists(dir, "cur", want));
+	/* Without the list only an in-place update is possible. */
+	CHECK(maildir_msg_flags(&md, NULL, m, "R", NULL) == 0);
+	CHECK(strcmp(m->name, want) == 0);
+	snprintf(want, sizeof(want), "%s:2,RS", n1);
+	CHECK(tu_exists(dir, "cur", want));
+	CHECK(maildir_msg_flags(&md, NULL, m, NULL, "R") == 0);
+	snprintf(want, sizeof(want), "%s:2,S", n1);
+	CHECK(tu_exists(dir, "cur", want) && strcmp(m->name, want) == 0);
 	/* Not letters: refused, nothing renamed. */
 	errno = 0;
 	CHECK(maildir_msg_flags(&md, &l, m, "1", NULL) == -1 && errno == EINVAL);
