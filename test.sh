@@ -47,7 +47,7 @@ build build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false |
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     check asan build-asan --num-processes 2
 
-VG="valgrind -q --error-exitcode=99 --leak-check=full"
+VG="valgrind -q --vgdb=no --error-exitcode=99 --leak-check=full"
 VG="$VG --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect"
 check valgrind-unit build --suite unit --wrapper "$VG"
 BAREMAIL_WRAPPER="$VG" BAREMAIL_TIMEOUT=120 \
