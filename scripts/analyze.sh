@@ -60,9 +60,14 @@ fi
 # The code that ships and the fuzz harness.  Not tests/ (its CHECK()
 # macro goes on after a failure, which analyzers rightly flag) nor bench/
 # (throwaway measuring loops); clang-format still checks every file.
-sources=$(git ls-files '*.c' | grep -v '^tests/\|^bench/')
-headers=$(git ls-files '*.h' | grep -v '^tests/\|^bench/')
-all_files=$(git ls-files '*.c' '*.h')
+if git rev-parse --git-dir >/dev/null 2>&1; then
+	all_files=$(git ls-files '*.c' '*.h')
+else	# a tarball: every C file outside the build directories
+	all_files=$(find . -path './build*' -prune -o \( -name '*.c' -o -name '*.h' \) \
+	    -print | sed 's|^\./||' | sort)
+fi
+sources=$(printf '%s\n' $all_files | grep '\.c$' | grep -v '^tests/\|^bench/')
+headers=$(printf '%s\n' $all_files | grep '\.h$' | grep -v '^tests/\|^bench/')
 
 if [ "$do_static" = 1 ]; then
 	# 2. cppcheck, with the build's own defines and include paths.
