@@ -7,7 +7,7 @@ TEST_PACKAGES="bats bats-support bats-assert bats-file python3 curl swaks msmtp
 	mpop fetchmail xinetd systemd valgrind s-nail bsd-mailx strace clang
 	libfuzzer-14-dev libclang-rt-14-dev systemd-container procps iproute2
 	util-linux passwd coreutils findutils cppcheck clang-tidy clang-format
-	binutils time man-db groff-base"
+	binutils time man-db groff-base e2fsprogs"
 
 need_packages() {
 	missing=""

@@ -110,26 +110,32 @@ teardown() {
 	done
 }
 
-@test "a full tmpfs: 250s are whole, the rest get 452 4.3.1, no tmp left, and delivery resumes" {
-	[ "$(id -u)" = 0 ] || skip "mounting a tmpfs needs root (CI runs as root)"
-	SMALL="$BATS_TEST_TMPDIR/small"
-	mkdir -p "$SMALL"
-	mount -t tmpfs -o size=256k,mode=0755 tmpfs "$SMALL"
+# fill_disk: 30 messages of ~15 KB (x BIG) into $MD on a small file system
+# mounted at $SMALL; the 250s must be whole, the rest 452 4.3.1, no tmp
+# file left, and delivery must resume once there is room.
+fill_disk() {
 	MD="$SMALL/Maildir"
 	mkdir -p "$MD"
 	chown "$TEST_USER" "$MD"
 	conf_set maildir path "$MD"
-	local body cmds=("EHLO t") i
-	body=$(head -c 15000 /dev/zero | tr '\0' 'z' | fold -w 70)
-	for i in $(seq 30); do
-		cmds+=("MAIL FROM:<a@b>" "RCPT TO:<c@d>" DATA "Subject: $i" "" "$body" "end $i" .)
-	done
-	smtp "${cmds[@]}" QUIT
+	local in="$BATS_TEST_TMPDIR/fill.in" i
+	# The session's input in a file: 30 big messages overflow argv.
+	{
+		printf 'EHLO t\r\n'
+		for i in $(seq 30); do
+			printf 'MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\nSubject: %d\r\n\r\n' "$i"
+			{ head -c $((15000 * ${BIG:-1})) /dev/zero | tr '\0' 'z' |
+			    fold -w 70; echo; } | sed 's/$/\r/'
+			printf 'end %d\r\n.\r\n' "$i"
+		done
+		printf 'QUIT\r\n'
+	} >"$in"
+	run bash -c 'timeout "$1" $2 "$3" <"$4"' _ "$T" "$WRAP" "$SMTP_SESSION" "$in"
 	[ "$status" = 0 ]
 	local ok full
 	ok=$(printf '%s\n' "$output" | grep -c 'queued as')
 	full=$(printf '%s\n' "$output" | grep -c '^452 4\.3\.1')
-	echo "# tmpfs 256k: $ok messages stored, $full refused with 452 4.3.1" >&3
+	echo "# $1: $ok messages stored, $full refused with 452 4.3.1" >&3
 	[ "$ok" -ge 5 ] && [ "$full" -ge 1 ] && [ $((ok + full)) = 30 ]
 	[ "$(count_messages)" = "$ok" ]
 	[ "$(count_tmp)" = 0 ]
@@ -144,6 +150,26 @@ teardown() {
 	smtp "EHLO t" "MAIL FROM:<a@b>" "RCPT TO:<c@d>" DATA "Subject: after" "" x . QUIT
 	[ "$(final_codes)" = "220 250 250 250 354 250 221" ]
 	[ "$(count_messages)" = 1 ]
+}
+
+@test "a full tmpfs: 250s are whole, the rest get 452 4.3.1, no tmp left, and delivery resumes" {
+	[ "$(id -u)" = 0 ] || skip "mounting a tmpfs needs root (CI runs as root)"
+	SMALL="$BATS_TEST_TMPDIR/small"
+	mkdir -p "$SMALL"
+	mount -t tmpfs -o size=256k,mode=0755 tmpfs "$SMALL"
+	fill_disk "tmpfs 256k"
+}
+
+@test "a full ext4 image (loop mount, journal, delayed allocation): the same" {
+	[ "$(id -u)" = 0 ] || skip "mounting a loop device needs root (CI runs as root)"
+	# On ext4 a full disk may show first at fsync or close, not at write.
+	SMALL="$BATS_TEST_TMPDIR/small"
+	mkdir -p "$SMALL"
+	truncate -s 4M "$BATS_TEST_TMPDIR/ext4.img"
+	mkfs.ext4 -q -F "$BATS_TEST_TMPDIR/ext4.img"
+	timeout 30 mount -o loop "$BATS_TEST_TMPDIR/ext4.img" "$SMALL"
+	chmod 0755 "$SMALL"
+	BIG=7 fill_disk "ext4 4M"
 }
 
 @test "kill -9 at random points of 1000 deliveries (100 under valgrind): every 250 whole, no duplicates" {
