@@ -136,6 +136,7 @@ sendmail_input_feed(struct sendmail_input *in, const char *buf, size_t len)
 			}
 			if (c == '\r') {
 				in->state = SM_IN_DOTCR;
+				in->crs = 1;
 				i++;
 				continue;
 			}
@@ -144,15 +145,20 @@ sendmail_input_feed(struct sendmail_input *in, const char *buf, size_t len)
 			in->state = SM_IN_MID;
 			continue;
 		case SM_IN_DOTCR:
+			/* CRs before a LF are all line end, here as below. */
 			if (c == '\n') {
 				in->done = true;
 				continue;
 			}
-			/* ".\r" then something: the CR may start a CRLF. */
+			if (c == '\r') {
+				in->crs++;
+				i++;
+				continue;
+			}
+			/* ".\r" then something: the CRs were data after all. */
 			if (in_put(in, ".", 1) < 0)
 				return -1;
 			in->state = SM_IN_CR;
-			in->crs = 1;
 			continue;
 		case SM_IN_CR:
 			if (c == '\r') {

@@ -136,7 +136,7 @@ test_input(void)
 	check_input("a\n.\r", false, "a\n");
 	check_input("a\n.", true, "a\n.\n");
 	check_input("a\n.\rx\n", false, "a\n.\rx\n");
-	check_input("a\n.\r\r\n", false, "a\n.\n");
+	check_input("a\n.\r\r\nb\n", false, "a\n");	/* CRs then LF: a "." line */
 	check_input("x\r", false, "x\n");
 	check_input("x\r\r\ny\r\rz\n", false, "x\ny\r\rz\n");
 	check_input("", false, "");
