@@ -254,6 +254,26 @@ seed_pop3() {
 	done
 }
 
+@test "the session binaries are hardened: PIE, full RELRO, no executable stack, stack protector, FORTIFY" {
+	local b opts
+	# FORTIFY is on only in optimised builds without a sanitizer (meson.build).
+	opts=$(meson introspect "$BAREMAIL_BUILD" --buildoptions | "$PY" -c '
+import json, sys
+d = {o["name"]: o["value"] for o in json.load(sys.stdin)}
+print("fortify" if d["b_sanitize"] == "none" and d["optimization"] not in ("0", "g") else "nofortify")')
+	for b in "$SMTP_SESSION" "$POP3_SESSION"; do
+		readelf -hW "$b" | grep -q 'Type: *DYN'
+		readelf -lW "$b" | grep -q GNU_RELRO
+		readelf -dW "$b" | grep -q 'BIND_NOW\|FLAGS_1.*NOW'
+		readelf -lW "$b" | grep GNU_STACK | grep -q ' RW '
+		nm -D --undefined-only "$b" | grep -q ' U __stack_chk_fail'
+		if [ "$opts" = fortify ]; then
+			nm -D --undefined-only "$b" | grep -q ' U __[a-z]*_chk@'
+		fi
+	done
+	echo "# hardening checked ($opts build)" >&3
+}
+
 # The /proc status of a session started as root, read while it waits.
 session_status() {	# session_status PROGRAM GREETING-PREFIX
 	local fifo="$BATS_TEST_TMPDIR/in" out="$BATS_TEST_TMPDIR/out" pid i
