@@ -124,7 +124,7 @@ test_flags(void)
 {
 	char dir[PATH_MAX], p[PATH_MAX], n1[256], want[300];
 	struct maildir_list l;
-	struct maildir_msg *m;
+	struct maildir_msg *m = NULL;
 	struct maildir md;
 	char *old;
 
