@@ -8,75 +8,8 @@
 #include <strings.h>
 
 #include "pop3.h"
+#include "session-base64.h"
 #include "session-log.h"
-
-static const char b64chars[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-size_t
-pop3_base64_encode(const char *in, size_t len, char *out, size_t outlen)
-{
-	const unsigned char *s = (const unsigned char *)in;
-	size_t		     i, o = 0;
-
-	for (i = 0; i < len && o + 5 <= outlen; i += 3) {
-		unsigned v = (unsigned)s[i] << 16;
-
-		if (i + 1 < len)
-			v |= (unsigned)s[i + 1] << 8;
-		if (i + 2 < len)
-			v |= s[i + 2];
-		out[o++] = b64chars[(v >> 18) & 63];
-		out[o++] = b64chars[(v >> 12) & 63];
-		out[o++] = i + 1 < len ? b64chars[(v >> 6) & 63] : '=';
-		out[o++] = i + 2 < len ? b64chars[v & 63] : '=';
-	}
-	if (outlen > 0)
-		out[o] = '\0';
-	return o;
-}
-
-static int
-b64val(char ch)
-{
-	const char *p;
-
-	if (ch == '\0' || (p = strchr(b64chars, ch)) == NULL)
-		return -1;
-	return (int)(p - b64chars);
-}
-
-ssize_t
-pop3_base64_decode(const char *s, size_t len, char *out, size_t outlen)
-{
-	size_t	 i, o = 0, pad = 0;
-	unsigned v = 0, nbits = 0;
-
-	/* Padding is optional, but only at the end and at most two. */
-	while (len > 0 && s[len - 1] == '=' && pad < 2) {
-		len--;
-		pad++;
-	}
-	if (len % 4 == 1 || (pad > 0 && (len + pad) % 4 != 0))
-		return -1;
-	for (i = 0; i < len; i++) {
-		int d = b64val(s[i]);
-
-		if (d < 0)
-			return -1;
-		v = (v << 6) | (unsigned)d;
-		nbits += 6;
-		if (nbits >= 8) {
-			nbits -= 8;
-			if (o + 1 >= outlen)
-				return -1;
-			out[o++] = (char)((v >> nbits) & 0xff);
-		}
-	}
-	if (outlen > 0)
-		out[o] = '\0';
-	return (ssize_t)o;
-}
 
 /* Remembers the user name for the log (printable characters, up to a NUL). */
 static void
@@ -170,7 +103,7 @@ decode(struct pop3_conn *c, const char *resp, char *buf, size_t len)
 		buf[0] = '\0';
 		return 0;
 	}
-	n = pop3_base64_decode(resp, strlen(resp), buf, len);
+	n = base64_decode(resp, strlen(resp), buf, len);
 	if (n < 0)
 		pop3_err(c, "invalid base64 in SASL response");
 	return n;
@@ -228,7 +161,7 @@ auth_cram_md5(struct pop3_conn *c, char *ir)
 		pop3_err(c, "CRAM-MD5 takes no initial response");
 		return;
 	}
-	pop3_base64_encode(
+	base64_encode(
 	    c->timestamp, strlen(c->timestamp), b64, sizeof(b64));
 	if (!challenge(c, b64, &resp))
 		return;

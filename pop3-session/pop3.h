@@ -139,8 +139,5 @@ void pop3_cmd_quit(struct pop3_conn *c, char *args);
 void pop3_cmd_retr(struct pop3_conn *c, char *args);
 void pop3_cmd_top(struct pop3_conn *c, char *args);
 
-/* Base64 (RFC 4648) for SASL; decode returns the length or -1 when s is not base64. */
-ssize_t pop3_base64_decode(const char *s, size_t len, char *out, size_t outlen);
-size_t pop3_base64_encode(const char *in, size_t len, char *out, size_t outlen);
 
 #endif

@@ -8,75 +8,8 @@
 #include <strings.h>
 
 #include "session-log.h"
+#include "session-base64.h"
 #include "smtp-private.h"
-
-static const char b64chars[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-void
-smtp_b64_encode(const void *vin, size_t len, char *out)
-{
-	const unsigned char *in = vin;
-	size_t		     i;
-
-	for (i = 0; i + 2 < len; i += 3) {
-		*out++ = b64chars[in[i] >> 2];
-		*out++ = b64chars[((in[i] & 3) << 4) | (in[i + 1] >> 4)];
-		*out++ = b64chars[((in[i + 1] & 15) << 2) | (in[i + 2] >> 6)];
-		*out++ = b64chars[in[i + 2] & 63];
-	}
-	if (i < len) {
-		*out++ = b64chars[in[i] >> 2];
-		if (i + 1 < len) {
-			*out++ =
-			    b64chars[((in[i] & 3) << 4) | (in[i + 1] >> 4)];
-			*out++ = b64chars[(in[i + 1] & 15) << 2];
-		} else {
-			*out++ = b64chars[(in[i] & 3) << 4];
-			*out++ = '=';
-		}
-		*out++ = '=';
-	}
-	*out = '\0';
-}
-
-ssize_t
-smtp_b64_decode(char *s)
-{
-	size_t	 o = 0, n = 0;
-	unsigned acc = 0;
-	char	*p;
-
-	for (p = s; *p != '\0' && *p != '='; p++) {
-		const char *at = strchr(b64chars, *p);
-		if (at == NULL)
-			return -1;
-		acc = (acc << 6) | (unsigned)(at - b64chars);
-		if (++n % 4 == 0) {
-			s[o++] = (char)(acc >> 16);
-			s[o++] = (char)(acc >> 8);
-			s[o++] = (char)acc;
-			acc = 0;
-		}
-	}
-	switch (n % 4) {
-	case 1:
-		return -1;
-	case 2:
-		s[o++] = (char)(acc >> 4);
-		break;
-	case 3:
-		s[o++] = (char)(acc >> 10);
-		s[o++] = (char)(acc >> 2);
-		break;
-	}
-	for (; *p == '='; p++)
-		;
-	if (*p != '\0')
-		return -1;
-	s[o] = '\0';
-	return (ssize_t)o;
-}
 
 /* Keeps a printable copy of a decoded user name, for the log. */
 static void
@@ -128,7 +61,7 @@ decode(char *s)
 		s[0] = '\0';
 		return 0;
 	}
-	ssize_t n = smtp_b64_decode(s);
+	ssize_t n = base64_decode(s, strlen(s), s, strlen(s) + 1);
 	/* Forgiving: what is not base64 is still a credential we accept. */
 	return n < 0 ? strlen(s) : (size_t)n;
 }
@@ -189,7 +122,7 @@ auth_cram_md5(struct smtp_conn *c, char *initial)
 	}
 	/* RFC 2195's challenge is a msg-id; any digest is then accepted. */
 	n = header_msgid(c->cfg->hostname, id, sizeof id);
-	smtp_b64_encode(id, n, b64);
+	base64_encode(id, n, b64, sizeof b64);
 	if (challenge(c, b64, &line) < 0)
 		return false;
 	n = decode(line);

@@ -159,10 +159,6 @@ void cmd_bdat_drain(struct smtp_conn *c, char *args);
 /* ---- smtp-auth.c ---- */
 
 void cmd_auth(struct smtp_conn *c, char *args);
-/* Base64 (RFC 4648): encodes into out (4 * ceil(len / 3) + 1). */
-void smtp_b64_encode(const void *in, size_t len, char *out);
-/* Decodes in place; returns the length, or -1 when in is not base64. */
-ssize_t smtp_b64_decode(char *s);
 
 /* ---- smtp-trace.c ---- */
 
