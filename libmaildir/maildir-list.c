@@ -28,6 +28,10 @@ struct maildir_spill {
 	char		 buf[];
 };
 
+/* What the listing's memory is counted in (64-bit machines). */
+_Static_assert(sizeof(void *) != 8 || sizeof(struct maildir_msg) == 32,
+    "struct maildir_msg is meant to be 32 bytes");
+
 /* A time too far off to multiply by 10^6 sorts as the last one there is. */
 #define ORDER_SEC_MAX	((UINT64_MAX - 999999) / 1000000)
 
