@@ -125,12 +125,57 @@ maildir_crlf_conv(struct maildir_crlf *cx, const char *in, size_t len,
 	return o;
 }
 
+/* How many bytes of in are LF, eight at a time. */
+static size_t
+count_lf(const char *in, size_t len)
+{
+	const uint64_t ones = UINT64_C(0x0101010101010101);
+	const uint64_t low7 = ones * 0x7f;
+	size_t n = 0, i = 0;
+
+	for (; len - i >= 8; i += 8) {
+		uint64_t v, x, t;
+
+		memcpy(&v, in + i, 8);
+		x = v ^ (ones * '\n');
+		/* A byte's high bit is set in t exactly where x is not 0. */
+		t = ((x & low7) + low7) | x;
+		/* One per LF in each byte, summed into the top byte. */
+		n += (size_t)((((~t & (ones * 0x80)) >> 7) * ones) >> 56);
+	}
+	for (; i < len; i++)
+		n += in[i] == '\n';
+	return n;
+}
+
+/*
+ * The usual buffer: LF line ends, no CR and no NUL, and no CR pending
+ * from the last one.  Then every LF becomes CRLF, a blank line is two
+ * LFs in a row (or an LF at the start of a line), and the last byte alone
+ * says where the next buffer starts.  Scanning this way is several times
+ * quicker than the byte rules, and gives the same count and state.
+ */
+static uint64_t
+count_lf_only(struct maildir_crlf *cx, const char *in, size_t len)
+{
+	if (!cx->seen_blank && ((cx->at_bol && in[0] == '\n') ||
+	    memmem(in, len, "\n\n", 2) != NULL))
+		cx->seen_blank = true;
+	cx->any = true;
+	cx->at_bol = in[len - 1] == '\n';
+	cx->line_empty = cx->at_bol;
+	return len + count_lf(in, len);
+}
+
 uint64_t
 maildir_crlf_count(struct maildir_crlf *cx, const char *in, size_t len)
 {
 	uint64_t total = 0;
 	size_t i = 0;
 
+	if (len > 0 && !cx->prev_cr && memchr(in, '\r', len) == NULL &&
+	    memchr(in, '\0', len) == NULL)
+		return count_lf_only(cx, in, len);
 	while (i < len) {
 		size_t n = plain_run(cx, in + i, len - i);
 
