@@ -35,24 +35,25 @@ note() { summary="$summary$1
 # 1. The build.  -fsanitize=fuzzer-no-link instruments the libraries, so
 # the fuzzer sees coverage inside them, not only in the target file.
 echo "=== build $B (clang, fuzz, ASan+UBSan)"
+mkdir -p "$B"	# its logs go inside it (git ignores /build*/)
 # Not -Dwerror: clang's warnings are reported (the gcc build in test.sh
 # is the one that must be warning-free), and analysis goes on.
 setup_args="-Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false
 	-Dc_args=-fsanitize=fuzzer-no-link -Dwerror=false"
 # shellcheck disable=SC2086
 if ! { [ -f "$B/build.ninja" ] && meson configure "$B" $setup_args >/dev/null 2>&1; } &&
-   ! CC=clang meson setup "$B" $setup_args >"$B.setup.log" 2>&1; then
-	cat "$B.setup.log"
+   ! CC=clang meson setup "$B" $setup_args >"$B/analyze-setup.log" 2>&1; then
+	cat "$B/analyze-setup.log"
 	note "build: FAILED (meson setup)"
 	echo "analyze: FAILED: build"
 	exit 1
 fi
-if ninja -C "$B" >"$B.ninja.log" 2>&1; then
-	w=$(grep -c 'warning:' "$B.ninja.log")
-	[ "$w" = 0 ] || grep -A3 'warning:' "$B.ninja.log"
+if ninja -C "$B" >"$B/analyze-ninja.log" 2>&1; then
+	w=$(grep -c 'warning:' "$B/analyze-ninja.log")
+	[ "$w" = 0 ] || grep -A3 'warning:' "$B/analyze-ninja.log"
 	note "build: ok ($w clang warnings)"
 else
-	tail -40 "$B.ninja.log"
+	tail -40 "$B/analyze-ninja.log"
 	note "build: FAILED"
 	failed="$failed build"
 fi
@@ -75,11 +76,11 @@ if [ "$do_static" = 1 ]; then
 	if cppcheck --project="$B/compile_commands.json" -q -j 2 \
 	    --enable=warning,performance,portability --inline-suppr \
 	    --error-exitcode=1 --std=c11 \
-	    -i"$B" -itests -ibench --suppress='*:/usr/*' 2>"$B.cppcheck.log"; then
+	    -i"$B" -itests -ibench --suppress='*:/usr/*' 2>"$B/analyze-cppcheck.log"; then
 		note "cppcheck: ok ($(echo "$sources" | wc -w) files)"
 	else
-		cat "$B.cppcheck.log"
-		note "cppcheck: FAILED ($(grep -c ': error:\|: warning:\|: performance:\|: portability:' "$B.cppcheck.log") findings)"
+		cat "$B/analyze-cppcheck.log"
+		note "cppcheck: FAILED ($(grep -c ': error:\|: warning:\|: performance:\|: portability:' "$B/analyze-cppcheck.log") findings)"
 		failed="$failed cppcheck"
 	fi
 
@@ -88,11 +89,11 @@ if [ "$do_static" = 1 ]; then
 	# One file per clang-tidy, two at a time; any warning is an error.
 	# shellcheck disable=SC2086
 	if printf '%s\n' $sources | xargs -P 2 -n 1 clang-tidy -p "$B" --quiet \
-	    >"$B.tidy.log" 2>&1 && ! grep -q ': error:\|: warning:' "$B.tidy.log"; then
+	    >"$B/analyze-tidy.log" 2>&1 && ! grep -q ': error:\|: warning:' "$B/analyze-tidy.log"; then
 		note "clang-tidy: ok"
 	else
-		grep -A3 ': error:\|: warning:' "$B.tidy.log" | head -150
-		note "clang-tidy: FAILED ($(grep -c ': error:\|: warning:' "$B.tidy.log") findings, all in $B.tidy.log)"
+		grep -A3 ': error:\|: warning:' "$B/analyze-tidy.log" | head -150
+		note "clang-tidy: FAILED ($(grep -c ': error:\|: warning:' "$B/analyze-tidy.log") findings, all in $B/analyze-tidy.log)"
 		failed="$failed clang-tidy"
 	fi
 fi
