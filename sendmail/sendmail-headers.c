@@ -511,7 +511,7 @@ add_received(struct sm_buf *b, const struct sendmail_submit *s,
 	    sm_buf_addstr(b, " (baremail-sendmail) with local") < 0)
 		return -1;
 	/* RFC 5321 4.4: "for" names one recipient, only when there is one. */
-	if (na + nc == 1 && strpbrk(only, "<>\r\n") == NULL &&
+	if (only != NULL && na + nc == 1 && strpbrk(only, "<>\r\n") == NULL &&
 	    (sm_buf_addstr(b, "\n\tfor <") < 0 ||
 	    sm_buf_addstr(b, only) < 0 || sm_buf_addstr(b, ">") < 0))
 		return -1;

@@ -48,10 +48,11 @@ slurp(int fd, char *buf, size_t len)
 /*
  * Runs session_start() in a child with the arguments given (NULL-ended).
  * on_socket: fds 0, 1 and 2 are one socket, as under xinetd; what arrives
- * on it is in out.
+ * on it is in out.  (An int, not a bool: va_start after a parameter that
+ * promotes is undefined.)
  */
 static void
-run_start(struct run *r, bool on_socket, ...)
+run_start(struct run *r, int on_socket, ...)
 {
 	char *argv[16];
 	int argc = 0, po[2] = { -1, -1 }, pe[2] = { -1, -1 };
