@@ -22,6 +22,7 @@ user=baremail
 maildir=$top/Maildir
 is_root=false
 [ "$(id -u)" = 0 ] && is_root=true
+bound=""	# the fallback's bind mount, to undo on exit
 
 # Second pass, as root in a private mount namespace (see below): the
 # maildir is bind-mounted where the unprivileged account can reach it.  The
@@ -60,10 +61,19 @@ else
 			trap 'rm -rf "$at"' EXIT
 			trap 'exit 130' INT
 			trap 'exit 143' TERM
-			BAREMAIL_SERVE_AT=$at/Maildir unshare --mount \
-			    --propagation private -- "$top/serve.sh" "$@" ||
-			    exit $?
-			exit 0
+			if unshare --mount --propagation private true 2>/dev/null; then
+				BAREMAIL_SERVE_AT=$at/Maildir unshare --mount \
+				    --propagation private -- "$top/serve.sh" "$@" ||
+				    exit $?
+				exit 0
+			fi
+			# No mount namespace to be had (a chroot, say): the
+			# same bind mount here, undone when this script ends.
+			mount --bind "$maildir" "$at/Maildir"
+			# Never rm -r over the mount: it would empty the maildir.
+			trap 'umount "$at/Maildir" && rmdir "$at/Maildir" "$at"' EXIT
+			bound=$at
+			served=$at/Maildir
 		fi
 	fi
 fi
@@ -96,6 +106,9 @@ stop() {
 	[ -z "$pids" ] || kill $pids 2>/dev/null || :
 	wait
 	rm -rf "$run"
+	if [ -n "$bound" ]; then
+		umount "$bound/Maildir" && rmdir "$bound/Maildir" "$bound"
+	fi
 }
 trap stop EXIT
 trap 'exit 130' INT
