@@ -1,8 +1,9 @@
 #!/bin/sh
 # Builds BareMail and runs every test, three ways: a warnings-as-errors
 # build, an ASan+UBSan build, and the same tests with the programs under
-# valgrind.  Run as root on a fresh Debian/Ubuntu machine it installs what
-# it needs.  Ends with one line: "N passed, M failed".
+# valgrind; then static analysis and the fuzzers (scripts/analyze.sh).
+# Run as root on a fresh Debian/Ubuntu machine it installs what it needs.
+# Ends with one line: "N passed, M failed".
 set -eu
 cd "$(dirname "$0")"
 . scripts/deps.sh
@@ -52,6 +53,11 @@ VG="$VG --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,ind
 check valgrind-unit build --suite unit --wrapper "$VG"
 BAREMAIL_WRAPPER="$VG" BAREMAIL_TIMEOUT=120 \
     check valgrind-bats build --suite bats --timeout-multiplier 3
+
+# Static analysis (cppcheck, clang-tidy, clang-format) and every fuzz
+# target for 60 s: see tests/RELIABILITY.md.
+echo "=== analyze"
+scripts/analyze.sh || failed="$failed analyze"
 
 /usr/bin/python3 scripts/summary.py $logs
 [ -z "$failed" ] || { echo "failed:$failed"; exit 1; }
