@@ -36,8 +36,25 @@ baremail_setup() {
 			d=$(dirname "$d")
 		done
 		chown -R "$TEST_USER" "$MD"
+		programs_reachable
 	fi
 	export BAREMAIL_CONFIG="$CONF"
+}
+
+# Programs that xinetd or setpriv start as $TEST_USER must be reachable by
+# it: a checkout under /root (mode 0700) is not.  Then the test uses
+# copies in its own directory, which setup made reachable.
+programs_reachable() {
+	setpriv --reuid="$TEST_USER" --regid="$TEST_USER" --clear-groups \
+	    test -x "${SMTP_SESSION:-/nonexistent}" 2>/dev/null && return 0
+	local v bin="$BATS_TEST_TMPDIR/bin"
+	mkdir -p "$bin"
+	for v in SMTP_SESSION POP3_SESSION SENDMAIL; do
+		[ -n "${!v:-}" ] || continue
+		cp "${!v}" "$bin/"
+		export "$v=$bin/$(basename "${!v}")"
+	done
+	chmod -R a+rX "$bin"
 }
 
 setup() {
