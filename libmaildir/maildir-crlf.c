@@ -1,7 +1,8 @@
 /*
  * The CRLF view of a stored message, as POP3 serves it and as W= counts it.
- * conv, count and finish walk the same rules one byte at a time, so the
- * size in the name is exactly the size RETR sends (before dot-stuffing).
+ * conv, count and finish walk the same rules (one byte at a time, or line
+ * by line where a buffer has LF line ends only), so the size in the name
+ * is exactly the size RETR sends (before dot-stuffing).
  */
 #include <string.h>
 
@@ -96,35 +97,6 @@ plain_run(struct maildir_crlf *cx, const char *in, size_t len)
 	return n;
 }
 
-size_t
-maildir_crlf_conv(struct maildir_crlf *cx, const char *in, size_t len,
-    char *out)
-{
-	size_t i = 0, o = 0;
-
-	while (i < len) {
-		size_t n = plain_run(cx, in + i, len - i);
-		unsigned char c;
-
-		memcpy(out + o, in + i, n);
-		o += n;
-		i += n;
-		if (i == len)
-			break;
-		c = (unsigned char)in[i++];
-		switch (crlf_step(cx, c)) {
-		case 0:
-			break;
-		case 2:
-			out[o++] = '\r';
-			/* FALLTHROUGH */
-		default:
-			out[o++] = (char)c;
-		}
-	}
-	return o;
-}
-
 /* How many bytes of in are LF, eight at a time. */
 static size_t
 count_lf(const char *in, size_t len)
@@ -153,10 +125,18 @@ count_lf(const char *in, size_t len)
  * from the last one.  Then every LF becomes CRLF, a blank line is two
  * LFs in a row (or an LF at the start of a line), and the last byte alone
  * says where the next buffer starts.  Scanning this way is several times
- * quicker than the byte rules, and gives the same count and state.
+ * quicker than the byte rules, and gives the same output and state.
  */
-static uint64_t
-count_lf_only(struct maildir_crlf *cx, const char *in, size_t len)
+static bool
+is_lf_only(const struct maildir_crlf *cx, const char *in, size_t len)
+{
+	return len > 0 && !cx->prev_cr && memchr(in, '\r', len) == NULL &&
+	    memchr(in, '\0', len) == NULL;
+}
+
+/* The state after an LF-only buffer (see is_lf_only()). */
+static void
+lf_only_state(struct maildir_crlf *cx, const char *in, size_t len)
 {
 	if (!cx->seen_blank && ((cx->at_bol && in[0] == '\n') ||
 	    memmem(in, len, "\n\n", 2) != NULL))
@@ -164,7 +144,56 @@ count_lf_only(struct maildir_crlf *cx, const char *in, size_t len)
 	cx->any = true;
 	cx->at_bol = in[len - 1] == '\n';
 	cx->line_empty = cx->at_bol;
-	return len + count_lf(in, len);
+}
+
+/* maildir_crlf_conv() of an LF-only buffer: line by line. */
+static size_t
+conv_lf_only(struct maildir_crlf *cx, const char *in, size_t len, char *out)
+{
+	const char *p = in, *end = in + len, *lf;
+	size_t o = 0;
+
+	lf_only_state(cx, in, len);
+	while ((lf = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		memcpy(out + o, p, (size_t)(lf - p));
+		o += (size_t)(lf - p);
+		out[o++] = '\r';
+		out[o++] = '\n';
+		p = lf + 1;
+	}
+	memcpy(out + o, p, (size_t)(end - p));
+	return o + (size_t)(end - p);
+}
+
+size_t
+maildir_crlf_conv(struct maildir_crlf *cx, const char *in, size_t len,
+    char *out)
+{
+	size_t i = 0, o = 0;
+
+	if (is_lf_only(cx, in, len))
+		return conv_lf_only(cx, in, len, out);
+	while (i < len) {
+		size_t n = plain_run(cx, in + i, len - i);
+		unsigned char c;
+
+		memcpy(out + o, in + i, n);
+		o += n;
+		i += n;
+		if (i == len)
+			break;
+		c = (unsigned char)in[i++];
+		switch (crlf_step(cx, c)) {
+		case 0:
+			break;
+		case 2:
+			out[o++] = '\r';
+			/* FALLTHROUGH */
+		default:
+			out[o++] = (char)c;
+		}
+	}
+	return o;
 }
 
 uint64_t
@@ -173,9 +202,10 @@ maildir_crlf_count(struct maildir_crlf *cx, const char *in, size_t len)
 	uint64_t total = 0;
 	size_t i = 0;
 
-	if (len > 0 && !cx->prev_cr && memchr(in, '\r', len) == NULL &&
-	    memchr(in, '\0', len) == NULL)
-		return count_lf_only(cx, in, len);
+	if (is_lf_only(cx, in, len)) {
+		lf_only_state(cx, in, len);
+		return len + count_lf(in, len);
+	}
 	while (i < len) {
 		size_t n = plain_run(cx, in + i, len - i);
 
