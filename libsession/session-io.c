@@ -82,6 +82,14 @@ out_flush(struct out *o)
 }
 
 void
+out_hangup(struct out *o)
+{
+	out_flush(o);
+	/* Not a socket (a pipe, a fuzzer's file): nothing to shut down. */
+	(void)shutdown(o->fd, SHUT_WR);
+}
+
+void
 out_write(struct out *o, const void *buf, size_t len)
 {
 	if (o->failed)

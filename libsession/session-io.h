@@ -37,6 +37,13 @@ void	out_printf(struct out *o, const char *fmt, ...)
 /* Writes everything buffered; returns -1 when the client is gone. */
 int	out_flush(struct out *o);
 
+/*
+ * The session is over: writes what is buffered and, when fd is a socket,
+ * shuts down our side of it, so the client sees the end at once and not
+ * after the summary log line (which may load libsystemd, see session-log.c).
+ */
+void	out_hangup(struct out *o);
+
 /* Results of lr_next() and lr_read() other than a length. */
 #define LR_EOF		(-1)	/* the client closed (or a read error) */
 #define LR_TIMEOUT	(-2)	/* nothing arrived within the timeout */

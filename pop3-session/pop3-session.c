@@ -429,7 +429,7 @@ pop3_session_run(struct pop3_conn *c)
 			break;
 		}
 	}
-	out_flush(&c->out);
+	out_hangup(&c->out);
 	log_summary(c);
 	return c->status;
 }

@@ -160,7 +160,7 @@ die_reply(struct smtp_conn *c, int status, int code, const char *enh,
     const char *text, const char *result)
 {
 	smtp_reply(c, code, enh, "%s %s", c->cfg->hostname, text);
-	out_flush(&c->out);
+	out_hangup(&c->out);
 	smtp_tx_reset(c);
 	c->result = result;
 	log_summary(c);
@@ -346,7 +346,7 @@ smtp_session_run(struct smtp_conn *c)
 			    "too many errors, closing connection",
 			    "too many errors");
 	}
-	out_flush(&c->out);
+	out_hangup(&c->out);
 	smtp_tx_reset(c);
 	log_summary(c);
 	return 0;

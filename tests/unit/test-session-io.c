@@ -1,5 +1,6 @@
 /* Tests libsession/session-io.c: the line reader and the reply writer. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -444,6 +445,36 @@ test_bulk(void)
 	close(sv[0]);
 }
 
+/* out_hangup: the peer gets the last reply and then EOF, though our fd stays open. */
+static void
+test_out_hangup(void)
+{
+	static struct out o;
+	char buf[64];
+	int sv[2];
+	ssize_t n;
+
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	out_init(&o, sv[0]);
+	out_printf(&o, "221 bye\r\n");
+	out_hangup(&o);
+	n = read(sv[1], buf, sizeof buf);
+	CHECK(n == 9 && memcmp(buf, "221 bye\r\n", 9) == 0);
+	CHECK(read(sv[1], buf, sizeof buf) == 0);
+	CHECK(fcntl(sv[0], F_GETFD) != -1);
+	close(sv[0]);
+	close(sv[1]);
+
+	/* On a pipe there is nothing to shut down: the bytes still arrive. */
+	CHECK(pipe(sv) == 0);
+	out_init(&o, sv[1]);
+	out_printf(&o, "+OK\r\n");
+	out_hangup(&o);
+	CHECK(read(sv[0], buf, sizeof buf) == 5);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 int
 main(void)
 {
@@ -459,5 +490,6 @@ main(void)
 	test_timeout();
 	test_trickle();
 	test_out_timeout();
+	test_out_hangup();
 	return CHECK_DONE();
 }
