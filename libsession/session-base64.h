@@ -12,13 +12,13 @@
  * groups fit in outlen; returns the length written.  4 * ceil(len / 3) + 1
  * bytes always suffice.
  */
-size_t	base64_encode(const char *in, size_t len, char *out, size_t outlen);
+size_t base64_encode(const char *in, size_t len, char *out, size_t outlen);
 
 /*
  * Decodes len characters of s into out (NUL-terminated); returns the
  * length, or -1 when s is not base64 (padding may be left out, but not
  * misplaced) or the result does not fit in outlen.  out may be s itself.
  */
-ssize_t	base64_decode(const char *s, size_t len, char *out, size_t outlen);
+ssize_t base64_decode(const char *s, size_t len, char *out, size_t outlen);
 
 #endif

@@ -22,21 +22,21 @@
 #define BAREMAIL_SYSCONFDIR "/etc"
 #endif
 
-#define CONFIG_MAX_TIMEOUT	86400		/* a day */
-#define CONFIG_MAX_RECIPIENTS	1000000
+#define CONFIG_MAX_TIMEOUT    86400 /* a day */
+#define CONFIG_MAX_RECIPIENTS 1000000
 /* Large enough for anything sane, small enough that sums cannot overflow. */
-#define CONFIG_MAX_MESSAGE_SIZE	((size_t)1 << 40)
+#define CONFIG_MAX_MESSAGE_SIZE ((size_t)1 << 40)
 
 /* What one config_load() call carries through inih's callbacks. */
 struct config_parse {
-	struct session_config	*cfg;
-	FILE			*fp;
-	const char		*path;
-	unsigned		 lineno;	/* of the line inih is handling */
-	unsigned		 err_line;	/* first error, 0 if none */
-	char			 why[512];	/* "[section] key: why" */
-	char			*line;		/* getline() buffer */
-	size_t			 linecap;
+	struct session_config *cfg;
+	FILE		      *fp;
+	const char	      *path;
+	unsigned	       lineno;	 /* of the line inih is handling */
+	unsigned	       err_line; /* first error, 0 if none */
+	char		       why[512]; /* "[section] key: why" */
+	char		      *line;	 /* getline() buffer */
+	size_t		       linecap;
 };
 
 void
@@ -51,8 +51,8 @@ config_defaults(struct session_config *cfg)
 	cfg->pop3_timeout = CONFIG_DEFAULT_POP3_TIMEOUT;
 	cfg->pop3_exclusive = false;
 	cfg->log_level = LOG_INFO;
-	snprintf(cfg->sendmail_smtp, sizeof(cfg->sendmail_smtp),
-	    "127.0.0.1:25");
+	snprintf(
+	    cfg->sendmail_smtp, sizeof(cfg->sendmail_smtp), "127.0.0.1:25");
 
 	if (gethostname(cfg->hostname, sizeof(cfg->hostname) - 1) != 0 ||
 	    cfg->hostname[0] == '\0')
@@ -60,7 +60,8 @@ config_defaults(struct session_config *cfg)
 	cfg->hostname[sizeof(cfg->hostname) - 1] = '\0';
 
 	env = getenv("MAILDIR");
-	if (env != NULL && env[0] != '\0' && strlen(env) < sizeof(cfg->maildir)) {
+	if (env != NULL && env[0] != '\0' &&
+	    strlen(env) < sizeof(cfg->maildir)) {
 		snprintf(cfg->maildir, sizeof(cfg->maildir), "%s", env);
 		return;
 	}
@@ -72,7 +73,7 @@ config_defaults(struct session_config *cfg)
 	/* No home at all: a relative "Maildir" beats refusing to start. */
 	if (env == NULL || env[0] == '\0' ||
 	    (size_t)snprintf(cfg->maildir, sizeof(cfg->maildir), "%s/Maildir",
-	    strcmp(env, "/") == 0 ? "" : env) >= sizeof(cfg->maildir))
+		strcmp(env, "/") == 0 ? "" : env) >= sizeof(cfg->maildir))
 		snprintf(cfg->maildir, sizeof(cfg->maildir), "Maildir");
 }
 
@@ -80,7 +81,7 @@ const char *
 config_default_path(void)
 {
 	static const char installed[] = BAREMAIL_SYSCONFDIR "/baremail.conf";
-	const char *env = getenv("BAREMAIL_CONFIG");
+	const char	 *env = getenv("BAREMAIL_CONFIG");
 
 	if (env != NULL && env[0] != '\0')
 		return env;
@@ -90,16 +91,16 @@ config_default_path(void)
 }
 
 /* Records the first error only: later ones are often its consequences. */
-static int
-parse_fail(struct config_parse *p, const char *section, const char *key,
-    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int parse_fail(struct config_parse *p, const char *section,
+    const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 static int
 parse_fail(struct config_parse *p, const char *section, const char *key,
     const char *fmt, ...)
 {
 	va_list ap;
-	int n;
+	int	n;
 
 	if (p->err_line != 0)
 		return 0;
@@ -117,7 +118,7 @@ parse_fail(struct config_parse *p, const char *section, const char *key,
 static int
 parse_size(const char *s, uint64_t mult_allowed, uint64_t *val_r)
 {
-	uint64_t v = 0, mult = 1;
+	uint64_t    v = 0, mult = 1;
 	const char *p = s;
 
 	if (!isdigit((unsigned char)*p))
@@ -130,10 +131,20 @@ parse_size(const char *s, uint64_t mult_allowed, uint64_t *val_r)
 	}
 	if (*p != '\0' && mult_allowed) {
 		switch (*p++) {
-		case 'k': case 'K': mult = (uint64_t)1 << 10; break;
-		case 'm': case 'M': mult = (uint64_t)1 << 20; break;
-		case 'g': case 'G': mult = (uint64_t)1 << 30; break;
-		default: return -1;
+		case 'k':
+		case 'K':
+			mult = (uint64_t)1 << 10;
+			break;
+		case 'm':
+		case 'M':
+			mult = (uint64_t)1 << 20;
+			break;
+		case 'g':
+		case 'G':
+			mult = (uint64_t)1 << 30;
+			break;
+		default:
+			return -1;
 		}
 		/* Tolerate "50MB" / "50MiB" the way people write sizes. */
 		if (*p == 'i')
@@ -156,8 +167,8 @@ parse_uint(struct config_parse *p, const char *section, const char *key,
 	uint64_t v;
 
 	if (parse_size(value, 0, &v) != 0)
-		return parse_fail(p, section, key,
-		    "\"%s\" is not a whole number", value);
+		return parse_fail(
+		    p, section, key, "\"%s\" is not a whole number", value);
 	if (v < min || v > max)
 		return parse_fail(p, section, key,
 		    "%s is out of range (%u to %u)", value, min, max);
@@ -171,7 +182,7 @@ parse_bool(struct config_parse *p, const char *section, const char *key,
 {
 	static const char *const yes[] = { "yes", "true", "on", "1" };
 	static const char *const no[] = { "no", "false", "off", "0" };
-	size_t i;
+	size_t			 i;
 
 	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
 		if (strcasecmp(value, yes[i]) == 0) {
@@ -198,18 +209,20 @@ hostname_ok(const char *s)
 	if (s[0] == '[')
 		return n > 2 && s[n - 1] == ']' &&
 		    strspn(s + 1, "0123456789abcdefABCDEF.:") == n - 2;
-	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "0123456789.-_") == n && s[0] != '.' && s[0] != '-';
+	return strspn(s,
+		   "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		   "0123456789.-_") == n &&
+	    s[0] != '.' && s[0] != '-';
 }
 
 /* "host:port", "[v6]:port"; port 1..65535. */
 static bool
 hostport_ok(const char *s)
 {
-	const char *colon = strrchr(s, ':');
-	char *end;
+	const char   *colon = strrchr(s, ':');
+	char	     *end;
 	unsigned long port;
-	char host[300];
+	char	      host[300];
 
 	if (colon == NULL || colon == s || (size_t)(colon - s) >= sizeof(host))
 		return false;
@@ -229,33 +242,32 @@ set_string(struct config_parse *p, const char *section, const char *key,
     const char *value, char *dst, size_t dstlen)
 {
 	if (strlen(value) >= dstlen)
-		return parse_fail(p, section, key, "too long (at most %zu bytes)",
-		    dstlen - 1);
+		return parse_fail(p, section, key,
+		    "too long (at most %zu bytes)", dstlen - 1);
 	memcpy(dst, value, strlen(value) + 1);
 	return 1;
 }
 
-#define IS(s, k)	(strcasecmp(section, (s)) == 0 && strcasecmp(key, (k)) == 0)
+#define IS(s, k) (strcasecmp(section, (s)) == 0 && strcasecmp(key, (k)) == 0)
 
 /* inih's callback: one key.  Returns 0 on an error, which inih counts. */
 static int
 config_key(void *user, const char *section, const char *key, const char *value)
 {
-	struct config_parse *p = user;
+	struct config_parse   *p = user;
 	struct session_config *cfg = p->cfg;
-	uint64_t size;
-	int level;
+	uint64_t	       size;
+	int		       level;
 
 	if (section[0] == '\0')
-		return parse_fail(p, section, key,
-		    "key before any [section]");
+		return parse_fail(p, section, key, "key before any [section]");
 	if (value[0] == '\0')
 		return parse_fail(p, section, key,
 		    "empty value (comment the line out for the default)");
 
 	if (IS("maildir", "path"))
-		return set_string(p, section, key, value, cfg->maildir,
-		    sizeof(cfg->maildir));
+		return set_string(
+		    p, section, key, value, cfg->maildir, sizeof(cfg->maildir));
 	if (IS("smtp", "hostname")) {
 		if (!hostname_ok(value))
 			return parse_fail(p, section, key,
@@ -265,8 +277,10 @@ config_key(void *user, const char *section, const char *key, const char *value)
 	}
 	if (IS("smtp", "max_message_size")) {
 		if (parse_size(value, 1, &size) != 0)
-			return parse_fail(p, section, key, "\"%s\" is not a size "
-			    "(a number with an optional k, M or G)", value);
+			return parse_fail(p, section, key,
+			    "\"%s\" is not a size "
+			    "(a number with an optional k, M or G)",
+			    value);
 		if (size < 1024 || size > CONFIG_MAX_MESSAGE_SIZE)
 			return parse_fail(p, section, key,
 			    "%s is out of range (1k to 1024G)", value);
@@ -277,45 +291,48 @@ config_key(void *user, const char *section, const char *key, const char *value)
 		return parse_uint(p, section, key, value, 1,
 		    CONFIG_MAX_RECIPIENTS, &cfg->max_recipients);
 	if (IS("smtp", "timeout"))
-		return parse_uint(p, section, key, value, 1,
-		    CONFIG_MAX_TIMEOUT, &cfg->smtp_timeout);
+		return parse_uint(p, section, key, value, 1, CONFIG_MAX_TIMEOUT,
+		    &cfg->smtp_timeout);
 	if (IS("pop3", "timeout"))
-		return parse_uint(p, section, key, value, 1,
-		    CONFIG_MAX_TIMEOUT, &cfg->pop3_timeout);
+		return parse_uint(p, section, key, value, 1, CONFIG_MAX_TIMEOUT,
+		    &cfg->pop3_timeout);
 	if (IS("pop3", "exclusive"))
 		return parse_bool(p, section, key, value, &cfg->pop3_exclusive);
 	if (IS("sendmail", "smtp")) {
 		if (!hostport_ok(value))
-			return parse_fail(p, section, key,
-			    "\"%s\" is not host:port", value);
+			return parse_fail(
+			    p, section, key, "\"%s\" is not host:port", value);
 		return set_string(p, section, key, value, cfg->sendmail_smtp,
 		    sizeof(cfg->sendmail_smtp));
 	}
 	if (IS("log", "level")) {
 		level = log_level_parse(value);
 		if (level < 0)
-			return parse_fail(p, section, key, "\"%s\" is not one of "
-			    "error, warning, info, debug", value);
+			return parse_fail(p, section, key,
+			    "\"%s\" is not one of "
+			    "error, warning, info, debug",
+			    value);
 		cfg->log_level = level;
 		return 1;
 	}
 	if (IS("user", "name")) {
 		/* Portable user names, as useradd accepts them. */
-		if (strspn(value, "abcdefghijklmnopqrstuvwxyz"
-		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != strlen(value) ||
+		if (strspn(value,
+			"abcdefghijklmnopqrstuvwxyz"
+			"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
+			strlen(value) ||
 		    value[0] == '-')
 			return parse_fail(p, section, key,
 			    "\"%s\" is not a user name", value);
-		return set_string(p, section, key, value, cfg->user,
-		    sizeof(cfg->user));
+		return set_string(
+		    p, section, key, value, cfg->user, sizeof(cfg->user));
 	}
 
 	if (strcasecmp(section, "maildir") != 0 &&
 	    strcasecmp(section, "smtp") != 0 &&
 	    strcasecmp(section, "pop3") != 0 &&
 	    strcasecmp(section, "sendmail") != 0 &&
-	    strcasecmp(section, "log") != 0 &&
-	    strcasecmp(section, "user") != 0)
+	    strcasecmp(section, "log") != 0 && strcasecmp(section, "user") != 0)
 		return parse_fail(p, section, key, "unknown section");
 	return parse_fail(p, section, key, "unknown key");
 }
@@ -330,8 +347,8 @@ static char *
 config_reader(char *str, int num, void *stream)
 {
 	struct config_parse *p = stream;
-	ssize_t n;
-	const char *s;
+	ssize_t		     n;
+	const char	    *s;
 
 	n = getline(&p->line, &p->linecap, p->fp);
 	if (n < 0)
@@ -356,11 +373,11 @@ config_reader(char *str, int num, void *stream)
 }
 
 int
-config_load(struct session_config *cfg, const char *path, char *err,
-    size_t errlen)
+config_load(
+    struct session_config *cfg, const char *path, char *err, size_t errlen)
 {
 	struct config_parse p;
-	int rc, saved;
+	int		    rc, saved;
 
 	if (errlen > 0)
 		err[0] = '\0';

@@ -14,35 +14,35 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define CONFIG_DEFAULT_MAX_MESSAGE_SIZE	(50UL * 1024 * 1024)
+#define CONFIG_DEFAULT_MAX_MESSAGE_SIZE (50UL * 1024 * 1024)
 #define CONFIG_DEFAULT_MAX_RECIPIENTS	1000
-#define CONFIG_DEFAULT_SMTP_TIMEOUT	300	/* RFC 5321 4.5.3.2.7 */
-#define CONFIG_DEFAULT_POP3_TIMEOUT	600	/* RFC 1939's minimum */
+#define CONFIG_DEFAULT_SMTP_TIMEOUT	300 /* RFC 5321 4.5.3.2.7 */
+#define CONFIG_DEFAULT_POP3_TIMEOUT	600 /* RFC 1939's minimum */
 
 struct session_config {
-	char		 file[PATH_MAX];	/* the config file read, "" if none */
-	char		 maildir[PATH_MAX];
-	char		 hostname[256];		/* [smtp] hostname, else gethostname() */
-	size_t		 max_message_size;	/* [smtp] max_message_size, bytes */
-	unsigned	 max_recipients;	/* [smtp] max_recipients */
-	unsigned	 smtp_timeout;		/* [smtp] timeout, seconds */
-	unsigned	 pop3_timeout;		/* [pop3] timeout, seconds */
-	bool		 pop3_exclusive;	/* [pop3] exclusive */
-	int		 log_level;		/* [log] level, a syslog LOG_* priority */
-	char		 user[64];		/* [user] name, "" if none */
-	char		 sendmail_smtp[300];	/* [sendmail] smtp, "host:port" */
+	char	 file[PATH_MAX]; /* the config file read, "" if none */
+	char	 maildir[PATH_MAX];
+	char	 hostname[256];	     /* [smtp] hostname, else gethostname() */
+	size_t	 max_message_size;   /* [smtp] max_message_size, bytes */
+	unsigned max_recipients;     /* [smtp] max_recipients */
+	unsigned smtp_timeout;	     /* [smtp] timeout, seconds */
+	unsigned pop3_timeout;	     /* [pop3] timeout, seconds */
+	bool	 pop3_exclusive;     /* [pop3] exclusive */
+	int	 log_level;	     /* [log] level, a syslog LOG_* priority */
+	char	 user[64];	     /* [user] name, "" if none */
+	char	 sendmail_smtp[300]; /* [sendmail] smtp, "host:port" */
 };
 
 /* Fills cfg with the built-in defaults (maildir and hostname resolved too). */
-void	config_defaults(struct session_config *cfg);
+void config_defaults(struct session_config *cfg);
 
 /*
  * Reads an INI file into cfg.  An unknown section or key, or a bad value,
  * fails with a message "FILE:LINE: [section] key: why" in err.
  * Returns 0, or -1 (errno set when the file could not be read).
  */
-int	config_load(struct session_config *cfg, const char *path, char *err,
-	    size_t errlen);
+int config_load(
+    struct session_config *cfg, const char *path, char *err, size_t errlen);
 
 /* Which file to read: $BAREMAIL_CONFIG, else the installed one if it exists, else NULL. */
 const char *config_default_path(void);
@@ -55,7 +55,7 @@ const char *config_default_path(void);
  * stderr (nothing on stdout, which is the client); -h and -V print to
  * stdout and exit 0.  usage is the text -h prints.
  */
-void	session_start(int argc, char **argv, const char *ident,
-	    const char *usage, struct session_config *cfg);
+void session_start(int argc, char **argv, const char *ident, const char *usage,
+    struct session_config *cfg);
 
 #endif

@@ -14,7 +14,7 @@
 
 #include "session-io.h"
 
-#define LR_MIN_BUFSIZE	65536	/* one read of a fast client's DATA */
+#define LR_MIN_BUFSIZE 65536 /* one read of a fast client's DATA */
 
 void
 out_set_timeout(struct out *o, unsigned timeout_s)
@@ -50,11 +50,13 @@ out_write_all(struct out *o, const char *buf, size_t len)
 				 * A non-blocking fd, or SO_SNDTIMEO ran out:
 				 * give the client one more timeout to read.
 				 */
-				struct pollfd pfd = { .fd = o->fd, .events = POLLOUT };
-				int ms = o->timeout_s == 0 ? -1 :
-				    o->timeout_s > 86400 ? 86400000 :
-				    (int)o->timeout_s * 1000;
-				int rc = poll(&pfd, 1, ms);
+				struct pollfd pfd = { .fd = o->fd,
+					.events = POLLOUT };
+				int	      ms = o->timeout_s == 0 ? -1
+					      : o->timeout_s > 86400
+					      ? 86400000
+					      : (int)o->timeout_s * 1000;
+				int	      rc = poll(&pfd, 1, ms);
 				if (rc > 0 || (rc < 0 && errno == EINTR))
 					continue;
 			}
@@ -110,9 +112,9 @@ void
 out_printf(struct out *o, const char *fmt, ...)
 {
 	va_list ap;
-	size_t room = sizeof(o->buf) - o->len;
-	char *big;
-	int n;
+	size_t	room = sizeof(o->buf) - o->len;
+	char   *big;
+	int	n;
 
 	if (o->failed)
 		return;
@@ -196,8 +198,8 @@ static int
 lr_fill(struct lr *r, long long deadline)
 {
 	struct pollfd pfd = { .fd = r->fd, .events = POLLIN };
-	ssize_t n;
-	int rc, wait;
+	ssize_t	      n;
+	int	      rc, wait;
 
 	if (r->start == r->end)
 		r->start = r->end = 0;
@@ -259,10 +261,10 @@ ssize_t
 lr_next(struct lr *r, unsigned timeout_s, char **line_r)
 {
 	long long deadline = deadline_of(timeout_s);
-	size_t scanned = r->start, len;
-	size_t seen;		/* bytes of the partial line already searched */
-	char *lf;
-	int rc;
+	size_t	  scanned = r->start, len;
+	size_t	  seen; /* bytes of the partial line already searched */
+	char	 *lf;
+	int	  rc;
 
 	for (;;) {
 		lf = memchr(r->buf + scanned, '\n', r->end - scanned);
@@ -309,8 +311,8 @@ ssize_t
 lr_read(struct lr *r, unsigned timeout_s, size_t max, char **buf_r)
 {
 	long long deadline = deadline_of(timeout_s);
-	size_t n;
-	int rc;
+	size_t	  n;
+	int	  rc;
 
 	while (r->start == r->end) {
 		if (r->eof)

@@ -18,9 +18,9 @@
 
 #include "session-log.h"
 
-#define LOG_LINE_MAX		2048	/* a message; longer ones are cut */
-#define LOG_FIELDS_MAX		16	/* structured fields per entry */
-#define JOURNAL_SOCKET		"/run/systemd/journal/socket"
+#define LOG_LINE_MAX   2048 /* a message; longer ones are cut */
+#define LOG_FIELDS_MAX 16   /* structured fields per entry */
+#define JOURNAL_SOCKET "/run/systemd/journal/socket"
 
 typedef int journal_sendv_fn(const struct iovec *iov, int n);
 
@@ -28,22 +28,22 @@ typedef int journal_sendv_fn(const struct iovec *iov, int n);
 /* Only to check the prototype we dlsym() against the real one. */
 #define SD_JOURNAL_SUPPRESS_LOCATION 1
 #include <systemd/sd-journal.h>
-_Static_assert(_Generic(&sd_journal_sendv, journal_sendv_fn *: 1, default: 0),
+_Static_assert(_Generic(&sd_journal_sendv, journal_sendv_fn * : 1, default : 0),
     "sd_journal_sendv() changed its prototype");
 #endif
 
 enum journal_state {
-	JOURNAL_UNKNOWN,	/* not looked for yet: the first entry does */
+	JOURNAL_UNKNOWN, /* not looked for yet: the first entry does */
 	JOURNAL_ON,
-	JOURNAL_OFF,		/* no journal, or no libsystemd: syslog */
+	JOURNAL_OFF, /* no journal, or no libsystemd: syslog */
 };
 
-static char			 log_ident[64] = "baremail";
-static int			 log_level = LOG_INFO;
-static bool			 log_stderr;
-static bool			 log_syslog_open;
-static enum journal_state	 log_journal;
-static journal_sendv_fn		*log_sendv;
+static char		  log_ident[64] = "baremail";
+static int		  log_level = LOG_INFO;
+static bool		  log_stderr;
+static bool		  log_syslog_open;
+static enum journal_state log_journal;
+static journal_sendv_fn	 *log_sendv;
 
 /* True for the descriptor's file being the same as fd's. */
 static bool
@@ -90,20 +90,20 @@ log_set_level(int level)
 }
 
 static const struct {
-	const char	*name;
-	int		 level;
+	const char *name;
+	int	    level;
 } log_levels[] = {
-	{ "error",	LOG_ERR },
-	{ "warning",	LOG_WARNING },
-	{ "info",	LOG_INFO },
-	{ "debug",	LOG_DEBUG },
+	{ "error", LOG_ERR },
+	{ "warning", LOG_WARNING },
+	{ "info", LOG_INFO },
+	{ "debug", LOG_DEBUG },
 	/* syslog's names */
-	{ "emerg",	LOG_EMERG },
-	{ "alert",	LOG_ALERT },
-	{ "crit",	LOG_CRIT },
-	{ "err",	LOG_ERR },
-	{ "warn",	LOG_WARNING },
-	{ "notice",	LOG_NOTICE },
+	{ "emerg", LOG_EMERG },
+	{ "alert", LOG_ALERT },
+	{ "crit", LOG_CRIT },
+	{ "err", LOG_ERR },
+	{ "warn", LOG_WARNING },
+	{ "notice", LOG_NOTICE },
 };
 
 int
@@ -123,14 +123,22 @@ static const char *
 level_name(int prio)
 {
 	switch (prio) {
-	case LOG_EMERG:		return "emerg";
-	case LOG_ALERT:		return "alert";
-	case LOG_CRIT:		return "crit";
-	case LOG_ERR:		return "error";
-	case LOG_WARNING:	return "warning";
-	case LOG_NOTICE:	return "notice";
-	case LOG_INFO:		return "info";
-	default:		return "debug";
+	case LOG_EMERG:
+		return "emerg";
+	case LOG_ALERT:
+		return "alert";
+	case LOG_CRIT:
+		return "crit";
+	case LOG_ERR:
+		return "error";
+	case LOG_WARNING:
+		return "warning";
+	case LOG_NOTICE:
+		return "notice";
+	case LOG_INFO:
+		return "info";
+	default:
+		return "debug";
 	}
 }
 
@@ -171,9 +179,9 @@ static int
 journal_write(int prio, const char *msg, const char *const *fields)
 {
 	struct iovec iov[LOG_FIELDS_MAX + 4];
-	char prio_field[16], ident_field[96], *message;
-	size_t mlen = strlen(msg);
-	int n = 0, rc;
+	char	     prio_field[16], ident_field[96], *message;
+	size_t	     mlen = strlen(msg);
+	int	     n = 0, rc;
 
 	message = malloc(sizeof("MESSAGE=") + mlen);
 	if (message == NULL)
@@ -187,30 +195,29 @@ journal_write(int prio, const char *msg, const char *const *fields)
 	iov[n++] = (struct iovec){ prio_field, strlen(prio_field) };
 	iov[n++] = (struct iovec){ ident_field, strlen(ident_field) };
 	iov[n++] = (struct iovec){ (char *)"SYSLOG_FACILITY=2", 17 };
-	for (size_t i = 0; fields != NULL && fields[i] != NULL &&
-	    i < LOG_FIELDS_MAX; i++) {
+	for (size_t i = 0;
+	     fields != NULL && fields[i] != NULL && i < LOG_FIELDS_MAX; i++) {
 		/* "NAME=value" only: the journal refuses a whole entry for one. */
 		if (fields[i][0] == '=' || strchr(fields[i], '=') == NULL)
 			continue;
-		iov[n++] = (struct iovec){ (char *)fields[i],
-		    strlen(fields[i]) };
+		iov[n++] =
+		    (struct iovec){ (char *)fields[i], strlen(fields[i]) };
 	}
 	rc = log_sendv(iov, n);
 	free(message);
 	return rc < 0 ? -1 : 0;
 }
 
-static void
-log_vwrite(int prio, const char *const *fields, const char *fmt, va_list ap)
-    LOG_FORMAT(3, 0);
+static void log_vwrite(int prio, const char *const *fields, const char *fmt,
+    va_list ap) LOG_FORMAT(3, 0);
 
 static void
 log_vwrite(int prio, const char *const *fields, const char *fmt, va_list ap)
 {
-	char msg[LOG_LINE_MAX], line[LOG_LINE_MAX + 512];
-	char field[256];
+	char   msg[LOG_LINE_MAX], line[LOG_LINE_MAX + 512];
+	char   field[256];
 	size_t len;
-	int saved = errno, n;
+	int    saved = errno, n;
 
 	if (prio > log_level)
 		return;
@@ -223,10 +230,10 @@ log_vwrite(int prio, const char *const *fields, const char *fmt, va_list ap)
 
 	/* The syslog and stderr form: message, then name=value pairs. */
 	len = (size_t)snprintf(line, sizeof(line), "%s", msg);
-	for (size_t i = 0; fields != NULL && fields[i] != NULL &&
-	    i < LOG_FIELDS_MAX; i++) {
+	for (size_t i = 0;
+	     fields != NULL && fields[i] != NULL && i < LOG_FIELDS_MAX; i++) {
 		const char *eq = strchr(fields[i], '=');
-		size_t j;
+		size_t	    j;
 
 		if (eq == NULL || eq == fields[i])
 			continue;
@@ -236,13 +243,14 @@ log_vwrite(int prio, const char *const *fields, const char *fmt, va_list ap)
 				field[j] = (char)(field[j] - 'A' + 'a');
 		sanitize(field);
 		if (len < sizeof(line))
-			len += (size_t)snprintf(line + len, sizeof(line) - len,
-			    " %s", field);
+			len += (size_t)snprintf(
+			    line + len, sizeof(line) - len, " %s", field);
 	}
 
 	if (log_journal == JOURNAL_UNKNOWN)
 		journal_probe();
-	if (log_journal != JOURNAL_ON || journal_write(prio, msg, fields) != 0) {
+	if (log_journal != JOURNAL_ON ||
+	    journal_write(prio, msg, fields) != 0) {
 		if (!log_syslog_open) {
 			openlog(log_ident, LOG_PID, LOG_MAIL);
 			log_syslog_open = true;
@@ -252,8 +260,8 @@ log_vwrite(int prio, const char *const *fields, const char *fmt, va_list ap)
 
 	if (log_stderr) {
 		char out[sizeof(line) + 128];
-		int m = snprintf(out, sizeof(out), "%s[%ld]: %s: %s\n",
-		    log_ident, (long)getpid(), level_name(prio), line);
+		int  m = snprintf(out, sizeof(out), "%s[%ld]: %s: %s\n",
+		     log_ident, (long)getpid(), level_name(prio), line);
 
 		if (m > 0) {
 			if ((size_t)m >= sizeof(out)) {
@@ -278,15 +286,14 @@ log_fields(int prio, const char *const *fields, const char *fmt, ...)
 	va_end(ap);
 }
 
-#define LOG_FN(name, prio)					\
-	void							\
-	name(const char *fmt, ...)				\
-	{							\
-		va_list ap;					\
-								\
-		va_start(ap, fmt);				\
-		log_vwrite(prio, NULL, fmt, ap);		\
-		va_end(ap);					\
+#define LOG_FN(name, prio)                       \
+	void name(const char *fmt, ...)          \
+	{                                        \
+		va_list ap;                      \
+                                                 \
+		va_start(ap, fmt);               \
+		log_vwrite(prio, NULL, fmt, ap); \
+		va_end(ap);                      \
 	}
 
 LOG_FN(log_err, LOG_ERR)

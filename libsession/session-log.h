@@ -13,11 +13,11 @@
 #include <stdbool.h>
 #include <syslog.h>
 
-#define LOG_FORMAT(a, b)	__attribute__((format(printf, a, b)))
+#define LOG_FORMAT(a, b) __attribute__((format(printf, a, b)))
 
 /* ident names the program; level is a LOG_* priority (LOG_INFO by default). */
-void	log_init(const char *ident, int level);
-void	log_set_level(int level);
+void log_init(const char *ident, int level);
+void log_set_level(int level);
 
 /*
  * Whether log lines may go to stderr, decided from fds 0, 1 and 2 as they
@@ -25,22 +25,22 @@ void	log_set_level(int level);
  * regular file that is neither stdin nor stdout; never for a socket (under
  * xinetd fd 2 is the client).  session_start() follows it too.
  */
-bool	log_stderr_usable(void);
+bool log_stderr_usable(void);
 
 /* Parses "error", "warning", "info", "debug" (and syslog's names); -1 if unknown. */
-int	log_level_parse(const char *name);
+int log_level_parse(const char *name);
 
-void	log_err(const char *fmt, ...) LOG_FORMAT(1, 2);
-void	log_warn(const char *fmt, ...) LOG_FORMAT(1, 2);
-void	log_info(const char *fmt, ...) LOG_FORMAT(1, 2);
-void	log_debug(const char *fmt, ...) LOG_FORMAT(1, 2);
+void log_err(const char *fmt, ...) LOG_FORMAT(1, 2);
+void log_warn(const char *fmt, ...) LOG_FORMAT(1, 2);
+void log_info(const char *fmt, ...) LOG_FORMAT(1, 2);
+void log_debug(const char *fmt, ...) LOG_FORMAT(1, 2);
 
 /*
  * A log line with structured journal fields: fields is a NULL-terminated
  * list of "NAME=value" strings (PEER=, MESSAGE_FILE=, SIZE=, ...), sent as
  * journal fields and appended to the syslog/stderr line as name=value.
  */
-void	log_fields(int prio, const char *const *fields, const char *fmt, ...)
-	    LOG_FORMAT(3, 4);
+void log_fields(int prio, const char *const *fields, const char *fmt, ...)
+    LOG_FORMAT(3, 4);
 
 #endif

@@ -25,14 +25,13 @@
 #endif
 
 /* Logs msg (and says it on stderr when that is not the client), then exits. */
-static _Noreturn void
-start_fail(int status, const char *usage, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static _Noreturn void start_fail(int status, const char *usage, const char *fmt,
+    ...) __attribute__((format(printf, 3, 4)));
 
 static _Noreturn void
 start_fail(int status, const char *usage, const char *fmt, ...)
 {
-	char msg[1200];
+	char	msg[1200];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -54,15 +53,16 @@ static void
 default_maildir(struct session_config *cfg, bool switched)
 {
 	struct session_config defaults;
-	const char *env = getenv("MAILDIR");
-	struct passwd *pw;
+	const char	     *env = getenv("MAILDIR");
+	struct passwd	     *pw;
 
 	if (switched && (env == NULL || env[0] == '\0')) {
 		pw = getpwuid(getuid());
 		if (pw != NULL && pw->pw_dir[0] != '\0' &&
 		    (size_t)snprintf(cfg->maildir, sizeof(cfg->maildir),
-		    "%s/Maildir", strcmp(pw->pw_dir, "/") == 0 ? "" :
-		    pw->pw_dir) < sizeof(cfg->maildir))
+			"%s/Maildir",
+			strcmp(pw->pw_dir, "/") == 0 ? "" : pw->pw_dir) <
+			sizeof(cfg->maildir))
 			return;
 	}
 	config_defaults(&defaults);
@@ -74,16 +74,16 @@ session_start(int argc, char **argv, const char *ident, const char *usage,
     struct session_config *cfg)
 {
 	static const struct option opts[] = {
-		{ "config",	required_argument,	NULL, 'c' },
-		{ "maildir",	required_argument,	NULL, 'm' },
-		{ "help",	no_argument,		NULL, 'h' },
-		{ "version",	no_argument,		NULL, 'V' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "maildir", required_argument, NULL, 'm' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *config = NULL, *maildir = NULL, *path;
-	bool switched = false;
-	char err[1024];
-	int c;
+	bool	    switched = false;
+	char	    err[1024];
+	int	    c;
 
 	/*
 	 * A closed 0, 1 or 2 would be reused by the next open(): a log line
@@ -117,12 +117,12 @@ session_start(int argc, char **argv, const char *ident, const char *usage,
 			printf("%s (BareMail) %s\n", ident, BAREMAIL_VERSION);
 			session_exit(fflush(stdout) == 0 ? 0 : EX_IOERR);
 		case ':':
-			start_fail(EX_USAGE, usage, "option %s needs an argument",
-			    argv[optind - 1]);
+			start_fail(EX_USAGE, usage,
+			    "option %s needs an argument", argv[optind - 1]);
 		default:
 			if (optopt != 0)
-				start_fail(EX_USAGE, usage, "unknown option -%c",
-				    optopt);
+				start_fail(EX_USAGE, usage,
+				    "unknown option -%c", optopt);
 			start_fail(EX_USAGE, usage, "unknown option %s",
 			    argv[optind - 1]);
 		}
@@ -130,8 +130,8 @@ session_start(int argc, char **argv, const char *ident, const char *usage,
 	if (optind < argc)
 		start_fail(EX_USAGE, usage, "unexpected argument \"%s\"",
 		    argv[optind]);
-	if (maildir != NULL && (maildir[0] == '\0' ||
-	    strlen(maildir) >= sizeof(cfg->maildir)))
+	if (maildir != NULL &&
+	    (maildir[0] == '\0' || strlen(maildir) >= sizeof(cfg->maildir)))
 		start_fail(EX_USAGE, usage, "-m: bad maildir path");
 
 	config_defaults(cfg);
@@ -148,10 +148,12 @@ session_start(int argc, char **argv, const char *ident, const char *usage,
 	/* Before anything touches the maildir. */
 	if (getuid() == 0 || geteuid() == 0) {
 		if (cfg->user[0] == '\0')
-			start_fail(EX_NOPERM, NULL, "refusing to run as root: "
+			start_fail(EX_NOPERM, NULL,
+			    "refusing to run as root: "
 			    "set [user] name in %s to the account to switch to",
-			    path != NULL ? path : BAREMAIL_SYSCONFDIR
-			    "/baremail.conf");
+			    path != NULL ? path
+					 : BAREMAIL_SYSCONFDIR
+				"/baremail.conf");
 		if (session_drop_root(cfg->user) != 0) {
 			int e = errno;
 			start_fail(e == ENOENT ? EX_CONFIG : EX_NOPERM, NULL,

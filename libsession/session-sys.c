@@ -25,7 +25,8 @@ copy_safe(char *buf, size_t len, const char *s)
 
 	for (; *s != '\0' && n + 1 < len; s++)
 		if (strchr("0123456789abcdefghijklmnopqrstuvwxyz"
-		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ.:_-", *s) != NULL)
+			   "ABCDEFGHIJKLMNOPQRSTUVWXYZ.:_-",
+			*s) != NULL)
 			buf[n++] = *s;
 	buf[n] = '\0';
 }
@@ -35,7 +36,9 @@ static void
 peer_from_env(char *buf, size_t len)
 {
 	static const char *const vars[] = {
-		"REMOTE_HOST", "REMOTE_ADDR", "TCPREMOTEIP",
+		"REMOTE_HOST",
+		"REMOTE_ADDR",
+		"TCPREMOTEIP",
 	};
 	size_t i;
 
@@ -54,8 +57,8 @@ bool
 session_peer(int fd, char *buf, size_t len)
 {
 	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	char addr[INET6_ADDRSTRLEN];
+	socklen_t		sl = sizeof(ss);
+	char			addr[INET6_ADDRSTRLEN];
 
 	if (len == 0)
 		return false;
@@ -77,14 +80,16 @@ session_peer(int fd, char *buf, size_t len)
 		break;
 	}
 	case AF_INET6: {
-		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&ss;
+		const struct sockaddr_in6 *sin6 =
+		    (const struct sockaddr_in6 *)&ss;
 		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
 			/* A dual-stack listener's IPv4 client: show it as one. */
 			inet_ntop(AF_INET, &sin6->sin6_addr.s6_addr[12], addr,
 			    sizeof(addr));
 			snprintf(buf, len, "%s", addr);
 		} else {
-			inet_ntop(AF_INET6, &sin6->sin6_addr, addr, sizeof(addr));
+			inet_ntop(
+			    AF_INET6, &sin6->sin6_addr, addr, sizeof(addr));
 			snprintf(buf, len, "[%s]", addr);
 		}
 		break;
@@ -103,9 +108,9 @@ void
 session_nodelay(int fd)
 {
 	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	int type = 0, one = 1;
-	socklen_t tl = sizeof(type);
+	socklen_t		sl = sizeof(ss);
+	int			type = 0, one = 1;
+	socklen_t		tl = sizeof(type);
 
 	memset(&ss, 0, sizeof(ss));
 	if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0 ||
@@ -122,8 +127,8 @@ int
 session_drop_root(const char *user)
 {
 	struct passwd *pw;
-	uid_t uid, ruid, euid, suid;
-	gid_t gid, rgid, egid, sgid;
+	uid_t	       uid, ruid, euid, suid;
+	gid_t	       gid, rgid, egid, sgid;
 
 	if (getuid() != 0 && geteuid() != 0)
 		return 0;
@@ -158,8 +163,8 @@ session_drop_root(const char *user)
 	    getresgid(&rgid, &egid, &sgid) != 0)
 		return -1;
 	if (ruid != uid || euid != uid || suid != uid || rgid != gid ||
-	    egid != gid || sgid != gid || getuid() != uid ||
-	    geteuid() != uid || getgid() != gid || getegid() != gid) {
+	    egid != gid || sgid != gid || getuid() != uid || geteuid() != uid ||
+	    getgid() != gid || getegid() != gid) {
 		errno = EPERM;
 		return -1;
 	}

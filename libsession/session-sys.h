@@ -13,17 +13,17 @@
  * most len bytes, e.g. "127.0.0.1" or "[::1]".  Returns true when fd is a
  * socket.
  */
-bool	session_peer(int fd, char *buf, size_t len);
+bool session_peer(int fd, char *buf, size_t len);
 
 /* Sets TCP_NODELAY when fd is a TCP socket; harmless otherwise. */
-void	session_nodelay(int fd);
+void session_nodelay(int fd);
 
 /*
  * When running as root: switches to user (setgid, initgroups, setuid) and
  * verifies that root cannot be regained.  Fails (-1, errno) when user is
  * empty or unknown, or a step fails.  Not root: does nothing, returns 0.
  */
-int	session_drop_root(const char *user);
+int session_drop_root(const char *user);
 
 /*
  * Ends the process with status.  All die_*() helpers end here, so a fuzz
@@ -32,6 +32,6 @@ int	session_drop_root(const char *user);
  */
 _Noreturn void session_exit(int status);
 /* hook must not return (C11 cannot say so in a parameter's type); NULL resets. */
-void	session_set_exit_hook(void (*hook)(int status));
+void session_set_exit_hook(void (*hook)(int status));
 
 #endif

@@ -17,15 +17,15 @@
 
 /* How an option letter takes its value. */
 enum opt_arg {
-	OPT_FLAG,	/* no value: "-t", and may be grouped: "-ti" */
-	OPT_VALUE,	/* a value, glued or the next argument: "-fx", "-f x" */
-	OPT_GLUED,	/* an optional value, glued only: "-q", "-q15m" */
+	OPT_FLAG,  /* no value: "-t", and may be grouped: "-ti" */
+	OPT_VALUE, /* a value, glued or the next argument: "-fx", "-f x" */
+	OPT_GLUED, /* an optional value, glued only: "-q", "-q15m" */
 };
 
 struct sm_opt {
-	char		 letter;
-	enum opt_arg	 arg;
-	void		(*run)(struct sendmail_args *, const char *value);
+	char	     letter;
+	enum opt_arg arg;
+	void (*run)(struct sendmail_args *, const char *value);
 };
 
 /* Reports "<before><what><after>". */
@@ -119,20 +119,23 @@ opt_O(struct sendmail_args *a, const char *v)
 
 /* Set by -b; the mode letter's failure is reported by the parser. */
 static const struct {
-	char		 letter;
+	char		   letter;
 	enum sendmail_mode mode;
-	const char	*refusal;	/* non-NULL: cannot be done */
+	const char	  *refusal; /* non-NULL: cannot be done */
 } sm_modes[] = {
-	{ 'm', SM_MODE_DELIVER,		NULL },
-	{ 's', SM_MODE_SMTP,		NULL },
-	{ 'p', SM_MODE_QUEUE_LIST,	NULL },
-	{ 'i', SM_MODE_ALIASES,		NULL },
-	{ 'v', SM_MODE_VERIFY,		NULL },
-	{ 'd', SM_MODE_DELIVER,		"-bd: baremail-sendmail never runs as "
+	{ 'm', SM_MODE_DELIVER, NULL },
+	{ 's', SM_MODE_SMTP, NULL },
+	{ 'p', SM_MODE_QUEUE_LIST, NULL },
+	{ 'i', SM_MODE_ALIASES, NULL },
+	{ 'v', SM_MODE_VERIFY, NULL },
+	{ 'd', SM_MODE_DELIVER,
+	    "-bd: baremail-sendmail never runs as "
 	    "a daemon; the socket manager listens for smtp-session" },
-	{ 'D', SM_MODE_DELIVER,		"-bD: baremail-sendmail never runs as "
+	{ 'D', SM_MODE_DELIVER,
+	    "-bD: baremail-sendmail never runs as "
 	    "a daemon; the socket manager listens for smtp-session" },
-	{ 't', SM_MODE_DELIVER,		"-bt: there are no rewriting rules "
+	{ 't', SM_MODE_DELIVER,
+	    "-bt: there are no rewriting rules "
 	    "to test" },
 };
 
@@ -140,38 +143,34 @@ static void opt_mode(struct sendmail_args *a, const char *v);
 
 static const struct sm_opt sm_opts[] = {
 	/* what changes something */
-	{ 't', OPT_FLAG,	opt_extract },
-	{ 'i', OPT_FLAG,	opt_ignore_dots },
-	{ 'v', OPT_FLAG,	opt_verbose },
-	{ 'f', OPT_VALUE,	opt_sender },
-	{ 'r', OPT_VALUE,	opt_sender },	/* the old name of -f */
-	{ 'F', OPT_VALUE,	opt_fullname },
-	{ 'C', OPT_VALUE,	opt_config },
-	{ 'b', OPT_VALUE,	opt_mode },
-	{ 'o', OPT_VALUE,	opt_o },
-	{ 'O', OPT_VALUE,	opt_O },
-	{ 'q', OPT_GLUED,	opt_queue },	/* -q, -q15m, -qR..., -qf */
-	{ 'I', OPT_FLAG,	opt_aliases },	/* newaliases */
+	{ 't', OPT_FLAG, opt_extract }, { 'i', OPT_FLAG, opt_ignore_dots },
+	{ 'v', OPT_FLAG, opt_verbose }, { 'f', OPT_VALUE, opt_sender },
+	{ 'r', OPT_VALUE, opt_sender }, /* the old name of -f */
+	{ 'F', OPT_VALUE, opt_fullname }, { 'C', OPT_VALUE, opt_config },
+	{ 'b', OPT_VALUE, opt_mode }, { 'o', OPT_VALUE, opt_o },
+	{ 'O', OPT_VALUE, opt_O },
+	{ 'q', OPT_GLUED, opt_queue },	/* -q, -q15m, -qR..., -qf */
+	{ 'I', OPT_FLAG, opt_aliases }, /* newaliases */
 	/* accepted, meaning nothing here */
-	{ 'A', OPT_VALUE,	NULL },		/* -Ac / -Am: which .cf */
-	{ 'B', OPT_VALUE,	NULL },		/* body type: 7BIT, 8BITMIME */
-	{ 'h', OPT_VALUE,	NULL },		/* hop count */
-	{ 'L', OPT_VALUE,	NULL },		/* syslog label */
-	{ 'M', OPT_VALUE,	NULL },		/* macro definition */
-	{ 'N', OPT_VALUE,	NULL },		/* DSN notify: never, ... */
-	{ 'p', OPT_VALUE,	NULL },		/* protocol[:host] */
-	{ 'R', OPT_VALUE,	NULL },		/* DSN return: full, hdrs */
-	{ 'V', OPT_VALUE,	NULL },		/* DSN envelope id */
-	{ 'X', OPT_VALUE,	NULL },		/* traffic log: never written */
-	{ 'd', OPT_GLUED,	NULL },		/* debug flags, glued: -d0.1 */
-	{ 'e', OPT_GLUED,	NULL },		/* error mode, glued: -em */
-	{ 'c', OPT_FLAG,	NULL },		/* hold expensive */
-	{ 'G', OPT_FLAG,	NULL },		/* relayed, not submitted */
-	{ 'm', OPT_FLAG,	NULL },		/* me too */
-	{ 'n', OPT_FLAG,	NULL },		/* no aliasing */
-	{ 's', OPT_FLAG,	NULL },		/* keep "From " lines */
-	{ 'U', OPT_FLAG,	NULL },		/* initial user submission */
-	{ 'x', OPT_FLAG,	NULL },		/* Postfix: errors to stderr */
+	{ 'A', OPT_VALUE, NULL }, /* -Ac / -Am: which .cf */
+	{ 'B', OPT_VALUE, NULL }, /* body type: 7BIT, 8BITMIME */
+	{ 'h', OPT_VALUE, NULL }, /* hop count */
+	{ 'L', OPT_VALUE, NULL }, /* syslog label */
+	{ 'M', OPT_VALUE, NULL }, /* macro definition */
+	{ 'N', OPT_VALUE, NULL }, /* DSN notify: never, ... */
+	{ 'p', OPT_VALUE, NULL }, /* protocol[:host] */
+	{ 'R', OPT_VALUE, NULL }, /* DSN return: full, hdrs */
+	{ 'V', OPT_VALUE, NULL }, /* DSN envelope id */
+	{ 'X', OPT_VALUE, NULL }, /* traffic log: never written */
+	{ 'd', OPT_GLUED, NULL }, /* debug flags, glued: -d0.1 */
+	{ 'e', OPT_GLUED, NULL }, /* error mode, glued: -em */
+	{ 'c', OPT_FLAG, NULL },  /* hold expensive */
+	{ 'G', OPT_FLAG, NULL },  /* relayed, not submitted */
+	{ 'm', OPT_FLAG, NULL },  /* me too */
+	{ 'n', OPT_FLAG, NULL },  /* no aliasing */
+	{ 's', OPT_FLAG, NULL },  /* keep "From " lines */
+	{ 'U', OPT_FLAG, NULL },  /* initial user submission */
+	{ 'x', OPT_FLAG, NULL },  /* Postfix: errors to stderr */
 };
 
 static void
@@ -209,14 +208,22 @@ const char *
 sendmail_mode_name(enum sendmail_mode mode)
 {
 	switch (mode) {
-	case SM_MODE_DELIVER:		return "deliver";
-	case SM_MODE_SMTP:		return "smtp";
-	case SM_MODE_QUEUE_LIST:	return "queue-list";
-	case SM_MODE_QUEUE_RUN:		return "queue-run";
-	case SM_MODE_ALIASES:		return "aliases";
-	case SM_MODE_VERIFY:		return "verify";
-	case SM_MODE_HELP:		return "help";
-	case SM_MODE_VERSION:		return "version";
+	case SM_MODE_DELIVER:
+		return "deliver";
+	case SM_MODE_SMTP:
+		return "smtp";
+	case SM_MODE_QUEUE_LIST:
+		return "queue-list";
+	case SM_MODE_QUEUE_RUN:
+		return "queue-run";
+	case SM_MODE_ALIASES:
+		return "aliases";
+	case SM_MODE_VERIFY:
+		return "verify";
+	case SM_MODE_HELP:
+		return "help";
+	case SM_MODE_VERSION:
+		return "version";
 	}
 	return "?";
 }
@@ -226,12 +233,12 @@ sendmail_mode_name(enum sendmail_mode mode)
  * it consumed (0 or 1), or -1 with err set.
  */
 static int
-parse_group(struct sendmail_args *a, const char *arg, char *next,
-    char *err, size_t errlen)
+parse_group(struct sendmail_args *a, const char *arg, char *next, char *err,
+    size_t errlen)
 {
 	for (const char *p = arg + 1; *p != '\0'; p++) {
 		const struct sm_opt *o = find_opt(*p);
-		char letter[3] = { '-', *p, '\0' };
+		char		     letter[3] = { '-', *p, '\0' };
 
 		if (o == NULL) {
 			/*
@@ -254,7 +261,7 @@ parse_group(struct sendmail_args *a, const char *arg, char *next,
 		}
 		/* OPT_VALUE: the rest of this argument, else the next one. */
 		const char *v = p + 1;
-		int used = 0;
+		int	    used = 0;
 		if (*v == '\0') {
 			if (next == NULL) {
 				warnf(a, "option ", letter,
@@ -276,13 +283,13 @@ parse_group(struct sendmail_args *a, const char *arg, char *next,
 }
 
 int
-sendmail_args_parse(struct sendmail_args *a, int argc, char **argv,
-    char *err, size_t errlen)
+sendmail_args_parse(
+    struct sendmail_args *a, int argc, char **argv, char *err, size_t errlen)
 {
 	sendmail_warn_fn warn = a->warn;
-	void *warn_arg = a->warn_arg;
-	const char *base;
-	bool options = true;
+	void		*warn_arg = a->warn_arg;
+	const char	*base;
+	bool		 options = true;
 
 	memset(a, 0, sizeof(*a));
 	a->warn = warn;
@@ -328,7 +335,7 @@ sendmail_args_parse(struct sendmail_args *a, int argc, char **argv,
 			continue;
 		}
 		char *next = i + 1 < argc ? argv[i + 1] : NULL;
-		int used = parse_group(a, arg, next, err, errlen);
+		int   used = parse_group(a, arg, next, err, errlen);
 		if (used < 0)
 			return -1;
 		i += used;

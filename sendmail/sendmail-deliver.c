@@ -21,18 +21,18 @@
 #include "sendmail.h"
 #include "session-io.h"
 
-#define SM_CONNECT_TIMEOUT	30	/* seconds, to reach the SMTP service */
-#define SM_REPLY_MAX		1000	/* a reply line (RFC 5321: 512) */
-#define SM_MAX_GROUPS		256
+#define SM_CONNECT_TIMEOUT 30	/* seconds, to reach the SMTP service */
+#define SM_REPLY_MAX	   1000 /* a reply line (RFC 5321: 512) */
+#define SM_MAX_GROUPS	   256
 
 /* ---- the maildir ---- */
 
 /* Effective ids saved while root acts as the maildir's owner. */
 struct sm_ids {
-	bool	 switched;
-	gid_t	 egid;
-	int	 ngroups;
-	gid_t	 groups[SM_MAX_GROUPS];
+	bool  switched;
+	gid_t egid;
+	int   ngroups;
+	gid_t groups[SM_MAX_GROUPS];
 };
 
 /*
@@ -55,7 +55,7 @@ ids_switch(struct sendmail_delivery *d, struct sm_ids *ids)
 		struct passwd *pw;
 
 		if (errno != ENOENT || d->cfg->user[0] == '\0')
-			return 0;	/* maildir_open() will say why */
+			return 0; /* maildir_open() will say why */
 		pw = getpwnam(d->cfg->user);
 		if (pw == NULL) {
 			snprintf(d->why_maildir, sizeof(d->why_maildir),
@@ -96,7 +96,7 @@ ids_restore(struct sm_ids *ids)
 	/* Back to root: dead.letter may still have to be written as root. */
 	if (seteuid(0) < 0 || setegid(ids->egid) < 0 ||
 	    setgroups((size_t)ids->ngroups, ids->groups) < 0)
-		abort();	/* half-switched ids are no state to go on in */
+		abort(); /* half-switched ids are no state to go on in */
 	ids->switched = false;
 }
 
@@ -105,7 +105,7 @@ static int
 maildir_write_msg(struct maildir_tmp *t, const struct sendmail_delivery *d)
 {
 	struct sm_buf trace = { 0 };
-	int r = -1;
+	int	      r = -1;
 
 	if (sendmail_trace(&trace, d->sender, d->rcpts) == 0 &&
 	    maildir_deliver_write(t, trace.p, trace.len) == 0 &&
@@ -119,19 +119,19 @@ maildir_write_msg(struct maildir_tmp *t, const struct sendmail_delivery *d)
 int
 sendmail_deliver_maildir(struct sendmail_delivery *d)
 {
-	struct maildir md;
+	struct maildir	    md;
 	struct maildir_tmp *t;
-	struct sm_ids ids;
-	char name[MAILDIR_NAME_MAX + 1];
-	int r = -1;
+	struct sm_ids	    ids;
+	char		    name[MAILDIR_NAME_MAX + 1];
+	int		    r = -1;
 
 	if (ids_switch(d, &ids) < 0)
 		return -1;
 	/* The tmp struct holds a 64k buffer: not on the stack. */
 	t = malloc(sizeof(*t));
 	if (t == NULL) {
-		snprintf(d->why_maildir, sizeof(d->why_maildir),
-		    "out of memory");
+		snprintf(
+		    d->why_maildir, sizeof(d->why_maildir), "out of memory");
 		goto out;
 	}
 	if (maildir_open(&md, d->cfg->maildir) < 0) {
@@ -155,8 +155,8 @@ sendmail_deliver_maildir(struct sendmail_delivery *d)
 	}
 	maildir_close(&md);
 	d->via = SM_VIA_MAILDIR;
-	snprintf(d->where, sizeof(d->where), "%s/new/%s", d->cfg->maildir,
-	    name);
+	snprintf(
+	    d->where, sizeof(d->where), "%s/new/%s", d->cfg->maildir, name);
 	r = 0;
 out:
 	free(t);
@@ -167,22 +167,22 @@ out:
 /* ---- SMTP ---- */
 
 struct sm_smtp {
-	struct out	 out;
-	struct lr	 in;
-	unsigned	 timeout;
-	bool		 has_8bitmime;
-	int		 code;		/* of the last reply */
-	char		 text[200];	/* its last line, for messages */
+	struct out out;
+	struct lr  in;
+	unsigned   timeout;
+	bool	   has_8bitmime;
+	int	   code;      /* of the last reply */
+	char	   text[200]; /* its last line, for messages */
 };
 
 /* Splits "host:port" or "[v6]:port". */
 static int
-split_hostport(const char *s, char *host, size_t hostlen, char *port,
-    size_t portlen)
+split_hostport(
+    const char *s, char *host, size_t hostlen, char *port, size_t portlen)
 {
 	const char *colon = strrchr(s, ':');
 	const char *h = s;
-	size_t hl;
+	size_t	    hl;
 
 	if (colon == NULL)
 		return -1;
@@ -203,12 +203,12 @@ static int
 smtp_connect(struct sendmail_delivery *d, const char *hostport)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
-	struct timeval tv = { .tv_sec = SM_CONNECT_TIMEOUT };
-	char host[300], port[16];
-	int fd = -1, e, saved = 0;
+	struct timeval	tv = { .tv_sec = SM_CONNECT_TIMEOUT };
+	char		host[300], port[16];
+	int		fd = -1, e, saved = 0;
 
-	if (split_hostport(hostport, host, sizeof(host), port,
-	    sizeof(port)) < 0) {
+	if (split_hostport(hostport, host, sizeof(host), port, sizeof(port)) <
+	    0) {
 		snprintf(d->why_smtp, sizeof(d->why_smtp),
 		    "[sendmail] smtp %s is not host:port", hostport);
 		return -1;
@@ -246,23 +246,22 @@ static int
 smtp_read_reply(struct sm_smtp *c, bool ehlo)
 {
 	for (;;) {
-		char *line;
+		char   *line;
 		ssize_t n = lr_next(&c->in, c->timeout, &line);
 
 		if (n == LR_TOOLONG)
 			continue;
 		if (n < 0) {
 			snprintf(c->text, sizeof(c->text), "%s",
-			    n == LR_TIMEOUT ? "no reply (timeout)" :
-			    "connection closed");
+			    n == LR_TIMEOUT ? "no reply (timeout)"
+					    : "connection closed");
 			c->code = -1;
 			return -1;
 		}
-		if (n < 3 || line[0] < '1' || line[0] > '5' ||
-		    line[1] < '0' || line[1] > '9' || line[2] < '0' ||
-		    line[2] > '9') {
-			snprintf(c->text, sizeof(c->text), "bad reply: %.80s",
-			    line);
+		if (n < 3 || line[0] < '1' || line[0] > '5' || line[1] < '0' ||
+		    line[1] > '9' || line[2] < '0' || line[2] > '9') {
+			snprintf(
+			    c->text, sizeof(c->text), "bad reply: %.80s", line);
 			c->code = -1;
 			return -1;
 		}
@@ -295,7 +294,7 @@ smtp_send_data(struct sm_smtp *c, const char *p, size_t len, bool *bol)
 		if (*bol && p[i] == '.')
 			out_write(&c->out, ".", 1);
 		const char *nl = memchr(p + i, '\n', len - i);
-		size_t n = nl != NULL ? (size_t)(nl - (p + i)) : len - i;
+		size_t	    n = nl != NULL ? (size_t)(nl - (p + i)) : len - i;
 		out_write(&c->out, p + i, n);
 		i += n;
 		*bol = false;
@@ -332,9 +331,9 @@ int
 sendmail_deliver_smtp(struct sendmail_delivery *d)
 {
 	struct sm_smtp c = { .timeout = d->cfg->smtp_timeout };
-	size_t accepted = 0;
-	bool bol = true;
-	int fd, r = -1;
+	size_t	       accepted = 0;
+	bool	       bol = true;
+	int	       fd, r = -1;
 
 	d->smtp_permanent = false;
 	fd = smtp_connect(d, d->cfg->sendmail_smtp);
@@ -390,8 +389,8 @@ sendmail_deliver_smtp(struct sendmail_delivery *d)
 		goto out;
 	}
 	d->via = SM_VIA_SMTP;
-	snprintf(d->where, sizeof(d->where), "%s (%s)",
-	    d->cfg->sendmail_smtp, c.text);
+	snprintf(d->where, sizeof(d->where), "%s (%s)", d->cfg->sendmail_smtp,
+	    c.text);
 	r = 0;
 	/* The message is accepted: how QUIT goes no longer matters. */
 	out_printf(&c.out, "QUIT\r\n");
@@ -444,11 +443,11 @@ int
 sendmail_dead_letter(const struct sendmail_delivery *d, const char *path)
 {
 	struct sm_buf b = { 0 };
-	char line[400], date[32];
-	time_t now = time(NULL);
-	struct tm tm;
-	bool bol = true;
-	int fd, r = -1, saved;
+	char	      line[400], date[32];
+	time_t	      now = time(NULL);
+	struct tm     tm;
+	bool	      bol = true;
+	int	      fd, r = -1, saved;
 
 	/* The "From " line's date is ctime()'s, in the C locale's words. */
 	if (localtime_r(&now, &tm) == NULL ||
@@ -464,8 +463,8 @@ sendmail_dead_letter(const struct sendmail_delivery *d, const char *path)
 		sm_buf_free(&b);
 		return -1;
 	}
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
-	    0600);
+	fd = open(
+	    path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		saved = errno;
 		sm_buf_free(&b);

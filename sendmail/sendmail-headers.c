@@ -36,7 +36,7 @@ sm_buf_add(struct sm_buf *b, const void *data, size_t len)
 	if (len > 0)
 		memcpy(b->p + b->len, data, len);
 	b->len += len;
-	b->p[b->len] = '\0';	/* for the reader's convenience, not counted */
+	b->p[b->len] = '\0'; /* for the reader's convenience, not counted */
 	return 0;
 }
 
@@ -85,11 +85,11 @@ sm_addrs_free(struct sm_addrs *l)
 /* ---- reading the message ---- */
 
 enum {
-	SM_IN_BOL,	/* at the start of a line */
-	SM_IN_DOT,	/* the line so far is "." (held back) */
-	SM_IN_DOTCR,	/* the line so far is ".\r" (held back) */
-	SM_IN_MID,	/* inside a line */
-	SM_IN_CR,	/* inside a line, after in->crs CRs (held back) */
+	SM_IN_BOL,   /* at the start of a line */
+	SM_IN_DOT,   /* the line so far is "." (held back) */
+	SM_IN_DOTCR, /* the line so far is ".\r" (held back) */
+	SM_IN_MID,   /* inside a line */
+	SM_IN_CR,    /* inside a line, after in->crs CRs (held back) */
 };
 
 void
@@ -238,7 +238,7 @@ skip_nested(const char *p, size_t i, size_t len)
 {
 	char open = p[i];
 	char close = open == '(' ? ')' : open == '"' ? '"' : ']';
-	int depth = 1;
+	int  depth = 1;
 
 	for (i++; i < len; i++) {
 		if (p[i] == '\\') {
@@ -257,13 +257,13 @@ skip_nested(const char *p, size_t i, size_t len)
 
 /* One mailbox while it is being scanned. */
 struct mbox_scan {
-	struct sm_buf	 outside;	/* addr-spec text outside <> */
-	struct sm_buf	 inside;	/* addr-spec text inside <> */
-	size_t		 end_outside;	/* where its last token ends */
-	size_t		 end_inside;
-	bool		 at_outside;	/* an '@' outside quotes */
-	bool		 at_inside;
-	bool		 has_angle;
+	struct sm_buf outside;	   /* addr-spec text outside <> */
+	struct sm_buf inside;	   /* addr-spec text inside <> */
+	size_t	      end_outside; /* where its last token ends */
+	size_t	      end_inside;
+	bool	      at_outside; /* an '@' outside quotes */
+	bool	      at_inside;
+	bool	      has_angle;
 };
 
 static void
@@ -285,9 +285,9 @@ mbox_end(struct mbox_scan *m, const char *host, size_t *insert_r,
     struct sm_addrs *found)
 {
 	struct sm_buf *a = m->has_angle ? &m->inside : &m->outside;
-	bool has_at = m->has_angle ? m->at_inside : m->at_outside;
-	const char *text = a->p;
-	size_t len = a->len;
+	bool	       has_at = m->has_angle ? m->at_inside : m->at_outside;
+	const char    *text = a->p;
+	size_t	       len = a->len;
 
 	*insert_r = SIZE_MAX;
 	/* A source route "@a,@b:user@host" names user@host. */
@@ -306,8 +306,9 @@ mbox_end(struct mbox_scan *m, const char *host, size_t *insert_r,
 		return 0;
 	struct sm_buf full = { 0 };
 	if (sm_buf_add(&full, text, len) < 0 ||
-	    (!has_at && (sm_buf_add(&full, "@", 1) < 0 ||
-	    sm_buf_addstr(&full, host) < 0)) ||
+	    (!has_at &&
+		(sm_buf_add(&full, "@", 1) < 0 ||
+		    sm_buf_addstr(&full, host) < 0)) ||
 	    sm_addrs_add(found, full.p, full.len) < 0) {
 		sm_buf_free(&full);
 		return -1;
@@ -321,9 +322,9 @@ sendmail_addr_rewrite(const char *val, size_t len, const char *host,
     struct sm_buf *out, struct sm_addrs *found)
 {
 	struct mbox_scan m = { 0 };
-	size_t copied = 0, i = 0, at;
-	bool in_angle = false;
-	int r = -1;
+	size_t		 copied = 0, i = 0, at;
+	bool		 in_angle = false;
+	int		 r = -1;
 
 	for (;;) {
 		bool end = i >= len;
@@ -333,8 +334,8 @@ sendmail_addr_rewrite(const char *val, size_t len, const char *host,
 			if (mbox_end(&m, host, &at, found) < 0)
 				goto out;
 			if (at != SIZE_MAX) {
-				if (sm_buf_add(out, val + copied,
-				    at - copied) < 0 ||
+				if (sm_buf_add(out, val + copied, at - copied) <
+					0 ||
 				    sm_buf_add(out, "@", 1) < 0 ||
 				    sm_buf_addstr(out, host) < 0)
 					goto out;
@@ -382,15 +383,15 @@ sendmail_addr_rewrite(const char *val, size_t len, const char *host,
 			while (j < len && !is_wsp(val[j]) &&
 			    strchr("()<>,;:\"[", val[j]) == NULL)
 				j++;
-			if (j == i)	/* a stray '>' */
+			if (j == i) /* a stray '>' */
 				j++;
 		}
 		bool at_sign = c != '"' && memchr(val + i, '@', j - i) != NULL;
 		struct sm_buf *b = in_angle ? &m.inside : &m.outside;
 		/* Unfolded: a quoted string's line break is no part of it. */
 		for (size_t k = i; k < j; k++)
-			if (val[k] != '\r' && val[k] != '\n' && val[k] != '\0' &&
-			    sm_buf_add(b, val + k, 1) < 0)
+			if (val[k] != '\r' && val[k] != '\n' &&
+			    val[k] != '\0' && sm_buf_add(b, val + k, 1) < 0)
 				goto out;
 		if (in_angle) {
 			m.end_inside = j;
@@ -409,12 +410,11 @@ out:
 }
 
 int
-sendmail_addr_qualify(const char *arg, const char *host, char *buf,
-    size_t len)
+sendmail_addr_qualify(const char *arg, const char *host, char *buf, size_t len)
 {
-	struct sm_buf out = { 0 };
+	struct sm_buf	out = { 0 };
 	struct sm_addrs found = { 0 };
-	int r = -1;
+	int		r = -1;
 
 	if (sendmail_addr_rewrite(arg, strlen(arg), host, &out, &found) < 0)
 		goto out;
@@ -433,9 +433,20 @@ out:
 
 /* Fields that hold addresses, qualified when bare. */
 static const char *const sm_addr_fields[] = {
-	"From", "Sender", "Reply-To", "To", "Cc", "Bcc",
-	"Resent-From", "Resent-Sender", "Resent-To", "Resent-Cc", "Resent-Bcc",
-	"Disposition-Notification-To", "Errors-To", "Return-Receipt-To",
+	"From",
+	"Sender",
+	"Reply-To",
+	"To",
+	"Cc",
+	"Bcc",
+	"Resent-From",
+	"Resent-Sender",
+	"Resent-To",
+	"Resent-Cc",
+	"Resent-Bcc",
+	"Disposition-Notification-To",
+	"Errors-To",
+	"Return-Receipt-To",
 };
 
 static bool
@@ -497,23 +508,22 @@ static int
 add_received(struct sm_buf *b, const struct sendmail_submit *s,
     const struct sm_addrs *a, const struct sm_addrs *c)
 {
-	size_t na = a != NULL ? a->n : 0, nc = c != NULL ? c->n : 0;
+	size_t	    na = a != NULL ? a->n : 0, nc = c != NULL ? c->n : 0;
 	const char *only = na == 1 ? a->v[0] : nc == 1 ? c->v[0] : NULL;
-	char date[HEADER_DATE_MAX], uid[32];
+	char	    date[HEADER_DATE_MAX], uid[32];
 
 	if (header_date(s->now, date, sizeof(date)) == 0)
 		snprintf(date, sizeof(date), "Thu, 1 Jan 1970 00:00:00 +0000");
 	snprintf(uid, sizeof(uid), ", uid %lu)\n", s->uid);
 	if (sm_buf_addstr(b, "Received: (from ") < 0 ||
-	    add_comment_text(b, s->user) < 0 ||
-	    sm_buf_addstr(b, uid) < 0 ||
+	    add_comment_text(b, s->user) < 0 || sm_buf_addstr(b, uid) < 0 ||
 	    sm_buf_addstr(b, "\tby ") < 0 || sm_buf_addstr(b, s->host) < 0 ||
 	    sm_buf_addstr(b, " (baremail-sendmail) with local") < 0)
 		return -1;
 	/* RFC 5321 4.4: "for" names one recipient, only when there is one. */
 	if (only != NULL && na + nc == 1 && strpbrk(only, "<>\r\n") == NULL &&
-	    (sm_buf_addstr(b, "\n\tfor <") < 0 ||
-	    sm_buf_addstr(b, only) < 0 || sm_buf_addstr(b, ">") < 0))
+	    (sm_buf_addstr(b, "\n\tfor <") < 0 || sm_buf_addstr(b, only) < 0 ||
+		sm_buf_addstr(b, ">") < 0))
 		return -1;
 	if (sm_buf_addstr(b, "; ") < 0 || sm_buf_addstr(b, date) < 0 ||
 	    sm_buf_addstr(b, "\n") < 0)
@@ -522,8 +532,8 @@ add_received(struct sm_buf *b, const struct sendmail_submit *s,
 }
 
 int
-sendmail_trace(struct sm_buf *b, const char *sender,
-    const struct sm_addrs *rcpts)
+sendmail_trace(
+    struct sm_buf *b, const char *sender, const struct sm_addrs *rcpts)
 {
 	size_t col = strlen("X-Original-To: ");
 
@@ -563,11 +573,11 @@ int
 sendmail_msg_build(struct sendmail_msg *m, const char *raw, size_t len,
     const struct sendmail_submit *s, const struct sm_addrs *envelope_rcpts)
 {
-	struct sm_buf fields = { 0 }, head = { 0 };
+	struct sm_buf	  fields = { 0 }, head = { 0 };
 	struct header_fix hf;
-	size_t pos = 0;
-	bool blank = false;
-	int r = -1;
+	size_t		  pos = 0;
+	bool		  blank = false;
+	int		  r = -1;
 
 	memset(m, 0, sizeof(*m));
 
@@ -595,26 +605,27 @@ sendmail_msg_build(struct sendmail_msg *m, const char *raw, size_t len,
 		}
 		/* The whole field: this line and its continuations. */
 		size_t fl = ll;
-		while (pos + fl < len && (raw[pos + fl] == ' ' ||
-		    raw[pos + fl] == '\t')) {
+		while (pos + fl < len &&
+		    (raw[pos + fl] == ' ' || raw[pos + fl] == '\t')) {
 			const char *cl = raw + pos + fl;
 			const char *cnl = memchr(cl, '\n', len - pos - fl);
-			fl += cnl != NULL ? (size_t)(cnl - cl) + 1 :
-			    len - pos - fl;
+			fl += cnl != NULL ? (size_t)(cnl - cl) + 1
+					  : len - pos - fl;
 		}
-		bool to_rcpts = s->extract && (name_is(line, name_len, "To") ||
-		    name_is(line, name_len, "Cc") ||
-		    name_is(line, name_len, "Bcc"));
+		bool to_rcpts = s->extract &&
+		    (name_is(line, name_len, "To") ||
+			name_is(line, name_len, "Cc") ||
+			name_is(line, name_len, "Bcc"));
 		bool drop = s->extract && name_is(line, name_len, "Bcc");
 
 		if (is_addr_field(line, name_len)) {
 			struct sm_buf tmp = { 0 };
 			if (sendmail_addr_rewrite(line + colon + 1,
-			    fl - colon - 1, s->host, &tmp,
-			    to_rcpts ? &m->rcpts : NULL) < 0 ||
+				fl - colon - 1, s->host, &tmp,
+				to_rcpts ? &m->rcpts : NULL) < 0 ||
 			    (!drop &&
-			    (sm_buf_add(&fields, line, colon + 1) < 0 ||
-			    sm_buf_add(&fields, tmp.p, tmp.len) < 0))) {
+				(sm_buf_add(&fields, line, colon + 1) < 0 ||
+				    sm_buf_add(&fields, tmp.p, tmp.len) < 0))) {
 				sm_buf_free(&tmp);
 				goto out;
 			}

@@ -25,8 +25,8 @@
 #define BAREMAIL_VERSION "unknown"
 #endif
 
-#define SM_IDENT	"baremail-sendmail"
-#define SM_READ_CHUNK	65536
+#define SM_IDENT      "baremail-sendmail"
+#define SM_READ_CHUNK 65536
 
 static const char sm_usage[] =
     "usage: baremail-sendmail [-t] [-i] [-f sender] [-F name] [-C config]\n"
@@ -41,8 +41,8 @@ static const char sm_usage[] =
  * which for a session is the client; for this command stdout is nobody's
  * protocol (except with -bs), and cron, mail(1) and scripts collect both.
  */
-static bool	sm_stderr_too;
-static bool	sm_verbose;		/* -v: info lines too */
+static bool sm_stderr_too;
+static bool sm_verbose; /* -v: info lines too */
 
 static void
 sm_stderr_init(bool smtp_mode)
@@ -50,8 +50,9 @@ sm_stderr_init(bool smtp_mode)
 	struct stat st;
 
 	sm_stderr_too = !smtp_mode && !log_stderr_usable() &&
-	    fstat(STDERR_FILENO, &st) == 0 && (S_ISFIFO(st.st_mode) ||
-	    S_ISREG(st.st_mode) || S_ISCHR(st.st_mode));
+	    fstat(STDERR_FILENO, &st) == 0 &&
+	    (S_ISFIFO(st.st_mode) || S_ISREG(st.st_mode) ||
+		S_ISCHR(st.st_mode));
 }
 
 static void sm_say(int prio, const char *fmt, ...) LOG_FORMAT(2, 3);
@@ -60,7 +61,7 @@ static void sm_say(int prio, const char *fmt, ...) LOG_FORMAT(2, 3);
 static void
 sm_say(int prio, const char *fmt, ...)
 {
-	char msg[2048];
+	char	msg[2048];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -79,17 +80,17 @@ sm_warn(void *arg, const char *msg)
 
 /* The caller, as Received: and a missing From: name it. */
 struct sm_caller {
-	unsigned long	 uid;
-	char		 login[64];
-	char		 gecos[128];	/* full name from passwd, or "" */
-	char		 home[PATH_MAX];
+	unsigned long uid;
+	char	      login[64];
+	char	      gecos[128]; /* full name from passwd, or "" */
+	char	      home[PATH_MAX];
 };
 
 static void
 caller_identify(struct sm_caller *c)
 {
 	struct passwd *pw;
-	const char *home = getenv("HOME");
+	const char    *home = getenv("HOME");
 
 	memset(c, 0, sizeof(*c));
 	c->uid = (unsigned long)getuid();
@@ -111,15 +112,15 @@ caller_identify(struct sm_caller *c)
 static bool
 is_phrase_char(unsigned char c)
 {
-	return c == ' ' || c >= 0x80 || (c > 0x20 && c < 0x7f &&
-	    strchr("()<>[]:;@\\,.\"", c) == NULL);
+	return c == ' ' || c >= 0x80 ||
+	    (c > 0x20 && c < 0x7f && strchr("()<>[]:;@\\,.\"", c) == NULL);
 }
 
 /* From: "Full Name <addr>", quoting the name when it needs it. */
 static int
 from_value(struct sm_buf *b, const char *name, const char *addr)
 {
-	bool plain = true;
+	bool   plain = true;
 	size_t len = strlen(name);
 
 	/* Trim, and a name of blanks is no name. */
@@ -200,7 +201,7 @@ static int
 run_smtp(struct session_config *cfg)
 {
 	struct maildir md;
-	struct stat st;
+	struct stat    st;
 
 	/*
 	 * As root: the [user] name every session switches to, else the
@@ -217,7 +218,8 @@ run_smtp(struct session_config *cfg)
 	    st.st_uid != 0) {
 		if (setgroups(1, &st.st_gid) < 0 || setgid(st.st_gid) < 0 ||
 		    setuid(st.st_uid) < 0 || setuid(0) == 0) {
-			sm_say(LOG_ERR, "cannot switch to the owner "
+			sm_say(LOG_ERR,
+			    "cannot switch to the owner "
 			    "(uid %lu) of %s: %s",
 			    (unsigned long)st.st_uid, cfg->maildir,
 			    strerror(errno));
@@ -225,15 +227,15 @@ run_smtp(struct session_config *cfg)
 		}
 	}
 	if (maildir_open(&md, cfg->maildir) < 0) {
-		sm_say(LOG_ERR, "maildir %s: %s", cfg->maildir,
-		    strerror(errno));
+		sm_say(
+		    LOG_ERR, "maildir %s: %s", cfg->maildir, strerror(errno));
 		printf("421 4.3.0 %s mailbox unavailable, try again later\r\n",
 		    cfg->hostname);
 		fflush(stdout);
 		return EX_TEMPFAIL;
 	}
-	struct smtp_conn *c = smtp_conn_new(cfg, &md, STDIN_FILENO,
-	    STDOUT_FILENO);
+	struct smtp_conn *c =
+	    smtp_conn_new(cfg, &md, STDIN_FILENO, STDOUT_FILENO);
 	if (c == NULL) {
 		sm_say(LOG_ERR, "out of memory");
 		maildir_close(&md);
@@ -247,13 +249,13 @@ run_smtp(struct session_config *cfg)
 
 /* Envelope addresses from the command line, qualified, commas split. */
 static int
-cmdline_rcpts(const struct sendmail_args *a, const char *host,
-    struct sm_addrs *out)
+cmdline_rcpts(
+    const struct sendmail_args *a, const char *host, struct sm_addrs *out)
 {
 	for (size_t i = 0; i < a->nrcpts; i++) {
 		struct sm_buf ignored = { 0 };
-		int r = sendmail_addr_rewrite(a->rcpts[i], strlen(a->rcpts[i]),
-		    host, &ignored, out);
+		int	      r = sendmail_addr_rewrite(
+			      a->rcpts[i], strlen(a->rcpts[i]), host, &ignored, out);
 		sm_buf_free(&ignored);
 		if (r < 0)
 			return -1;
@@ -283,8 +285,8 @@ run_verify(const struct sendmail_args *a, const struct session_config *cfg)
 
 /* Appends the message to the caller's ~/dead.letter; 0 or -1 (errno). */
 static int
-save_dead_letter(const struct sendmail_delivery *d, const char *home,
-    char *path, size_t len)
+save_dead_letter(
+    const struct sendmail_delivery *d, const char *home, char *path, size_t len)
 {
 	if (home[0] == '\0') {
 		snprintf(path, len, "~/dead.letter");
@@ -292,7 +294,7 @@ save_dead_letter(const struct sendmail_delivery *d, const char *home,
 		return -1;
 	}
 	if ((size_t)snprintf(path, len, "%s/dead.letter",
-	    strcmp(home, "/") == 0 ? "" : home) >= len) {
+		strcmp(home, "/") == 0 ? "" : home) >= len) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
@@ -304,16 +306,16 @@ static int
 run_deliver(const struct sendmail_args *a, const struct session_config *cfg,
     bool cfg_ok)
 {
-	struct sendmail_input in;
-	struct sendmail_msg m = { 0 };
-	struct sendmail_submit s = { 0 };
+	struct sendmail_input	 in;
+	struct sendmail_msg	 m = { 0 };
+	struct sendmail_submit	 s = { 0 };
 	struct sendmail_delivery d = { 0 };
-	struct sm_addrs cmd = { 0 }, env = { 0 };
-	struct sm_caller who;
-	struct sm_buf from = { 0 };
-	char sender[320], self[320], dead[PATH_MAX + 16];
-	bool delivered = false;
-	int status;
+	struct sm_addrs		 cmd = { 0 }, env = { 0 };
+	struct sm_caller	 who;
+	struct sm_buf		 from = { 0 };
+	char			 sender[320], self[320], dead[PATH_MAX + 16];
+	bool			 delivered = false;
+	int			 status;
 
 	caller_identify(&who);
 	sendmail_input_init(&in, a->ignore_dots, cfg->max_message_size);
@@ -326,8 +328,10 @@ run_deliver(const struct sendmail_args *a, const struct session_config *cfg,
 		goto out;
 	}
 	if (in.too_big) {
-		sm_say(LOG_ERR, "message refused: larger than [smtp] "
-		    "max_message_size (%zu bytes)", cfg->max_message_size);
+		sm_say(LOG_ERR,
+		    "message refused: larger than [smtp] "
+		    "max_message_size (%zu bytes)",
+		    cfg->max_message_size);
 		status = EX_DATAERR;
 		goto out;
 	}
@@ -335,14 +339,16 @@ run_deliver(const struct sendmail_args *a, const struct session_config *cfg,
 	/* Envelope sender: -f/-r, else the caller; "<>" stays empty. */
 	snprintf(self, sizeof(self), "%s@%s", who.login, cfg->hostname);
 	snprintf(sender, sizeof(sender), "%s", self);
-	if (a->has_sender && (sendmail_addr_qualify(a->sender, cfg->hostname,
-	    sender, sizeof(sender)) < 0 || !envelope_ok(sender))) {
+	if (a->has_sender &&
+	    (sendmail_addr_qualify(
+		 a->sender, cfg->hostname, sender, sizeof(sender)) < 0 ||
+		!envelope_ok(sender))) {
 		sm_say(LOG_WARNING, "sender \"%s\" unusable: using %s",
 		    a->sender, self);
 		snprintf(sender, sizeof(sender), "%s", self);
 	}
 	if (from_value(&from, a->fullname != NULL ? a->fullname : who.gecos,
-	    sender[0] != '\0' ? sender : self) < 0 ||
+		sender[0] != '\0' ? sender : self) < 0 ||
 	    cmdline_rcpts(a, cfg->hostname, &cmd) < 0)
 		goto oom;
 
@@ -359,8 +365,10 @@ run_deliver(const struct sendmail_args *a, const struct session_config *cfg,
 	for (size_t i = 0; i < cmd.n + m.rcpts.n; i++) {
 		const char *r = i < cmd.n ? cmd.v[i] : m.rcpts.v[i - cmd.n];
 		if (!envelope_ok(r)) {
-			sm_say(LOG_WARNING, "recipient \"%s\" unusable: "
-			    "left out", r);
+			sm_say(LOG_WARNING,
+			    "recipient \"%s\" unusable: "
+			    "left out",
+			    r);
 			continue;
 		}
 		if (sm_addrs_add(&env, r, strlen(r)) < 0)
@@ -369,8 +377,10 @@ run_deliver(const struct sendmail_args *a, const struct session_config *cfg,
 	if (env.n == 0) {
 		/* One maildir holds everything: it still has a reader. */
 		char root[300];
-		sm_say(LOG_WARNING, "no recipients%s: delivering anyway, as "
-		    "for root", a->extract ? " in To:, Cc: or Bcc:" : "");
+		sm_say(LOG_WARNING,
+		    "no recipients%s: delivering anyway, as "
+		    "for root",
+		    a->extract ? " in To:, Cc: or Bcc:" : "");
 		snprintf(root, sizeof(root), "root@%s", cfg->hostname);
 		if (sm_addrs_add(&env, root, strlen(root)) < 0)
 			goto oom;
@@ -390,23 +400,28 @@ run_deliver(const struct sendmail_args *a, const struct session_config *cfg,
 		delivered = sendmail_deliver_smtp(&d) == 0;
 	}
 	if (delivered) {
-		sm_say(LOG_INFO, "%s: from <%s>, uid %lu, %zu bytes, "
-		    "%zu recipient%s", d.where, sender, who.uid,
-		    m.head.len + m.body_len, env.n, env.n == 1 ? "" : "s");
+		sm_say(LOG_INFO,
+		    "%s: from <%s>, uid %lu, %zu bytes, "
+		    "%zu recipient%s",
+		    d.where, sender, who.uid, m.head.len + m.body_len, env.n,
+		    env.n == 1 ? "" : "s");
 		status = 0;
 		goto out;
 	}
 
 	/* Neither way works: keep the message where its sender can find it. */
 	if (save_dead_letter(&d, who.home, dead, sizeof(dead)) < 0)
-		sm_say(LOG_ERR, "cannot deliver the message (%s%s%s), nor "
-		    "save it in %s: %s", d.why_maildir,
-		    d.why_smtp[0] != '\0' ? "; " : "", d.why_smtp, dead,
-		    strerror(errno));
+		sm_say(LOG_ERR,
+		    "cannot deliver the message (%s%s%s), nor "
+		    "save it in %s: %s",
+		    d.why_maildir, d.why_smtp[0] != '\0' ? "; " : "",
+		    d.why_smtp, dead, strerror(errno));
 	else
-		sm_say(LOG_ERR, "cannot deliver the message now (%s%s%s): "
-		    "saved in %s", d.why_maildir,
-		    d.why_smtp[0] != '\0' ? "; " : "", d.why_smtp, dead);
+		sm_say(LOG_ERR,
+		    "cannot deliver the message now (%s%s%s): "
+		    "saved in %s",
+		    d.why_maildir, d.why_smtp[0] != '\0' ? "; " : "",
+		    d.why_smtp, dead);
 	status = cfg_ok ? EX_TEMPFAIL : EX_CONFIG;
 	goto out;
 oom:
@@ -424,12 +439,12 @@ out:
 int
 sendmail_run(int argc, char **argv)
 {
-	struct sendmail_args a = { .warn = sm_warn };
+	struct sendmail_args  a = { .warn = sm_warn };
 	struct session_config cfg;
-	const char *path;
-	char err[1024];
-	bool cfg_ok = true;
-	int status;
+	const char	     *path;
+	char		      err[1024];
+	bool		      cfg_ok = true;
+	int		      status;
 
 	/* A reader that went away is a write error, not a killed process. */
 	signal(SIGPIPE, SIG_IGN);

@@ -22,14 +22,14 @@
 /* ---- the command line (sendmail-args.c) ---- */
 
 enum sendmail_mode {
-	SM_MODE_DELIVER,	/* -bm, the default: a message on stdin */
-	SM_MODE_SMTP,		/* -bs: an SMTP session on stdin/stdout */
-	SM_MODE_QUEUE_LIST,	/* -bp, mailq: there is never a queue */
-	SM_MODE_QUEUE_RUN,	/* -q[...]: nothing to run, successfully */
-	SM_MODE_ALIASES,	/* -bi, -I, newaliases: no aliases to build */
-	SM_MODE_VERIFY,		/* -bv: says where each recipient would go */
-	SM_MODE_HELP,		/* --help */
-	SM_MODE_VERSION,	/* --version (sendmail's -V is a DSN id) */
+	SM_MODE_DELIVER,    /* -bm, the default: a message on stdin */
+	SM_MODE_SMTP,	    /* -bs: an SMTP session on stdin/stdout */
+	SM_MODE_QUEUE_LIST, /* -bp, mailq: there is never a queue */
+	SM_MODE_QUEUE_RUN,  /* -q[...]: nothing to run, successfully */
+	SM_MODE_ALIASES,    /* -bi, -I, newaliases: no aliases to build */
+	SM_MODE_VERIFY,	    /* -bv: says where each recipient would go */
+	SM_MODE_HELP,	    /* --help */
+	SM_MODE_VERSION,    /* --version (sendmail's -V is a DSN id) */
 };
 
 const char *sendmail_mode_name(enum sendmail_mode mode);
@@ -39,18 +39,18 @@ typedef void (*sendmail_warn_fn)(void *arg, const char *msg);
 
 struct sendmail_args {
 	enum sendmail_mode mode;
-	bool		 extract;	/* -t: recipients from To:/Cc:/Bcc: */
-	bool		 ignore_dots;	/* -i, -oi, -O IgnoreDots */
-	bool		 verbose;	/* -v */
-	bool		 has_sender;	/* -f or -r was given */
-	const char	*sender;	/* its value, brackets and all ("<>") */
-	const char	*fullname;	/* -F, or NULL */
-	const char	*config;	/* -C FILE, or NULL */
-	char		**rcpts;	/* arguments that are recipients */
-	size_t		 nrcpts;
-	unsigned	 nwarnings;
-	sendmail_warn_fn warn;		/* may be NULL */
-	void		*warn_arg;
+	bool		   extract;	/* -t: recipients from To:/Cc:/Bcc: */
+	bool		   ignore_dots; /* -i, -oi, -O IgnoreDots */
+	bool		   verbose;	/* -v */
+	bool		   has_sender;	/* -f or -r was given */
+	const char	  *sender;	/* its value, brackets and all ("<>") */
+	const char	  *fullname;	/* -F, or NULL */
+	const char	  *config;	/* -C FILE, or NULL */
+	char		 **rcpts;	/* arguments that are recipients */
+	size_t		   nrcpts;
+	unsigned	   nwarnings;
+	sendmail_warn_fn   warn; /* may be NULL */
+	void		  *warn_arg;
 };
 
 /*
@@ -64,32 +64,32 @@ struct sendmail_args {
  * (-bd: BareMail never listens).  a->rcpts is allocated: free it with
  * sendmail_args_free().  a->warn and a->warn_arg are kept if set before.
  */
-int	sendmail_args_parse(struct sendmail_args *a, int argc, char **argv,
-	    char *err, size_t errlen);
-void	sendmail_args_free(struct sendmail_args *a);
+int sendmail_args_parse(
+    struct sendmail_args *a, int argc, char **argv, char *err, size_t errlen);
+void sendmail_args_free(struct sendmail_args *a);
 
 /* ---- the message (sendmail-headers.c) ---- */
 
 /* A growing byte buffer. */
 struct sm_buf {
-	char	*p;
-	size_t	 len;
-	size_t	 cap;
+	char  *p;
+	size_t len;
+	size_t cap;
 };
 
-int	sm_buf_add(struct sm_buf *b, const void *data, size_t len);
-int	sm_buf_addstr(struct sm_buf *b, const char *s);
-void	sm_buf_free(struct sm_buf *b);
+int  sm_buf_add(struct sm_buf *b, const void *data, size_t len);
+int  sm_buf_addstr(struct sm_buf *b, const char *s);
+void sm_buf_free(struct sm_buf *b);
 
 /* A list of addresses, each a NUL-terminated string. */
 struct sm_addrs {
-	char	**v;
-	size_t	 n;
-	size_t	 cap;
+	char **v;
+	size_t n;
+	size_t cap;
 };
 
-int	sm_addrs_add(struct sm_addrs *l, const char *addr, size_t len);
-void	sm_addrs_free(struct sm_addrs *l);
+int  sm_addrs_add(struct sm_addrs *l, const char *addr, size_t len);
+void sm_addrs_free(struct sm_addrs *l);
 
 /*
  * Reading the message: bytes from stdin go in through
@@ -102,31 +102,30 @@ void	sm_addrs_free(struct sm_addrs *l);
  * but dropped, and too_big is set.
  */
 struct sendmail_input {
-	struct sm_buf	 msg;
-	size_t		 max;
-	bool		 ignore_dots;
-	bool		 done;		/* the lone dot was seen */
-	bool		 too_big;
-	int		 state;		/* SM_IN_*, see sendmail-headers.c */
-	size_t		 crs;		/* CRs held back in SM_IN_CR */
+	struct sm_buf msg;
+	size_t	      max;
+	bool	      ignore_dots;
+	bool	      done; /* the lone dot was seen */
+	bool	      too_big;
+	int	      state; /* SM_IN_*, see sendmail-headers.c */
+	size_t	      crs;   /* CRs held back in SM_IN_CR */
 };
 
-void	sendmail_input_init(struct sendmail_input *in, bool ignore_dots,
-	    size_t max);
+void sendmail_input_init(
+    struct sendmail_input *in, bool ignore_dots, size_t max);
 /* Returns 0, or -1 on ENOMEM.  Check in->done to stop reading early. */
-int	sendmail_input_feed(struct sendmail_input *in, const char *buf,
-	    size_t len);
+int sendmail_input_feed(struct sendmail_input *in, const char *buf, size_t len);
 /* Ends the input: adds the missing final line end.  Returns 0 or -1. */
-int	sendmail_input_finish(struct sendmail_input *in);
+int sendmail_input_finish(struct sendmail_input *in);
 
 /* What the header pass needs to know about the submission. */
 struct sendmail_submit {
-	const char	*host;		/* qualifies bare addresses */
-	const char	*user;		/* the calling user's login name */
-	unsigned long	 uid;		/* and uid, for Received: */
-	const char	*from;		/* a From: to add: "Name <a@h>" */
-	bool		 extract;	/* -t */
-	time_t		 now;
+	const char   *host;    /* qualifies bare addresses */
+	const char   *user;    /* the calling user's login name */
+	unsigned long uid;     /* and uid, for Received: */
+	const char   *from;    /* a From: to add: "Name <a@h>" */
+	bool	      extract; /* -t */
+	time_t	      now;
 };
 
 /*
@@ -135,10 +134,10 @@ struct sendmail_submit {
  * body, which points into the input buffer.
  */
 struct sendmail_msg {
-	struct sm_buf	 head;
-	const char	*body;
-	size_t		 body_len;
-	struct sm_addrs	 rcpts;		/* from To:/Cc:/Bcc: when extract */
+	struct sm_buf	head;
+	const char     *body;
+	size_t		body_len;
+	struct sm_addrs rcpts; /* from To:/Cc:/Bcc: when extract */
 };
 
 /*
@@ -149,18 +148,17 @@ struct sendmail_msg {
  * envelope_rcpts (may be NULL) is named in Received: when there is one.
  * Returns 0, or -1 (ENOMEM).  Free m with sendmail_msg_free().
  */
-int	sendmail_msg_build(struct sendmail_msg *m, const char *raw, size_t len,
-	    const struct sendmail_submit *s,
-	    const struct sm_addrs *envelope_rcpts);
-void	sendmail_msg_free(struct sendmail_msg *m);
+int  sendmail_msg_build(struct sendmail_msg *m, const char *raw, size_t len,
+     const struct sendmail_submit *s, const struct sm_addrs *envelope_rcpts);
+void sendmail_msg_free(struct sendmail_msg *m);
 
 /*
  * The trace fields a final delivery puts on top, as smtp-session does:
  * "Return-Path: <sender>" and "X-Original-To:" naming every recipient
  * (folded).  Appends them to b.  Returns 0 or -1 (ENOMEM).
  */
-int	sendmail_trace(struct sm_buf *b, const char *sender,
-	    const struct sm_addrs *rcpts);
+int sendmail_trace(
+    struct sm_buf *b, const char *sender, const struct sm_addrs *rcpts);
 
 /*
  * Rewrites one address-list field value (without the name and colon):
@@ -169,16 +167,16 @@ int	sendmail_trace(struct sm_buf *b, const char *sender,
  * each address, qualified and stripped of comments and blanks, is added to
  * it.  Appends the new value to out.  Returns 0 or -1 (ENOMEM).
  */
-int	sendmail_addr_rewrite(const char *val, size_t len, const char *host,
-	    struct sm_buf *out, struct sm_addrs *found);
+int sendmail_addr_rewrite(const char *val, size_t len, const char *host,
+    struct sm_buf *out, struct sm_addrs *found);
 
 /*
  * Turns a command-line address ("root", "<a@b>", "Name <a@b>", "a@b (x)")
  * into a bare addr-spec qualified with host, into buf.  "<>" and "" give
  * "".  Returns 0, or -1 when it does not fit.
  */
-int	sendmail_addr_qualify(const char *arg, const char *host, char *buf,
-	    size_t len);
+int sendmail_addr_qualify(
+    const char *arg, const char *host, char *buf, size_t len);
 
 /* ---- delivery (sendmail-deliver.c) ---- */
 
@@ -192,15 +190,15 @@ enum sendmail_via {
 
 struct sendmail_delivery {
 	const struct session_config *cfg;
-	const char	*sender;	/* qualified sender, "" for <> */
-	const struct sm_addrs *rcpts;	/* qualified envelope recipients */
-	const struct sendmail_msg *msg;
-	enum sendmail_via via;		/* result */
-	bool		 smtp_permanent;	/* the SMTP server said 5xx */
-	char		 where[PATH_MAX + 512];	/* file, or host:port */
+	const char		    *sender; /* qualified sender, "" for <> */
+	const struct sm_addrs	    *rcpts;  /* qualified envelope recipients */
+	const struct sendmail_msg   *msg;
+	enum sendmail_via	     via; /* result */
+	bool smtp_permanent;		  /* the SMTP server said 5xx */
+	char where[PATH_MAX + 512];	  /* file, or host:port */
 	/* Why each way failed. */
-	char		 why_maildir[PATH_MAX + 512];
-	char		 why_smtp[1024];
+	char why_maildir[PATH_MAX + 512];
+	char why_smtp[1024];
 };
 
 /*
@@ -210,24 +208,23 @@ struct sendmail_delivery {
  * writes into a directory that someone else controls.  Returns 0, or -1
  * with d->why_maildir set.
  */
-int	sendmail_deliver_maildir(struct sendmail_delivery *d);
+int sendmail_deliver_maildir(struct sendmail_delivery *d);
 
 /*
  * Submits the message over SMTP to cfg->sendmail_smtp ("host:port").
  * Returns 0, or -1 with d->why_smtp set (d->smtp_permanent for 5xx).
  */
-int	sendmail_deliver_smtp(struct sendmail_delivery *d);
+int sendmail_deliver_smtp(struct sendmail_delivery *d);
 
 /*
  * Appends the message to path (an mbox: a "From " line, ">From " quoting,
  * an empty line after it), creating it 0600.  Returns 0 or -1 (errno).
  */
-int	sendmail_dead_letter(const struct sendmail_delivery *d,
-	    const char *path);
+int sendmail_dead_letter(const struct sendmail_delivery *d, const char *path);
 
 /* ---- the program (sendmail-run.c) ---- */
 
 /* Does everything main() does; returns the exit status (<sysexits.h>). */
-int	sendmail_run(int argc, char **argv);
+int sendmail_run(int argc, char **argv);
 
 #endif

@@ -18,7 +18,7 @@ static int
 parse(struct sendmail_args *a, char **argv)
 {
 	char err[300];
-	int argc = 0;
+	int  argc = 0;
 
 	while (argv[argc] != NULL)
 		argc++;
@@ -36,8 +36,9 @@ test_daemons(void)
 	struct sendmail_args a;
 
 	/* cronie */
-	CHECK(parse(&a, ARGV("sendmail", "-FCronDaemon", "-i", "-odi", "-oem",
-	    "-oi", "-t", "-f", "user")) == 0);
+	CHECK(parse(&a,
+		  ARGV("sendmail", "-FCronDaemon", "-i", "-odi", "-oem", "-oi",
+		      "-t", "-f", "user")) == 0);
 	CHECK(a.mode == SM_MODE_DELIVER && a.extract && a.ignore_dots);
 	CHECK(a.has_sender && strcmp(a.sender, "user") == 0);
 	CHECK(strcmp(a.fullname, "CronDaemon") == 0);
@@ -45,8 +46,9 @@ test_daemons(void)
 	sendmail_args_free(&a);
 
 	/* Debian cron */
-	CHECK(parse(&a, ARGV("sendmail", "-FCronDaemon", "-i", "-B8BITMIME",
-	    "-oem", "root")) == 0);
+	CHECK(parse(&a,
+		  ARGV("sendmail", "-FCronDaemon", "-i", "-B8BITMIME", "-oem",
+		      "root")) == 0);
 	CHECK(a.nrcpts == 1 && strcmp(a.rcpts[0], "root") == 0);
 	CHECK(!a.extract && a.ignore_dots && !a.has_sender);
 	sendmail_args_free(&a);
@@ -62,13 +64,15 @@ test_daemons(void)
 	sendmail_args_free(&a);
 
 	/* Proxmox, both forms */
-	CHECK(parse(&a, ARGV("sendmail", "-B", "8BITMIME", "-f", "from", "--",
-	    "rcpt")) == 0);
+	CHECK(parse(&a,
+		  ARGV("sendmail", "-B", "8BITMIME", "-f", "from", "--",
+		      "rcpt")) == 0);
 	CHECK(a.nrcpts == 1 && strcmp(a.rcpts[0], "rcpt") == 0);
 	CHECK(strcmp(a.sender, "from") == 0 && a.nwarnings == 0);
 	sendmail_args_free(&a);
-	CHECK(parse(&a, ARGV("sendmail", "-N", "never", "-f", "from", "--",
-	    "rcpt")) == 0);
+	CHECK(parse(&a,
+		  ARGV("sendmail", "-N", "never", "-f", "from", "--",
+		      "rcpt")) == 0);
 	CHECK(a.nrcpts == 1 && strcmp(a.rcpts[0], "rcpt") == 0);
 	sendmail_args_free(&a);
 
@@ -105,13 +109,14 @@ test_forms(void)
 	sendmail_args_free(&a);
 
 	/* Glued-only values never take the next argument. */
-	CHECK(parse(&a, ARGV("sendmail", "-e", "root", "-em", "-d", "x",
-	    "-m")) == 0);
+	CHECK(parse(&a,
+		  ARGV("sendmail", "-e", "root", "-em", "-d", "x", "-m")) == 0);
 	CHECK(a.nrcpts == 2 && strcmp(a.rcpts[1], "x") == 0);
 	sendmail_args_free(&a);
 
-	CHECK(parse(&a, ARGV("sendmail", "-f", "<>", "-r", "other", "-C",
-	    "/etc/x.conf", "-F", "Full Name", "a,b")) == 0);
+	CHECK(parse(&a,
+		  ARGV("sendmail", "-f", "<>", "-r", "other", "-C",
+		      "/etc/x.conf", "-F", "Full Name", "a,b")) == 0);
 	CHECK(strcmp(a.sender, "other") == 0);
 	CHECK(strcmp(a.config, "/etc/x.conf") == 0);
 	CHECK(strcmp(a.fullname, "Full Name") == 0);
@@ -132,9 +137,10 @@ static void
 test_modes(void)
 {
 	struct sendmail_args a;
-	char err[300];
+	char		     err[300];
 
-	CHECK(parse(&a, ARGV("sendmail", "-bs")) == 0 && a.mode == SM_MODE_SMTP);
+	CHECK(
+	    parse(&a, ARGV("sendmail", "-bs")) == 0 && a.mode == SM_MODE_SMTP);
 	sendmail_args_free(&a);
 	CHECK(parse(&a, ARGV("sendmail", "-b", "p")) == 0 &&
 	    a.mode == SM_MODE_QUEUE_LIST);
@@ -142,7 +148,8 @@ test_modes(void)
 	CHECK(parse(&a, ARGV("sendmail", "-q15m")) == 0 &&
 	    a.mode == SM_MODE_QUEUE_RUN);
 	sendmail_args_free(&a);
-	CHECK(parse(&a, ARGV("sendmail", "-bi")) == 0 && a.mode == SM_MODE_ALIASES);
+	CHECK(parse(&a, ARGV("sendmail", "-bi")) == 0 &&
+	    a.mode == SM_MODE_ALIASES);
 	sendmail_args_free(&a);
 	CHECK(parse(&a, ARGV("sendmail", "-bv", "x")) == 0 &&
 	    a.mode == SM_MODE_VERIFY);
@@ -162,8 +169,8 @@ test_modes(void)
 	sendmail_args_free(&a);
 
 	memset(&a, 0, sizeof a);
-	CHECK(sendmail_args_parse(&a, 2, ARGV("sendmail", "-bd"), err,
-	    sizeof err) < 0);
+	CHECK(sendmail_args_parse(
+		  &a, 2, ARGV("sendmail", "-bd"), err, sizeof err) < 0);
 	CHECK(strstr(err, "daemon") != NULL);
 	sendmail_args_free(&a);
 	CHECK(strcmp(sendmail_mode_name(SM_MODE_SMTP), "smtp") == 0);

@@ -9,19 +9,21 @@
 static void
 check_rewrite(const char *val, const char *want, const char *want_found)
 {
-	struct sm_buf out = { 0 };
+	struct sm_buf	out = { 0 };
 	struct sm_addrs found = { 0 };
-	char joined[600] = "";
+	char		joined[600] = "";
 
-	CHECK(sendmail_addr_rewrite(val, strlen(val), "h.example", &out,
-	    &found) == 0);
+	CHECK(sendmail_addr_rewrite(
+		  val, strlen(val), "h.example", &out, &found) == 0);
 	for (size_t i = 0; i < found.n; i++)
-		snprintf(joined + strlen(joined), sizeof joined - strlen(joined),
-		    "%s%s", i > 0 ? "|" : "", found.v[i]);
+		snprintf(joined + strlen(joined),
+		    sizeof joined - strlen(joined), "%s%s", i > 0 ? "|" : "",
+		    found.v[i]);
 	if (strcmp(out.p != NULL ? out.p : "", want) != 0 ||
 	    strcmp(joined, want_found) != 0) {
-		fprintf(stderr, "rewrite [%s]\n got [%s] {%s}\nwant [%s] {%s}\n",
-		    val, out.p, joined, want, want_found);
+		fprintf(stderr,
+		    "rewrite [%s]\n got [%s] {%s}\nwant [%s] {%s}\n", val,
+		    out.p, joined, want, want_found);
 		CHECK(!"rewrite differs");
 	}
 	sm_buf_free(&out);
@@ -41,9 +43,10 @@ test_rewrite(void)
 	    " \"(Cron Daemon)\" <user@h.example>", "user@h.example");
 	check_rewrite(" a, b@x,\n\tc", " a@h.example, b@x,\n\tc@h.example",
 	    "a@h.example|b@x|c@h.example");
-	check_rewrite(" undisclosed-recipients:;", " undisclosed-recipients:;",
-	    "");
-	check_rewrite(" team: a, \"B x\" <b>; c", " team: a@h.example, "
+	check_rewrite(
+	    " undisclosed-recipients:;", " undisclosed-recipients:;", "");
+	check_rewrite(" team: a, \"B x\" <b>; c",
+	    " team: a@h.example, "
 	    "\"B x\" <b@h.example>; c@h.example",
 	    "a@h.example|b@h.example|c@h.example");
 	check_rewrite(" <>", " <>", "");
@@ -84,17 +87,16 @@ test_qualify(void)
 
 /* Feeds in in chunks of step bytes; returns the message read. */
 static const char *
-read_in(const char *in, size_t step, bool ignore_dots, size_t max,
-    bool *done_r)
+read_in(const char *in, size_t step, bool ignore_dots, size_t max, bool *done_r)
 {
-	static char out[1000];
+	static char	      out[1000];
 	struct sendmail_input r;
-	size_t len = strlen(in);
+	size_t		      len = strlen(in);
 
 	sendmail_input_init(&r, ignore_dots, max);
 	for (size_t i = 0; i < len && !r.done; i += step)
-		CHECK(sendmail_input_feed(&r, in + i,
-		    len - i < step ? len - i : step) == 0);
+		CHECK(sendmail_input_feed(
+			  &r, in + i, len - i < step ? len - i : step) == 0);
 	CHECK(sendmail_input_finish(&r) == 0);
 	snprintf(out, sizeof out, "%s%s", r.too_big ? "BIG:" : "",
 	    r.msg.p != NULL ? r.msg.p : "");
@@ -110,11 +112,12 @@ check_input(const char *in, bool ignore_dots, const char *want)
 	static const size_t steps[] = { 1, 2, 3, 5, 1000 };
 
 	for (size_t k = 0; k < sizeof steps / sizeof steps[0]; k++) {
-		const char *got = read_in(in, steps[k], ignore_dots, 1 << 20,
-		    NULL);
+		const char *got =
+		    read_in(in, steps[k], ignore_dots, 1 << 20, NULL);
 		if (strcmp(got, want) != 0) {
-			fprintf(stderr, "step %zu: [%s]\n got [%s]\nwant [%s]\n",
-			    steps[k], in, got, want);
+			fprintf(stderr,
+			    "step %zu: [%s]\n got [%s]\nwant [%s]\n", steps[k],
+			    in, got, want);
 			CHECK(!"input differs");
 		}
 	}
@@ -136,14 +139,15 @@ test_input(void)
 	check_input("a\n.\r", false, "a\n");
 	check_input("a\n.", true, "a\n.\n");
 	check_input("a\n.\rx\n", false, "a\n.\rx\n");
-	check_input("a\n.\r\r\nb\n", false, "a\n");	/* CRs then LF: a "." line */
+	check_input(
+	    "a\n.\r\r\nb\n", false, "a\n"); /* CRs then LF: a "." line */
 	check_input("x\r", false, "x\n");
 	check_input("x\r\r\ny\r\rz\n", false, "x\ny\r\rz\n");
 	check_input("", false, "");
 	CHECK(strcmp(read_in("a\n.\nrest", 1, false, 100, &done), "a\n") == 0);
 	CHECK(done);
-	CHECK(strncmp(read_in("0123456789\n", 1000, false, 5, NULL), "BIG:",
-	    4) == 0);
+	CHECK(strncmp(read_in("0123456789\n", 1000, false, 5, NULL),
+		  "BIG:", 4) == 0);
 	CHECK(strcmp(read_in("0123\n", 1000, false, 5, NULL), "0123\n") == 0);
 }
 
@@ -152,14 +156,18 @@ static const char *
 build(const char *raw, bool extract, const char *rcpt, char *found,
     size_t foundlen)
 {
-	static char out[2000];
+	static char	       out[2000];
 	struct sendmail_submit s = {
-		.host = "h.example", .user = "us(er", .uid = 7,
-		.from = "Me <me@h.example>", .extract = extract, .now = 0,
+		.host = "h.example",
+		.user = "us(er",
+		.uid = 7,
+		.from = "Me <me@h.example>",
+		.extract = extract,
+		.now = 0,
 	};
-	struct sm_addrs env = { 0 };
+	struct sm_addrs	    env = { 0 };
 	struct sendmail_msg m;
-	size_t o = 0;
+	size_t		    o = 0;
 
 	if (rcpt != NULL)
 		CHECK(sm_addrs_add(&env, rcpt, strlen(rcpt)) == 0);
@@ -168,33 +176,38 @@ build(const char *raw, bool extract, const char *rcpt, char *found,
 	for (const char *p = m.head.p; *p != '\0';) {
 		size_t n = strcspn(p, "\n") + 1;
 		if (strncmp(p, "Date: ", 6) == 0)
-			o += (size_t)snprintf(out + o, sizeof out - o, "Date: X\n");
+			o += (size_t)snprintf(
+			    out + o, sizeof out - o, "Date: X\n");
 		else if (strncmp(p, "Message-ID: ", 12) == 0)
-			o += (size_t)snprintf(out + o, sizeof out - o, "ID: X\n");
+			o += (size_t)snprintf(
+			    out + o, sizeof out - o, "ID: X\n");
 		else if (strncmp(p, "Received:", 9) != 0 && p[0] != '\t')
-			o += (size_t)snprintf(out + o, sizeof out - o, "%.*s",
-			    (int)n, p);
+			o += (size_t)snprintf(
+			    out + o, sizeof out - o, "%.*s", (int)n, p);
 		p += n;
 	}
 	snprintf(out + o, sizeof out - o, "%.*s", (int)m.body_len, m.body);
 	if (found != NULL) {
 		found[0] = '\0';
 		for (size_t i = 0; i < m.rcpts.n; i++)
-			snprintf(found + strlen(found), foundlen - strlen(found),
-			    "%s%s", i > 0 ? "|" : "", m.rcpts.v[i]);
+			snprintf(found + strlen(found),
+			    foundlen - strlen(found), "%s%s", i > 0 ? "|" : "",
+			    m.rcpts.v[i]);
 	}
-	CHECK(strncmp(m.head.p, "Received: (from us?er, uid 7)\n\tby h.example "
-	    "(baremail-sendmail) with local", 60) == 0);
+	CHECK(strncmp(m.head.p,
+		  "Received: (from us?er, uid 7)\n\tby h.example "
+		  "(baremail-sendmail) with local",
+		  60) == 0);
 	sendmail_msg_free(&m);
 	sm_addrs_free(&env);
 	return out;
 }
 
 static void
-check_build(const char *raw, bool extract, const char *want,
-    const char *want_found)
+check_build(
+    const char *raw, bool extract, const char *want, const char *want_found)
 {
-	char found[300];
+	char	    found[300];
 	const char *got = build(raw, extract, NULL, found, sizeof found);
 
 	if (strcmp(got, want) != 0 || strcmp(found, want_found) != 0) {
@@ -209,11 +222,13 @@ test_build(void)
 {
 	check_build("To: root\nBcc: b\nSubject: s\n\nbody\n", true,
 	    "To: root@h.example\nSubject: s\nDate: X\nID: X\n"
-	    "From: Me <me@h.example>\n\nbody\n", "root@h.example|b@h.example");
+	    "From: Me <me@h.example>\n\nbody\n",
+	    "root@h.example|b@h.example");
 	/* Without -t: no recipients taken, Bcc: kept. */
 	check_build("To: root\nBcc: b\n\nbody\n", false,
 	    "To: root@h.example\nBcc: b@h.example\nDate: X\nID: X\n"
-	    "From: Me <me@h.example>\n\nbody\n", "");
+	    "From: Me <me@h.example>\n\nbody\n",
+	    "");
 	check_build("body only\n", false,
 	    "Date: X\nID: X\nFrom: Me <me@h.example>\n\nbody only\n", "");
 	check_build("", false, "Date: X\nID: X\nFrom: Me <me@h.example>\n", "");
@@ -221,10 +236,11 @@ test_build(void)
 	    "Subject: s\nDate: X\nID: X\nFrom: Me <me@h.example>\n", "");
 	check_build("Subject: s\nnot a field\n", false,
 	    "Subject: s\nDate: X\nID: X\nFrom: Me <me@h.example>\n\n"
-	    "not a field\n", "");
+	    "not a field\n",
+	    "");
 	check_build("From root Tue Nov 24 04:00:00 2026\nFrom: x@y\n"
-	    "Date: d\nMessage-ID: <m@y>\n\nb\n", false,
-	    "From: x@y\nDate: X\nID: X\n\nb\n", "");	/* one each: kept */
+		    "Date: d\nMessage-ID: <m@y>\n\nb\n",
+	    false, "From: x@y\nDate: X\nID: X\n\nb\n", ""); /* one each: kept */
 	check_build("Subject: a\n Date: folded\nCc: x,\n y\n\n\n", true,
 	    "Subject: a\n Date: folded\nCc: x@h.example,\n y@h.example\n"
 	    "Date: X\nID: X\nFrom: Me <me@h.example>\n\n\n",
@@ -232,8 +248,8 @@ test_build(void)
 
 	/* Received: names the one recipient, or none. */
 	struct sendmail_submit s = { .host = "h", .user = "u", .now = 0 };
-	struct sm_addrs env = { 0 };
-	struct sendmail_msg m;
+	struct sm_addrs	       env = { 0 };
+	struct sendmail_msg    m;
 	CHECK(sm_addrs_add(&env, "a@h", 3) == 0);
 	CHECK(sendmail_msg_build(&m, "\n", 1, &s, &env) == 0);
 	CHECK(strstr(m.head.p, "\n\tfor <a@h>; ") != NULL);
@@ -249,12 +265,13 @@ test_build(void)
 static void
 test_trace(void)
 {
-	struct sm_buf b = { 0 };
+	struct sm_buf	b = { 0 };
 	struct sm_addrs r = { 0 };
 
 	CHECK(sm_addrs_add(&r, "a@example.com", 13) == 0);
 	CHECK(sendmail_trace(&b, "", &r) == 0);
-	CHECK(strcmp(b.p, "Return-Path: <>\nX-Original-To: a@example.com\n") == 0);
+	CHECK(strcmp(b.p, "Return-Path: <>\nX-Original-To: a@example.com\n") ==
+	    0);
 	sm_buf_free(&b);
 	for (int i = 0; i < 5; i++)
 		CHECK(sm_addrs_add(&r, "someone.long@example.com", 24) == 0);

@@ -7,9 +7,9 @@
 static void
 test_roundtrip(void)
 {
-	char enc[64], dec[64];
+	char	    enc[64], dec[64];
 	const char *in[] = { "", "a", "ab", "abc", "abcd", "\0user\0pass" };
-	size_t lens[] = { 0, 1, 2, 3, 4, 10 };
+	size_t	    lens[] = { 0, 1, 2, 3, 4, 10 };
 
 	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
 		size_t n = base64_encode(in[i], lens[i], enc, sizeof(enc));

@@ -31,8 +31,8 @@ static void
 expect_error(const char *text, unsigned line, const char *what)
 {
 	struct session_config cfg;
-	char err[1024], want[1024];
-	int rc = load(&cfg, text, err, sizeof(err));
+	char		      err[1024], want[1024];
+	int		      rc = load(&cfg, text, err, sizeof(err));
 
 	snprintf(want, sizeof(want), "%s:%u: %s", path, line, what);
 	CHECK(rc == -1);
@@ -46,7 +46,7 @@ static void
 test_defaults(void)
 {
 	struct session_config cfg;
-	char host[256];
+	char		      host[256];
 
 	setenv("MAILDIR", "/srv/md", 1);
 	config_defaults(&cfg);
@@ -67,7 +67,7 @@ test_defaults(void)
 	setenv("HOME", "/home/someone", 1);
 	config_defaults(&cfg);
 	CHECK(strcmp(cfg.maildir, "/home/someone/Maildir") == 0);
-	setenv("MAILDIR", "", 1);	/* empty counts as unset */
+	setenv("MAILDIR", "", 1); /* empty counts as unset */
 	config_defaults(&cfg);
 	CHECK(strcmp(cfg.maildir, "/home/someone/Maildir") == 0);
 	unsetenv("MAILDIR");
@@ -91,28 +91,29 @@ static void
 test_every_key(void)
 {
 	struct session_config cfg;
-	char err[1024];
+	char		      err[1024];
 
 	CHECK(load(&cfg,
-	    "# a comment\n"
-	    "; another\n"
-	    "\n"
-	    "[maildir]\n"
-	    "path = /var/mail/box\n"
-	    "[smtp]\n"
-	    "hostname = mail.example.lan\n"
-	    "max_message_size = 10M\n"
-	    "max_recipients = 50\n"
-	    "timeout = 120\n"
-	    "[pop3]\n"
-	    "timeout = 900\n"
-	    "exclusive = yes\n"
-	    "[sendmail]\n"
-	    "smtp = [::1]:2025\n"
-	    "[log]\n"
-	    "level = debug\n"
-	    "[user]\n"
-	    "name = baremail\n", err, sizeof(err)) == 0);
+		  "# a comment\n"
+		  "; another\n"
+		  "\n"
+		  "[maildir]\n"
+		  "path = /var/mail/box\n"
+		  "[smtp]\n"
+		  "hostname = mail.example.lan\n"
+		  "max_message_size = 10M\n"
+		  "max_recipients = 50\n"
+		  "timeout = 120\n"
+		  "[pop3]\n"
+		  "timeout = 900\n"
+		  "exclusive = yes\n"
+		  "[sendmail]\n"
+		  "smtp = [::1]:2025\n"
+		  "[log]\n"
+		  "level = debug\n"
+		  "[user]\n"
+		  "name = baremail\n",
+		  err, sizeof(err)) == 0);
 	CHECK(err[0] == '\0');
 	CHECK(strcmp(cfg.file, path) == 0);
 	CHECK(strcmp(cfg.maildir, "/var/mail/box") == 0);
@@ -131,8 +132,8 @@ static void
 test_shipped_example(void)
 {
 	struct session_config cfg, def;
-	char err[1024];
-	const char *example = SOURCE_ROOT "/baremail.conf.example";
+	char		      err[1024];
+	const char	     *example = SOURCE_ROOT "/baremail.conf.example";
 
 	config_defaults(&cfg);
 	config_defaults(&def);
@@ -147,12 +148,13 @@ test_shipped_example(void)
 
 	/* And with each documented default uncommented, still the same. */
 	FILE *in = fopen(example, "r"), *out = fopen(path, "w");
-	char line[512];
+	char  line[512];
 	CHECK(in != NULL && out != NULL);
 	while (in != NULL && out != NULL && fgets(line, sizeof(line), in)) {
 		/* "#key = value" lines are defaults; "# text" is prose. */
 		if (line[0] == '#' && line[1] != ' ' && line[1] != '\n' &&
-		    strchr(line, '=') != NULL && strncmp(line, "#path", 5) != 0 &&
+		    strchr(line, '=') != NULL &&
+		    strncmp(line, "#path", 5) != 0 &&
 		    strncmp(line, "#hostname", 9) != 0 &&
 		    strncmp(line, "#name", 5) != 0)
 			fputs(line + 1, out);
@@ -178,8 +180,8 @@ static void
 test_sizes(void)
 {
 	static const struct {
-		const char	*text;
-		size_t		 bytes;
+		const char *text;
+		size_t	    bytes;
 	} good[] = {
 		{ "1024", 1024 },
 		{ "1k", 1024 },
@@ -191,12 +193,21 @@ test_sizes(void)
 		{ "1024G", 1024UL << 30 },
 	};
 	static const char *const bad[] = {
-		"5X", "-1", "1.5M", "M", " ", "99999999999999999999999",
-		"18014398509481984G", "1025G", "512", "0", "10 M",
+		"5X",
+		"-1",
+		"1.5M",
+		"M",
+		" ",
+		"99999999999999999999999",
+		"18014398509481984G",
+		"1025G",
+		"512",
+		"0",
+		"10 M",
 	};
 	struct session_config cfg;
-	char text[128], err[1024];
-	size_t i;
+	char		      text[128], err[1024];
+	size_t		      i;
 
 	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		snprintf(text, sizeof(text), "[smtp]\nmax_message_size = %s\n",
@@ -215,10 +226,10 @@ static void
 test_numbers(void)
 {
 	struct session_config cfg;
-	char err[1024];
+	char		      err[1024];
 
-	CHECK(load(&cfg, "[smtp]\ntimeout = 1\n[pop3]\ntimeout = 86400\n",
-	    err, sizeof(err)) == 0);
+	CHECK(load(&cfg, "[smtp]\ntimeout = 1\n[pop3]\ntimeout = 86400\n", err,
+		  sizeof(err)) == 0);
 	CHECK(cfg.smtp_timeout == 1 && cfg.pop3_timeout == 86400);
 	expect_error("[smtp]\ntimeout = 0\n", 2,
 	    "[smtp] timeout: 0 is out of range (1 to 86400)");
@@ -231,25 +242,30 @@ test_numbers(void)
 	expect_error("[smtp]\nmax_recipients = 0\n", 2,
 	    "[smtp] max_recipients: 0 is out of range");
 	CHECK(load(&cfg, "[smtp]\nmax_recipients = 1000000\n", err,
-	    sizeof(err)) == 0);
+		  sizeof(err)) == 0);
 	CHECK(cfg.max_recipients == 1000000);
 }
 
 static void
 test_booleans(void)
 {
-	static const char *const yes[] = { "yes", "true", "on", "1", "YES", "True" };
-	static const char *const no[] = { "no", "false", "off", "0", "No", "OFF" };
-	struct session_config cfg;
-	char text[128], err[1024];
-	size_t i;
+	static const char *const yes[] = { "yes", "true", "on", "1", "YES",
+		"True" };
+	static const char *const no[] = { "no", "false", "off", "0", "No",
+		"OFF" };
+	struct session_config	 cfg;
+	char			 text[128], err[1024];
+	size_t			 i;
 
 	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
-		snprintf(text, sizeof(text), "[pop3]\nexclusive = %s\n", yes[i]);
+		snprintf(
+		    text, sizeof(text), "[pop3]\nexclusive = %s\n", yes[i]);
 		CHECK(load(&cfg, text, err, sizeof(err)) == 0);
 		CHECK(cfg.pop3_exclusive);
-		snprintf(text, sizeof(text), "[pop3]\nexclusive = yes\n"
-		    "exclusive = %s\n", no[i]);
+		snprintf(text, sizeof(text),
+		    "[pop3]\nexclusive = yes\n"
+		    "exclusive = %s\n",
+		    no[i]);
 		CHECK(load(&cfg, text, err, sizeof(err)) == 0);
 		CHECK(!cfg.pop3_exclusive);
 	}
@@ -262,7 +278,7 @@ static void
 test_levels(void)
 {
 	struct session_config cfg;
-	char err[1024];
+	char		      err[1024];
 
 	CHECK(log_level_parse("error") == LOG_ERR);
 	CHECK(log_level_parse("warning") == LOG_WARNING);
@@ -285,36 +301,37 @@ static void
 test_strings(void)
 {
 	struct session_config cfg;
-	char err[1024];
+	char		      err[1024];
 
 	CHECK(load(&cfg, "[smtp]\nhostname = [192.0.2.1]\n", err,
-	    sizeof(err)) == 0);
+		  sizeof(err)) == 0);
 	CHECK(strcmp(cfg.hostname, "[192.0.2.1]") == 0);
 	expect_error("[smtp]\nhostname = two words\n", 2,
 	    "[smtp] hostname: \"two words\" is not a host name");
 	expect_error("[smtp]\nhostname = a<b>\n", 2, "[smtp] hostname: ");
 	expect_error("[sendmail]\nsmtp = localhost\n", 2,
 	    "[sendmail] smtp: \"localhost\" is not host:port");
-	expect_error("[sendmail]\nsmtp = localhost:0\n", 2, "[sendmail] smtp: ");
-	expect_error("[sendmail]\nsmtp = localhost:65536\n", 2,
-	    "[sendmail] smtp: ");
+	expect_error(
+	    "[sendmail]\nsmtp = localhost:0\n", 2, "[sendmail] smtp: ");
+	expect_error(
+	    "[sendmail]\nsmtp = localhost:65536\n", 2, "[sendmail] smtp: ");
 	expect_error("[sendmail]\nsmtp = :25\n", 2, "[sendmail] smtp: ");
 	CHECK(load(&cfg, "[sendmail]\nsmtp = mail.lan:587\n", err,
-	    sizeof(err)) == 0);
+		  sizeof(err)) == 0);
 	CHECK(strcmp(cfg.sendmail_smtp, "mail.lan:587") == 0);
 	expect_error("[user]\nname = ro ot\n", 2, "[user] name: ");
 	expect_error("[user]\nname = -x\n", 2, "[user] name: ");
 	expect_error("[user]\nname = abcdefghijabcdefghijabcdefghijabcdefghij"
-	    "abcdefghijabcdefghijabcd\n", 2,
-	    "[user] name: too long (at most 63 bytes)");
-	expect_error("[maildir]\npath =\n", 2,
-	    "[maildir] path: empty value");
+		     "abcdefghijabcdefghijabcd\n",
+	    2, "[user] name: too long (at most 63 bytes)");
+	expect_error("[maildir]\npath =\n", 2, "[maildir] path: empty value");
 	/* A relative path is kept as written: relative to the cwd. */
-	CHECK(load(&cfg, "[maildir]\npath = Mail/box\n", err, sizeof(err)) == 0);
+	CHECK(
+	    load(&cfg, "[maildir]\npath = Mail/box\n", err, sizeof(err)) == 0);
 	CHECK(strcmp(cfg.maildir, "Mail/box") == 0);
 	/* inih ends a value at " ;" (an inline comment). */
 	CHECK(load(&cfg, "[maildir]\npath = /m ; the box\n", err,
-	    sizeof(err)) == 0);
+		  sizeof(err)) == 0);
 	CHECK(strcmp(cfg.maildir, "/m") == 0);
 }
 
@@ -322,15 +339,16 @@ static void
 test_structure(void)
 {
 	struct session_config cfg;
-	char err[1024];
+	char		      err[1024];
 
 	expect_error("[smtp]\nhostname = a\n\n[smpt]\ntimeout = 3\n", 5,
 	    "[smpt] timeout: unknown section");
 	expect_error("[smtp]\ntimeout = 3\ntimeuot = 4\n", 3,
 	    "[smtp] timeuot: unknown key");
-	expect_error("[pop3]\nhostname = x\n", 2,
-	    "[pop3] hostname: unknown key");
-	expect_error("timeout = 3\n", 1, "[] timeout: key before any [section]");
+	expect_error(
+	    "[pop3]\nhostname = x\n", 2, "[pop3] hostname: unknown key");
+	expect_error(
+	    "timeout = 3\n", 1, "[] timeout: key before any [section]");
 	expect_error("[smtp]\ntimeout 3\n", 2, "syntax error");
 	expect_error("[smtp\ntimeout = 3\n", 1, "syntax error");
 	/* Control characters in a quoted value do not reach the message. */
@@ -340,8 +358,8 @@ test_structure(void)
 	expect_error("[smtp]\ntimeout = x\nfoo = 1\n", 2, "[smtp] timeout: ");
 
 	/* Indentation, CRLF line ends, no final LF, case: all fine. */
-	CHECK(load(&cfg, "  [SMTP]\r\n\ttimeout = 7\r\n  Max_Recipients=9",
-	    err, sizeof(err)) == 0);
+	CHECK(load(&cfg, "  [SMTP]\r\n\ttimeout = 7\r\n  Max_Recipients=9", err,
+		  sizeof(err)) == 0);
 	CHECK(cfg.smtp_timeout == 7 && cfg.max_recipients == 9);
 
 	/* A line longer than inih's buffer is refused, not split. */
@@ -360,7 +378,7 @@ static void
 test_unreadable(void)
 {
 	struct session_config cfg;
-	char err[1024], missing[300];
+	char		      err[1024], missing[300];
 
 	snprintf(missing, sizeof(missing), "%s/nope.conf", dir);
 	config_defaults(&cfg);

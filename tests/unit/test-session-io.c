@@ -25,7 +25,7 @@ put(int fd, const char *s, size_t len)
 	CHECK(write(fd, s, len) == (ssize_t)len);
 }
 
-#define PUT(fd, lit)	put((fd), (lit), sizeof(lit) - 1)
+#define PUT(fd, lit) put((fd), (lit), sizeof(lit) - 1)
 
 static double
 now(void)
@@ -40,7 +40,7 @@ now(void)
 static void
 expect_line(struct lr *r, const char *want, size_t wantlen)
 {
-	char *line = NULL;
+	char   *line = NULL;
 	ssize_t n = lr_next(r, 5, &line);
 
 	CHECK(n == (ssize_t)wantlen);
@@ -48,24 +48,25 @@ expect_line(struct lr *r, const char *want, size_t wantlen)
 		CHECK(memcmp(line, want, wantlen) == 0);
 		CHECK(line[n] == '\0');
 	} else
-		fprintf(stderr, "  got %zd, wanted \"%.*s\"\n", n,
-		    (int)wantlen, want);
+		fprintf(stderr, "  got %zd, wanted \"%.*s\"\n", n, (int)wantlen,
+		    want);
 }
 
-#define EXPECT(r, lit)	expect_line((r), (lit), sizeof(lit) - 1)
+#define EXPECT(r, lit) expect_line((r), (lit), sizeof(lit) - 1)
 
 static void
 test_line_ends(void)
 {
 	struct lr r;
-	int sv[2];
-	char *line;
+	int	  sv[2];
+	char	 *line;
 
 	pair(SOCK_STREAM, sv);
 	CHECK(lr_init(&r, sv[0], NULL, 512) == 0);
 	CHECK(r.cap >= 65536);
 	CHECK(!lr_pending(&r));
-	PUT(sv[1], "EHLO a\r\nbare lf\n\r\nmid\rcr\r\nnul\0inside\r\n\ncr cr\r\r\n");
+	PUT(sv[1],
+	    "EHLO a\r\nbare lf\n\r\nmid\rcr\r\nnul\0inside\r\n\ncr cr\r\r\n");
 	EXPECT(&r, "EHLO a");
 	CHECK(lr_pending(&r));
 	EXPECT(&r, "bare lf");
@@ -92,7 +93,7 @@ test_line_ends(void)
 	CHECK(lr_next(&r, 5, &line) == LR_EOF);
 	CHECK(lr_read(&r, 5, 100, &line) == LR_EOF);
 	lr_free(&r);
-	lr_free(&r);	/* safe twice */
+	lr_free(&r); /* safe twice */
 	close(sv[0]);
 }
 
@@ -100,8 +101,8 @@ static void
 test_too_long(void)
 {
 	struct lr r;
-	int sv[2];
-	char *line, big[300];
+	int	  sv[2];
+	char	 *line, big[300];
 
 	pair(SOCK_STREAM, sv);
 	CHECK(lr_init(&r, sv[0], NULL, 16) == 0);
@@ -134,10 +135,10 @@ static void
 test_huge_line(void)
 {
 	struct lr r;
-	int sv[2];
-	char *line;
-	pid_t pid;
-	int status;
+	int	  sv[2];
+	char	 *line;
+	pid_t	  pid;
+	int	  status;
 
 	pair(SOCK_STREAM, sv);
 	pid = fork();
@@ -146,7 +147,7 @@ test_huge_line(void)
 		close(sv[0]);
 		memset(chunk, 'y', sizeof(chunk));
 		PUT(sv[1], "before\r\n");
-		for (int i = 0; i < 64; i++)	/* 4 MiB without a LF */
+		for (int i = 0; i < 64; i++) /* 4 MiB without a LF */
 			put(sv[1], chunk, sizeof(chunk));
 		PUT(sv[1], "\r\nafter\r\n");
 		_exit(0);
@@ -158,7 +159,7 @@ test_huge_line(void)
 	CHECK(lr_next(&r, 10, &line) == LR_TOOLONG);
 	EXPECT(&r, "after");
 	CHECK(lr_next(&r, 10, &line) == LR_EOF);
-	CHECK(r.cap == cap);	/* never grew */
+	CHECK(r.cap == cap); /* never grew */
 	waitpid(pid, &status, 0);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	lr_free(&r);
@@ -169,9 +170,9 @@ static void
 test_timeout(void)
 {
 	struct lr r;
-	int sv[2];
-	char *line;
-	double t;
+	int	  sv[2];
+	char	 *line;
+	double	  t;
 
 	pair(SOCK_STREAM, sv);
 	CHECK(lr_init(&r, sv[0], NULL, 512) == 0);
@@ -202,10 +203,10 @@ static void
 test_trickle(void)
 {
 	struct lr r;
-	int sv[2];
-	char *line;
-	pid_t pid;
-	double t;
+	int	  sv[2];
+	char	 *line;
+	pid_t	  pid;
+	double	  t;
 
 	pair(SOCK_STREAM, sv);
 	pid = fork();
@@ -233,9 +234,9 @@ static void
 test_read_raw(void)
 {
 	struct lr r;
-	int sv[2];
-	char *buf;
-	ssize_t n;
+	int	  sv[2];
+	char	 *buf;
+	ssize_t	  n;
 
 	pair(SOCK_STREAM, sv);
 	CHECK(lr_init(&r, sv[0], NULL, 512) == 0);
@@ -261,10 +262,10 @@ static void
 test_flush_when_blocking(void)
 {
 	struct out o;
-	struct lr r;
-	int sv[2];
-	char buf[256], *line;
-	ssize_t n;
+	struct lr  r;
+	int	   sv[2];
+	char	   buf[256], *line;
+	ssize_t	   n;
 
 	pair(SOCK_STREAM, sv);
 	out_init(&o, sv[0]);
@@ -272,7 +273,7 @@ test_flush_when_blocking(void)
 	PUT(sv[1], "NOOP\r\nNOOP\r\n");
 	EXPECT(&r, "NOOP");
 	out_printf(&o, "250 one\r\n");
-	EXPECT(&r, "NOOP");	/* buffered: no flush */
+	EXPECT(&r, "NOOP"); /* buffered: no flush */
 	out_printf(&o, "250 two\r\n");
 	CHECK(recv(sv[1], buf, sizeof(buf), MSG_DONTWAIT) == -1 &&
 	    errno == EAGAIN);
@@ -298,9 +299,9 @@ static void
 test_out_one_write(void)
 {
 	struct out o;
-	int sv[2];
-	char buf[OUT_BUFSIZE * 2];
-	ssize_t n;
+	int	   sv[2];
+	char	   buf[OUT_BUFSIZE * 2];
+	ssize_t	   n;
 
 	/* SOCK_SEQPACKET keeps write boundaries: one recv == one write. */
 	pair(SOCK_SEQPACKET, sv);
@@ -322,7 +323,7 @@ test_out_one_write(void)
 	char fill[OUT_BUFSIZE - 5];
 	memset(fill, 'f', sizeof(fill));
 	out_write(&o, fill, sizeof(fill));
-	out_printf(&o, "0123456789");	/* does not fit the rest */
+	out_printf(&o, "0123456789"); /* does not fit the rest */
 	n = recv(sv[1], buf, sizeof(buf), MSG_DONTWAIT);
 	CHECK(n == (ssize_t)sizeof(fill));
 	CHECK(o.len == 10);
@@ -355,7 +356,7 @@ static void
 test_out_client_gone(void)
 {
 	struct out o;
-	int sv[2];
+	int	   sv[2];
 
 	pair(SOCK_STREAM, sv);
 	close(sv[1]);
@@ -381,16 +382,16 @@ static void
 test_out_timeout(void)
 {
 	static char chunk[65536];
-	struct out o;
-	int sv[2];
-	double t;
+	struct out  o;
+	int	    sv[2];
+	double	    t;
 
 	pair(SOCK_STREAM, sv);
 	out_init(&o, sv[0]);
 	CHECK(o.timeout_s == OUT_TIMEOUT);
 	out_set_timeout(&o, 1);
 	t = now();
-	for (int i = 0; i < 256 && !o.failed; i++)	/* 16 MiB, never read */
+	for (int i = 0; i < 256 && !o.failed; i++) /* 16 MiB, never read */
 		out_write(&o, chunk, sizeof(chunk));
 	t = now() - t;
 	CHECK(o.failed);
@@ -404,11 +405,11 @@ test_out_timeout(void)
 static void
 test_bulk(void)
 {
-	struct lr r;
-	int sv[2];
-	char *line;
-	pid_t pid;
-	ssize_t n;
+	struct lr     r;
+	int	      sv[2];
+	char	     *line;
+	pid_t	      pid;
+	ssize_t	      n;
 	unsigned long want = 0, got = 0;
 
 	pair(SOCK_STREAM, sv);
@@ -428,7 +429,7 @@ test_bulk(void)
 		n = lr_next(&r, 10, &line);
 		if (n < 0)
 			break;
-		char *end;
+		char	     *end;
 		unsigned long v = strtoul(line + 5, &end, 10);
 		CHECK(strncmp(line, "line ", 5) == 0 && *end == '\0');
 		want += i;
@@ -450,9 +451,9 @@ static void
 test_out_hangup(void)
 {
 	static struct out o;
-	char buf[64];
-	int sv[2];
-	ssize_t n;
+	char		  buf[64];
+	int		  sv[2];
+	ssize_t		  n;
 
 	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
 	out_init(&o, sv[0]);

@@ -20,19 +20,19 @@
 #include "check.h"
 #include "session-log.h"
 
-#define CHILD_SKIP	77
+#define CHILD_SKIP 77
 
 /* Runs fn in a child; returns its exit status (CHILD_SKIP: skipped). */
 static int
 in_child(int (*fn)(void *), void *arg)
 {
-	int status;
+	int   status;
 	pid_t pid;
 
-	fflush(stdout);	/* else the child prints the parent's buffer again */
+	fflush(stdout); /* else the child prints the parent's buffer again */
 	pid = fork();
 	if (pid == 0) {
-		check_failures = 0;	/* count the child's own */
+		check_failures = 0; /* count the child's own */
 		int rc = fn(arg);
 		fflush(stdout);
 		fflush(stderr);
@@ -60,9 +60,9 @@ put_fds(int in, int out, int err)
 }
 
 struct fds {
-	const char	*what;
-	int		 in, out, err;
-	bool		 want;
+	const char *what;
+	int	    in, out, err;
+	bool	    want;
 };
 
 static int
@@ -70,7 +70,7 @@ child_usable(void *arg)
 {
 	const struct fds *f = arg;
 	/* High, so that it cannot take the number of the "closed" case. */
-	int saved = fcntl(2, F_DUPFD, 30);
+	int  saved = fcntl(2, F_DUPFD, 30);
 	bool got;
 
 	put_fds(f->in, f->out, f->err);
@@ -87,8 +87,8 @@ child_usable(void *arg)
 static void
 test_stderr_decision(void)
 {
-	int null = open("/dev/null", O_RDWR), file, closed;
-	int p[2] = { -1, -1 }, q[2] = { -1, -1 }, s[2] = { -1, -1 };
+	int  null = open("/dev/null", O_RDWR), file, closed;
+	int  p[2] = { -1, -1 }, q[2] = { -1, -1 }, s[2] = { -1, -1 };
 	char tmp[] = "/tmp/test-session-log-XXXXXX";
 
 	CHECK(null >= 0);
@@ -98,7 +98,7 @@ test_stderr_decision(void)
 	CHECK(file >= 0);
 	unlink(tmp);
 	closed = open("/dev/null", O_RDONLY);
-	close(closed);	/* a descriptor number nobody holds */
+	close(closed); /* a descriptor number nobody holds */
 
 	const struct fds cases[] = {
 		{ "pipe of its own", null, null, p[1], true },
@@ -143,10 +143,13 @@ test_stderr_decision(void)
 static int
 child_format(void *arg)
 {
-	int *p = arg;
-	int null = open("/dev/null", O_RDWR);
+	int			*p = arg;
+	int			 null = open("/dev/null", O_RDWR);
 	static const char *const fields[] = {
-		"PEER=192.0.2.7", "SIZE=42", "MESSAGE_FILE=a b\nc", NULL,
+		"PEER=192.0.2.7",
+		"SIZE=42",
+		"MESSAGE_FILE=a b\nc",
+		NULL,
 	};
 	char big[5000];
 
@@ -160,7 +163,7 @@ child_format(void *arg)
 	errno = EIO;
 	log_debug("shown %d", 7);
 	if (errno != EIO)
-		return 2;	/* logging must keep errno */
+		return 2; /* logging must keep errno */
 	log_set_level(LOG_ERR);
 	log_warn("filtered");
 	log_err("failed: %s", strerror(ENOSPC));
@@ -173,10 +176,10 @@ child_format(void *arg)
 static void
 test_stderr_format(void)
 {
-	int p[2] = { -1, -1 };
-	char buf[16384], want[1024];
+	int	p[2] = { -1, -1 };
+	char	buf[16384], want[1024];
 	ssize_t n;
-	size_t len = 0;
+	size_t	len = 0;
 
 	CHECK(pipe(p) == 0);
 	pid_t pid = fork();
@@ -227,7 +230,7 @@ child_socket(void *arg)
 static void
 test_not_to_connection(void)
 {
-	int s[2] = { -1, -1 };
+	int  s[2] = { -1, -1 };
 	char buf[64];
 
 	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, s) == 0);
@@ -243,8 +246,8 @@ static bool
 libsystemd_mapped(void)
 {
 	FILE *fp = fopen("/proc/self/maps", "r");
-	char line[512];
-	bool found = false;
+	char  line[512];
+	bool  found = false;
 
 	if (fp == NULL)
 		return false;
@@ -267,7 +270,8 @@ private_mounts(bool dev)
 	    mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) != 0 ||
 	    mount("tmpfs", "/run", "tmpfs", 0, "mode=0755") != 0 ||
 	    (dev && mount("tmpfs", "/dev", "tmpfs", 0, "mode=0755") != 0)) {
-		printf("# skip: no mount namespace here (%s)\n", strerror(errno));
+		printf(
+		    "# skip: no mount namespace here (%s)\n", strerror(errno));
 		return CHILD_SKIP;
 	}
 	return 0;
@@ -277,7 +281,7 @@ static int
 listen_dgram(const char *path)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	int s = socket(AF_UNIX, SOCK_DGRAM, 0);
+	int		   s = socket(AF_UNIX, SOCK_DGRAM, 0);
 
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
 	if (s < 0 || bind(s, (struct sockaddr *)&sun, sizeof(sun)) != 0)
@@ -289,11 +293,13 @@ static int
 child_journal(void *arg)
 {
 	static const char *const fields[] = {
-		"PEER=192.0.2.7", "MESSAGE_FILE=1.M2P3Q4.host", NULL,
+		"PEER=192.0.2.7",
+		"MESSAGE_FILE=1.M2P3Q4.host",
+		NULL,
 	};
-	char buf[4096], want[128];
+	char	buf[4096], want[128];
 	ssize_t n;
-	int s, rc;
+	int	s, rc;
 
 	if ((rc = private_mounts(false)) != 0)
 		return rc;
@@ -340,11 +346,11 @@ child_journal(void *arg)
 static int
 child_syslog(void *arg)
 {
-	const bool *broken_journal = arg;
+	const bool		*broken_journal = arg;
 	static const char *const fields[] = { "PEER=192.0.2.7", NULL };
-	char buf[4096], want[128];
-	ssize_t n;
-	int s, rc;
+	char			 buf[4096], want[128];
+	ssize_t			 n;
+	int			 s, rc;
 
 	if ((rc = private_mounts(true)) != 0)
 		return rc;
@@ -365,8 +371,8 @@ child_syslog(void *arg)
 	buf[n > 0 ? n : 0] = '\0';
 	snprintf(want, sizeof(want), "<%d>", LOG_MAIL | LOG_WARNING);
 	CHECK(strncmp(buf, want, strlen(want)) == 0);
-	snprintf(want, sizeof(want), "test-syslog[%d]: hello?world peer=192.0.2.7",
-	    (int)getpid());
+	snprintf(want, sizeof(want),
+	    "test-syslog[%d]: hello?world peer=192.0.2.7", (int)getpid());
 	CHECK(strstr(buf, want) != NULL);
 	if (check_failures)
 		fprintf(stderr, "syslog got: %s\n", buf);
@@ -381,10 +387,10 @@ static int
 child_journal_fields(void *arg)
 {
 	static const char *const odd[] = { "NOEQUALS", "=x", "GOOD=1", NULL };
-	const char *many[40];
-	char buf[4096], names[40][16];
-	ssize_t n;
-	int j, s, rc;
+	const char		*many[40];
+	char			 buf[4096], names[40][16];
+	ssize_t			 n;
+	int			 j, s, rc;
 
 	if ((rc = private_mounts(true)) != 0)
 		return rc;
@@ -402,7 +408,7 @@ child_journal_fields(void *arg)
 	CHECK(strstr(buf, "MESSAGE=odd fields\n") != NULL);
 	CHECK(strstr(buf, "GOOD=1\n") != NULL);
 	CHECK(strstr(buf, "NOEQUALS") == NULL && strstr(buf, "\n=x") == NULL);
-	CHECK(recv(s, buf, sizeof(buf), MSG_DONTWAIT) == -1);	/* not twice */
+	CHECK(recv(s, buf, sizeof(buf), MSG_DONTWAIT) == -1); /* not twice */
 #else
 	n = recv(s, buf, sizeof(buf) - 1, MSG_DONTWAIT);
 	CHECK(n > 0);
@@ -450,7 +456,8 @@ main(void)
 	broken = false;
 	report("syslog", in_child(child_syslog, &broken));
 	broken = true;
-	report("syslog when the journal fails", in_child(child_syslog, &broken));
+	report(
+	    "syslog when the journal fails", in_child(child_syslog, &broken));
 	report("journal fields", in_child(child_journal_fields, NULL));
 	return CHECK_DONE();
 }

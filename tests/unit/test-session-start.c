@@ -20,23 +20,23 @@
 #include "session-config.h"
 #include "session-log.h"
 
-#define USAGE		"usage: test-prog [-c FILE] [-m DIR]\n"
-#define TEST_USER	"baremail-test"
+#define USAGE	  "usage: test-prog [-c FILE] [-m DIR]\n"
+#define TEST_USER "baremail-test"
 
 static char dir[] = "/tmp/test-session-start-XXXXXX";
 static char conf[300];
 
 struct run {
-	int	status;		/* exit status, or 128 + signal */
-	char	out[4096];	/* stdout */
-	char	err[4096];	/* stderr */
-	char	res[4096];	/* what the child saw after session_start() */
+	int  status;	/* exit status, or 128 + signal */
+	char out[4096]; /* stdout */
+	char err[4096]; /* stderr */
+	char res[4096]; /* what the child saw after session_start() */
 };
 
 static void
 slurp(int fd, char *buf, size_t len)
 {
-	size_t got = 0;
+	size_t	got = 0;
 	ssize_t n;
 
 	while (got + 1 < len && (n = read(fd, buf + got, len - 1 - got)) > 0)
@@ -54,12 +54,12 @@ slurp(int fd, char *buf, size_t len)
 static void
 run_start(struct run *r, int on_socket, ...)
 {
-	char *argv[16];
-	int argc = 0, po[2] = { -1, -1 }, pe[2] = { -1, -1 };
-	int pr[2] = { -1, -1 }, sv[2] = { -1, -1 };
-	va_list ap;
+	char	   *argv[16];
+	int	    argc = 0, po[2] = { -1, -1 }, pe[2] = { -1, -1 };
+	int	    pr[2] = { -1, -1 }, sv[2] = { -1, -1 };
+	va_list	    ap;
 	const char *a;
-	pid_t pid;
+	pid_t	    pid;
 
 	argv[argc++] = (char *)"test-prog";
 	va_start(ap, on_socket);
@@ -75,8 +75,8 @@ run_start(struct run *r, int on_socket, ...)
 	pid = fork();
 	if (pid == 0) {
 		struct session_config cfg;
-		struct sigaction sa;
-		int null = open("/dev/null", O_RDONLY);
+		struct sigaction      sa;
+		int		      null = open("/dev/null", O_RDONLY);
 
 		if (on_socket) {
 			dup2(sv[0], 0);
@@ -93,10 +93,11 @@ run_start(struct run *r, int on_socket, ...)
 		close(sv[1]);
 		session_start(argc, argv, "test-prog", USAGE, &cfg);
 		sigaction(SIGPIPE, NULL, &sa);
-		dprintf(pr[1], "maildir=%s\nfile=%s\nuid=%d\ngid=%d\n"
-		    "level=%d\ntimeout=%u\nsigpipe=%s\n", cfg.maildir, cfg.file,
-		    (int)getuid(), (int)getgid(), cfg.log_level,
-		    cfg.smtp_timeout,
+		dprintf(pr[1],
+		    "maildir=%s\nfile=%s\nuid=%d\ngid=%d\n"
+		    "level=%d\ntimeout=%u\nsigpipe=%s\n",
+		    cfg.maildir, cfg.file, (int)getuid(), (int)getgid(),
+		    cfg.log_level, cfg.smtp_timeout,
 		    sa.sa_handler == SIG_IGN ? "ignored" : "default");
 		_exit(0);
 	}
@@ -105,10 +106,11 @@ run_start(struct run *r, int on_socket, ...)
 	close(pr[1]);
 	close(sv[0]);
 	CHECK(waitpid(pid, &r->status, 0) == pid);
-	r->status = WIFEXITED(r->status) ? WEXITSTATUS(r->status) :
-	    128 + WTERMSIG(r->status);
+	r->status = WIFEXITED(r->status) ? WEXITSTATUS(r->status)
+					 : 128 + WTERMSIG(r->status);
 	if (on_socket) {
-		ssize_t n = recv(sv[1], r->out, sizeof(r->out) - 1, MSG_DONTWAIT);
+		ssize_t n =
+		    recv(sv[1], r->out, sizeof(r->out) - 1, MSG_DONTWAIT);
 		r->out[n > 0 ? n : 0] = '\0';
 		close(po[0]);
 	} else
@@ -146,15 +148,16 @@ has(const char *hay, const char *needle)
 static void
 test_closed_fds(void)
 {
-	int status, p[2] = { -1, -1 };
+	int   status, p[2] = { -1, -1 };
 	pid_t pid;
-	char buf[64] = "";
+	char  buf[64] = "";
 
 	CHECK(pipe(p) == 0);
 	pid = fork();
 	if (pid == 0) {
 		struct session_config cfg;
-		char *argv[] = { (char *)"test-prog", (char *)"-c", conf, NULL };
+		char	   *argv[] = { (char *)"test-prog", (char *)"-c", conf,
+			      NULL };
 		struct stat st;
 
 		write_conf("[smtp]\ntimeout = 4\n");
@@ -185,10 +188,12 @@ test_help_version(void)
 
 	run_start(&r, false, "-V", NULL);
 	CHECK(r.status == 0);
-	CHECK(strcmp(r.out, "test-prog (BareMail) " BAREMAIL_VERSION "\n") == 0);
+	CHECK(
+	    strcmp(r.out, "test-prog (BareMail) " BAREMAIL_VERSION "\n") == 0);
 	CHECK(r.err[0] == '\0' && r.res[0] == '\0');
 	run_start(&r, false, "--version", NULL);
-	CHECK(r.status == 0 && strncmp(r.out, "test-prog (BareMail) ", 21) == 0);
+	CHECK(
+	    r.status == 0 && strncmp(r.out, "test-prog (BareMail) ", 21) == 0);
 	run_start(&r, false, "-h", NULL);
 	CHECK(r.status == 0 && strcmp(r.out, USAGE) == 0);
 	run_start(&r, false, "--help", NULL);
@@ -211,9 +216,11 @@ test_bad_options(void)
 	run_start(&r, false, "-c", NULL);
 	CHECK(r.status == EX_USAGE && has(r.err, "-c needs an argument"));
 	run_start(&r, false, "--maildir", NULL);
-	CHECK(r.status == EX_USAGE && has(r.err, "--maildir needs an argument"));
+	CHECK(
+	    r.status == EX_USAGE && has(r.err, "--maildir needs an argument"));
 	run_start(&r, false, "-m", "/tmp/x", "extra", NULL);
-	CHECK(r.status == EX_USAGE && has(r.err, "unexpected argument \"extra\""));
+	CHECK(r.status == EX_USAGE &&
+	    has(r.err, "unexpected argument \"extra\""));
 	run_start(&r, false, "-m", "", NULL);
 	CHECK(r.status == EX_USAGE);
 
@@ -227,7 +234,7 @@ static void
 test_config_sources(void)
 {
 	struct run r;
-	char missing[400], arg[400];
+	char	   missing[400], arg[400];
 
 	snprintf(missing, sizeof(missing), "%s/missing.conf", dir);
 	unsetenv("MAILDIR");
@@ -301,9 +308,9 @@ test_default_maildir(void)
 static void
 test_root(void)
 {
-	struct run r;
+	struct run     r;
 	struct passwd *pw;
-	char want[400];
+	char	       want[400];
 
 	if (geteuid() != 0) {
 		struct run nr;
@@ -318,7 +325,8 @@ test_root(void)
 	}
 	pw = getpwnam(TEST_USER);
 	if (pw == NULL) {
-		printf("# skip root switch: no account %s (test.sh creates it)\n",
+		printf(
+		    "# skip root switch: no account %s (test.sh creates it)\n",
 		    TEST_USER);
 		return;
 	}

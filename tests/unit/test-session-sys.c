@@ -16,12 +16,12 @@
 #include "check.h"
 #include "session-sys.h"
 
-#define TEST_USER	"baremail-test"
+#define TEST_USER "baremail-test"
 
 static void
 test_peer_unix(void)
 {
-	int sv[2];
+	int  sv[2];
 	char buf[64];
 
 	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
@@ -33,11 +33,12 @@ test_peer_unix(void)
 
 /* Connects to a loopback listener of family af; returns the accepted fd. */
 static int
-tcp_pair(int af, const char *listen_addr, const char *connect_addr, int *client_r)
+tcp_pair(
+    int af, const char *listen_addr, const char *connect_addr, int *client_r)
 {
 	struct sockaddr_storage ss;
-	socklen_t sl;
-	int l, c, a, zero = 0;
+	socklen_t		sl;
+	int			l, c, a, zero = 0;
 
 	memset(&ss, 0, sizeof(ss));
 	l = socket(af, SOCK_STREAM, 0);
@@ -61,9 +62,9 @@ tcp_pair(int af, const char *listen_addr, const char *connect_addr, int *client_
 		return -1;
 	}
 	/* Connect to the port we got, on connect_addr. */
-	in_port_t port = af == AF_INET6 ?
-	    ((struct sockaddr_in6 *)&ss)->sin6_port :
-	    ((struct sockaddr_in *)&ss)->sin_port;
+	in_port_t		port = af == AF_INET6
+			  ? ((struct sockaddr_in6 *)&ss)->sin6_port
+			  : ((struct sockaddr_in *)&ss)->sin_port;
 	struct sockaddr_storage to;
 	memset(&to, 0, sizeof(to));
 	if (strchr(connect_addr, ':') != NULL) {
@@ -95,8 +96,8 @@ tcp_pair(int af, const char *listen_addr, const char *connect_addr, int *client_
 static void
 test_peer_tcp(void)
 {
-	char buf[64];
-	int a, c, on = 0;
+	char	  buf[64];
+	int	  a, c, on = 0;
 	socklen_t ol = sizeof(on);
 
 	a = tcp_pair(AF_INET, "127.0.0.1", "127.0.0.1", &c);
@@ -109,9 +110,11 @@ test_peer_tcp(void)
 	CHECK(session_peer(a, buf, 4));
 	CHECK(strcmp(buf, "127") == 0);
 
-	CHECK(getsockopt(a, IPPROTO_TCP, TCP_NODELAY, &on, &ol) == 0 && on == 0);
+	CHECK(
+	    getsockopt(a, IPPROTO_TCP, TCP_NODELAY, &on, &ol) == 0 && on == 0);
 	session_nodelay(a);
-	CHECK(getsockopt(a, IPPROTO_TCP, TCP_NODELAY, &on, &ol) == 0 && on == 1);
+	CHECK(
+	    getsockopt(a, IPPROTO_TCP, TCP_NODELAY, &on, &ol) == 0 && on == 1);
 	close(a);
 	close(c);
 
@@ -124,7 +127,8 @@ test_peer_tcp(void)
 	CHECK(session_peer(a, buf, sizeof(buf)));
 	CHECK(strcmp(buf, "[::1]") == 0);
 	session_nodelay(a);
-	CHECK(getsockopt(a, IPPROTO_TCP, TCP_NODELAY, &on, &ol) == 0 && on == 1);
+	CHECK(
+	    getsockopt(a, IPPROTO_TCP, TCP_NODELAY, &on, &ol) == 0 && on == 1);
 	close(a);
 	close(c);
 	a = tcp_pair(AF_INET6, "::", "127.0.0.1", &c);
@@ -141,7 +145,7 @@ test_peer_tcp(void)
 static void
 test_peer_env(void)
 {
-	int p[2];
+	int  p[2];
 	char buf[64];
 
 	CHECK(pipe(p) == 0);
@@ -191,10 +195,10 @@ test_peer_env(void)
 static bool
 status_line(const char *name, char *buf, size_t len)
 {
-	FILE *fp = fopen("/proc/self/status", "r");
-	char line[512];
+	FILE  *fp = fopen("/proc/self/status", "r");
+	char   line[512];
 	size_t n = strlen(name);
-	bool found = false;
+	bool   found = false;
 
 	if (fp == NULL)
 		return false;
@@ -210,8 +214,8 @@ status_line(const char *name, char *buf, size_t len)
 static int
 child_drop(void)
 {
-	struct passwd *pw = getpwnam(TEST_USER);
-	char line[512], want[128], *end;
+	struct passwd	  *pw = getpwnam(TEST_USER);
+	char		   line[512], want[128], *end;
 	unsigned long long cap = 1;
 
 	if (pw == NULL)
@@ -221,10 +225,12 @@ child_drop(void)
 	CHECK(session_drop_root(TEST_USER) == 0);
 	snprintf(want, sizeof(want), "\t%u\t%u\t%u\t%u\n", (unsigned)uid,
 	    (unsigned)uid, (unsigned)uid, (unsigned)uid);
-	CHECK(status_line("Uid", line, sizeof(line)) && strcmp(line, want) == 0);
+	CHECK(
+	    status_line("Uid", line, sizeof(line)) && strcmp(line, want) == 0);
 	snprintf(want, sizeof(want), "\t%u\t%u\t%u\t%u\n", (unsigned)gid,
 	    (unsigned)gid, (unsigned)gid, (unsigned)gid);
-	CHECK(status_line("Gid", line, sizeof(line)) && strcmp(line, want) == 0);
+	CHECK(
+	    status_line("Gid", line, sizeof(line)) && strcmp(line, want) == 0);
 	CHECK(status_line("CapEff", line, sizeof(line)));
 	cap = strtoull(line, &end, 16);
 	CHECK(end != line && *end == '\n' && cap == 0);
@@ -233,7 +239,7 @@ child_drop(void)
 	CHECK(end != line && *end == '\n' && cap == 0);
 	/* Root's supplementary groups are gone. */
 	gid_t groups[64];
-	int ng = getgroups(64, groups);
+	int   ng = getgroups(64, groups);
 	CHECK(ng >= 0);
 	for (int i = 0; i < ng; i++)
 		CHECK(groups[i] != 0);
@@ -260,13 +266,14 @@ test_drop_root(void)
 		return;
 	}
 	if (getpwnam(TEST_USER) == NULL) {
-		printf("# skip root switch: no account %s (test.sh creates it)\n",
+		printf(
+		    "# skip root switch: no account %s (test.sh creates it)\n",
 		    TEST_USER);
 		return;
 	}
 	pid_t pid;
 
-	fflush(stdout);	/* the child must not print our buffer again */
+	fflush(stdout); /* the child must not print our buffer again */
 	pid = fork();
 	if (pid == 0) {
 		int rc = child_drop();
@@ -285,7 +292,7 @@ test_drop_root(void)
 	CHECK(getuid() == 0 && geteuid() == 0);
 }
 
-static jmp_buf exit_jmp;
+static jmp_buf	    exit_jmp;
 static volatile int exit_status = -1;
 
 static _Noreturn void
@@ -298,10 +305,10 @@ catch_exit(int status)
 static void
 test_exit(void)
 {
-	int status;
+	int   status;
 	pid_t pid;
 
-	fflush(stdout);	/* the child must not print our buffer again */
+	fflush(stdout); /* the child must not print our buffer again */
 	pid = fork();
 
 	if (pid == 0)
