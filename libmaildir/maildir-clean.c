@@ -11,8 +11,8 @@ int
 maildir_clean_tmp(struct maildir *md, time_t now)
 {
 	struct dirent *de;
-	int removed = 0, first_err = 0;
-	DIR *d;
+	int	       removed = 0, first_err = 0;
+	DIR	      *d;
 
 	if ((d = maildir_opendir(md->tmpfd)) == NULL)
 		return -1;
@@ -25,12 +25,13 @@ maildir_clean_tmp(struct maildir *md, time_t now)
 				first_err = errno;
 			break;
 		}
-		if (de->d_name[0] == '.' && (de->d_name[1] == '\0' ||
-		    (de->d_name[1] == '.' && de->d_name[2] == '\0')))
+		if (de->d_name[0] == '.' &&
+		    (de->d_name[1] == '\0' ||
+			(de->d_name[1] == '.' && de->d_name[2] == '\0')))
 			continue;
-		if (fstatat(md->tmpfd, de->d_name, &st,
-		    AT_SYMLINK_NOFOLLOW) < 0)
-			continue;	/* gone already */
+		if (fstatat(md->tmpfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) <
+		    0)
+			continue; /* gone already */
 		if (!S_ISREG(st.st_mode))
 			continue;
 		/* Both times: a slow delivery still writing keeps mtime fresh. */

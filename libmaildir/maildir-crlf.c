@@ -58,8 +58,8 @@ crlf_step(struct maildir_crlf *cx, unsigned char c)
 static inline bool
 is_special(unsigned char c)
 {
-	return c <= '\r' && ((1u << c) & ((1u << '\0') | (1u << '\n') |
-	    (1u << '\r'))) != 0;
+	return c <= '\r' &&
+	    ((1u << c) & ((1u << '\0') | (1u << '\n') | (1u << '\r'))) != 0;
 }
 
 /* Length of the run of ordinary bytes at in; the state after it is known. */
@@ -67,7 +67,7 @@ static inline size_t
 plain_run(struct maildir_crlf *cx, const char *in, size_t len)
 {
 	const uint64_t ones = UINT64_C(0x0101010101010101);
-	size_t n = 0;
+	size_t	       n = 0;
 
 	/*
 	 * Eight bytes at a time while none of them is special: a byte of v
@@ -103,7 +103,7 @@ count_lf(const char *in, size_t len)
 {
 	const uint64_t ones = UINT64_C(0x0101010101010101);
 	const uint64_t low7 = ones * 0x7f;
-	size_t n = 0, i = 0;
+	size_t	       n = 0, i = 0;
 
 	for (; len - i >= 8; i += 8) {
 		uint64_t v, x, t;
@@ -138,8 +138,9 @@ is_lf_only(const struct maildir_crlf *cx, const char *in, size_t len)
 static void
 lf_only_state(struct maildir_crlf *cx, const char *in, size_t len)
 {
-	if (!cx->seen_blank && ((cx->at_bol && in[0] == '\n') ||
-	    memmem(in, len, "\n\n", 2) != NULL))
+	if (!cx->seen_blank &&
+	    ((cx->at_bol && in[0] == '\n') ||
+		memmem(in, len, "\n\n", 2) != NULL))
 		cx->seen_blank = true;
 	cx->any = true;
 	cx->at_bol = in[len - 1] == '\n';
@@ -151,7 +152,7 @@ static size_t
 conv_lf_only(struct maildir_crlf *cx, const char *in, size_t len, char *out)
 {
 	const char *p = in, *end = in + len, *lf;
-	size_t o = 0;
+	size_t	    o = 0;
 
 	lf_only_state(cx, in, len);
 	while ((lf = memchr(p, '\n', (size_t)(end - p))) != NULL) {
@@ -166,15 +167,15 @@ conv_lf_only(struct maildir_crlf *cx, const char *in, size_t len, char *out)
 }
 
 size_t
-maildir_crlf_conv(struct maildir_crlf *cx, const char *in, size_t len,
-    char *out)
+maildir_crlf_conv(
+    struct maildir_crlf *cx, const char *in, size_t len, char *out)
 {
 	size_t i = 0, o = 0;
 
 	if (is_lf_only(cx, in, len))
 		return conv_lf_only(cx, in, len, out);
 	while (i < len) {
-		size_t n = plain_run(cx, in + i, len - i);
+		size_t	      n = plain_run(cx, in + i, len - i);
 		unsigned char c;
 
 		memcpy(out + o, in + i, n);
@@ -200,7 +201,7 @@ uint64_t
 maildir_crlf_count(struct maildir_crlf *cx, const char *in, size_t len)
 {
 	uint64_t total = 0;
-	size_t i = 0;
+	size_t	 i = 0;
 
 	if (is_lf_only(cx, in, len)) {
 		lf_only_state(cx, in, len);

@@ -15,7 +15,7 @@
 #include "maildir-private.h"
 
 /* How many fresh names to try when one is taken (a clock stepped back). */
-#define DELIVER_TRIES	5
+#define DELIVER_TRIES 5
 
 int
 maildir_deliver_begin(struct maildir *md, struct maildir_tmp *t)
@@ -32,8 +32,8 @@ maildir_deliver_begin(struct maildir *md, struct maildir_tmp *t)
 		if (maildir_name_unique(md, t->name, sizeof(t->name)) < 0)
 			break;
 		/* O_EXCL although names are unique: a clock stepped back can repeat one. */
-		t->fd = openat(md->tmpfd, t->name, O_WRONLY | O_CREAT | O_EXCL |
-		    O_NOFOLLOW | O_CLOEXEC, 0600);
+		t->fd = openat(md->tmpfd, t->name,
+		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (t->fd >= 0)
 			return 0;
 		if (errno != EEXIST)
@@ -168,9 +168,9 @@ int
 maildir_deliver_commit(struct maildir_tmp *t, char *name_r, size_t len)
 {
 	struct maildir_crlf cx = t->cx;
-	char trailer[4], final[MAILDIR_NAME_MAX + 1];
-	uint64_t wsize;
-	int e, n, r = -1;
+	char		    trailer[4], final[MAILDIR_NAME_MAX + 1];
+	uint64_t	    wsize;
+	int		    e, n, r = -1;
 
 	if (not_open(t) < 0)
 		return -1;
@@ -191,14 +191,14 @@ maildir_deliver_commit(struct maildir_tmp *t, char *name_r, size_t len)
 			snprintf(uniq, sizeof(uniq), "%s", t->name);
 		else if (maildir_name_unique(t->md, uniq, sizeof(uniq)) < 0)
 			goto fail;
-		n = snprintf(final, sizeof(final), "%s,S=%" PRIu64 ",W=%" PRIu64,
-		    uniq, t->size, wsize);
+		n = snprintf(final, sizeof(final),
+		    "%s,S=%" PRIu64 ",W=%" PRIu64, uniq, t->size, wsize);
 		if (n < 0 || (size_t)n >= sizeof(final)) {
 			errno = ENAMETOOLONG;
 			goto fail;
 		}
-		r = maildir_move_noreplace(t->md->tmpfd, t->name,
-		    t->md->newfd, final);
+		r = maildir_move_noreplace(
+		    t->md->tmpfd, t->name, t->md->newfd, final);
 		if (r == 0 || errno != EEXIST)
 			break;
 	}

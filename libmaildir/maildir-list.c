@@ -19,13 +19,13 @@
  * Renamed names that no longer fit where the old one was go here: blocks
  * of about a page, each name packed after the last, freed with the list.
  */
-#define SPILL_BLOCK	4096
+#define SPILL_BLOCK 4096
 
 struct maildir_spill {
 	struct maildir_spill *next;
-	size_t		 used;
-	size_t		 cap;
-	char		 buf[];
+	size_t		      used;
+	size_t		      cap;
+	char		      buf[];
 };
 
 /* What the listing's memory is counted in (64-bit machines). */
@@ -33,13 +33,13 @@ _Static_assert(sizeof(void *) != 8 || sizeof(struct maildir_msg) == 32,
     "struct maildir_msg is meant to be 32 bytes");
 
 /* A time too far off to multiply by 10^6 sorts as the last one there is. */
-#define ORDER_SEC_MAX	((UINT64_MAX - 999999) / 1000000)
+#define ORDER_SEC_MAX ((UINT64_MAX - 999999) / 1000000)
 
 DIR *
 maildir_opendir(int dirfd)
 {
 	/* A fresh descriptor: closedir() closes it, and it has its own offset. */
-	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int  fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d;
 
 	if (fd < 0)
@@ -67,7 +67,7 @@ static int
 grow(void **p, size_t *cap, size_t need, size_t elem)
 {
 	size_t n = *cap != 0 ? *cap : 1024;
-	void *q;
+	void  *q;
 
 	if (need <= *cap)
 		return 0;
@@ -92,15 +92,15 @@ read_dir(int dirfd, bool in_new, struct maildir_list *l, size_t *cap,
     size_t *arena_cap)
 {
 	struct maildir_name_info info;
-	struct dirent *de;
-	DIR *d;
-	int e;
+	struct dirent		*de;
+	DIR			*d;
+	int			 e;
 
 	if ((d = maildir_opendir(dirfd)) == NULL)
 		return -1;
 	for (;;) {
 		struct maildir_msg *m;
-		size_t len;
+		size_t		    len;
 
 		errno = 0;
 		if ((de = readdir(d)) == NULL) {
@@ -120,7 +120,7 @@ read_dir(int dirfd, bool in_new, struct maildir_list *l, size_t *cap,
 			struct stat st;
 
 			if (fstatat(dirfd, de->d_name, &st,
-			    AT_SYMLINK_NOFOLLOW) < 0) {
+				AT_SYMLINK_NOFOLLOW) < 0) {
 				/* Moved or removed since readdir saw it. */
 				if (errno == ENOENT)
 					continue;
@@ -135,9 +135,9 @@ read_dir(int dirfd, bool in_new, struct maildir_list *l, size_t *cap,
 		/* d_name holds at most NAME_MAX (255) bytes: base_len fits. */
 		len = strlen(de->d_name);
 		if (grow((void **)&l->msgs, cap, l->count + 1,
-		    sizeof(*l->msgs)) < 0 ||
+			sizeof(*l->msgs)) < 0 ||
 		    grow((void **)&l->arena, arena_cap, l->arena_len + len + 1,
-		    1) < 0)
+			1) < 0)
 			goto fail;
 		memcpy(l->arena + l->arena_len, de->d_name, len + 1);
 		m = &l->msgs[l->count++];
@@ -149,9 +149,9 @@ read_dir(int dirfd, bool in_new, struct maildir_list *l, size_t *cap,
 		/* Sizes from 4 GiB on are unknown: a listing rarely meets one. */
 		m->has_size = info.size <= UINT32_MAX;
 		m->size = m->has_size ? (uint32_t)info.size : 0;
-		m->order = (uint64_t)info.sec <= ORDER_SEC_MAX ?
-		    (uint64_t)info.sec * 1000000 + (uint64_t)info.usec :
-		    UINT64_MAX;
+		m->order = (uint64_t)info.sec <= ORDER_SEC_MAX
+		    ? (uint64_t)info.sec * 1000000 + (uint64_t)info.usec
+		    : UINT64_MAX;
 		m->base_len = (uint8_t)info.base_len;
 		m->in_new = in_new;
 	}
@@ -169,7 +169,7 @@ static int
 cmp_base(const struct maildir_msg *a, const struct maildir_msg *b)
 {
 	size_t n = a->base_len < b->base_len ? a->base_len : b->base_len;
-	int c = memcmp(a->name, b->name, n);
+	int    c = memcmp(a->name, b->name, n);
 
 	if (c != 0)
 		return c;
@@ -229,7 +229,7 @@ insertion_sort(struct maildir_msg *v, size_t n)
 {
 	for (size_t i = 1; i < n; i++) {
 		struct maildir_msg t = v[i];
-		size_t j = i;
+		size_t		   j = i;
 
 		for (; j > 0 && cmp_msg(&t, &v[j - 1]) < 0; j--)
 			v[j] = v[j - 1];
@@ -247,7 +247,7 @@ sort_msgs(struct maildir_msg *v, size_t n, unsigned depth)
 {
 	while (n > 16) {
 		struct maildir_msg pivot;
-		size_t i = 0, j = n - 1, mid = n / 2;
+		size_t		   i = 0, j = n - 1, mid = n / 2;
 
 		if (depth-- == 0) {
 			heap_sort(v, n);
@@ -325,9 +325,9 @@ shrink(void **p, size_t cap, size_t len, size_t elem)
 int
 maildir_list(struct maildir *md, struct maildir_list *l)
 {
-	size_t cap = 0, arena_cap = 0;
+	size_t	 cap = 0, arena_cap = 0;
 	unsigned depth = 0;
-	int e;
+	int	 e;
 
 	memset(l, 0, sizeof(*l));
 	if (read_dir(md->newfd, true, l, &cap, &arena_cap) < 0 ||
@@ -354,7 +354,7 @@ char *
 maildir_list_spill(struct maildir_list *l, size_t len)
 {
 	struct maildir_spill *s = l->spill;
-	char *p;
+	char		     *p;
 
 	if (s == NULL || s->cap - s->used < len) {
 		size_t cap = SPILL_BLOCK - sizeof(*s);

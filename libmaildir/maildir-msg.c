@@ -18,9 +18,9 @@
  * Lookups per call: each one means someone renamed the file under us
  * between our lookup and our rename, so a few are plenty.
  */
-#define MSG_TRIES	8
+#define MSG_TRIES 8
 
-#define MSG_READ_BUF	16384
+#define MSG_READ_BUF 16384
 
 /*
  * Finds the file whose base name is m's (cur/ first: that is where files
@@ -30,7 +30,7 @@ static int
 find_once(struct maildir *md, const struct maildir_msg *m, char *buf,
     size_t len, bool *in_new_r)
 {
-	const int fds[] = { md->curfd, md->newfd };
+	const int      fds[] = { md->curfd, md->newfd };
 	struct dirent *de;
 
 	for (int i = 0; i < 2; i++) {
@@ -74,7 +74,7 @@ find_once(struct maildir *md, const struct maildir_msg *m, char *buf,
  * changes from two sessions do exactly that, so a message is gone only
  * when a few scans in a row miss it.
  */
-#define FIND_SCANS	3
+#define FIND_SCANS 3
 
 static int
 find_again(struct maildir *md, const struct maildir_msg *m, char *buf,
@@ -86,7 +86,7 @@ find_again(struct maildir *md, const struct maildir_msg *m, char *buf,
 		if (errno != ENOENT)
 			return -1;
 	}
-	return -1;	/* errno is ENOENT */
+	return -1; /* errno is ENOENT */
 }
 
 /*
@@ -100,7 +100,7 @@ adopt(struct maildir_list *l, struct maildir_msg *m, const char *name,
     bool in_new)
 {
 	size_t len = strlen(name);
-	char *p = m->name;
+	char  *p = m->name;
 
 	if (len > strlen(m->name) &&
 	    (l == NULL || (p = maildir_list_spill(l, len + 1)) == NULL))
@@ -118,12 +118,12 @@ msg_dirfd(struct maildir *md, bool in_new)
 
 /* maildir_msg_open(), also saying what fstat() said of the file in *st. */
 static int
-msg_open_stat(struct maildir *md, struct maildir_list *l,
-    struct maildir_msg *m, struct stat *st)
+msg_open_stat(struct maildir *md, struct maildir_list *l, struct maildir_msg *m,
+    struct stat *st)
 {
-	char found[MAILDIR_NAME_MAX + 1];
+	char	    found[MAILDIR_NAME_MAX + 1];
 	const char *name = m->name;
-	bool in_new = m->in_new;
+	bool	    in_new = m->in_new;
 
 	for (int i = 0; i < MSG_TRIES; i++) {
 		int fd;
@@ -133,8 +133,8 @@ msg_open_stat(struct maildir *md, struct maildir_list *l,
 		 * the open.  It stays set: regular files ignore it, and
 		 * anything else is refused right here.
 		 */
-		fd = openat(msg_dirfd(md, in_new), name, O_RDONLY | O_NOFOLLOW |
-		    O_CLOEXEC | O_NONBLOCK);
+		fd = openat(msg_dirfd(md, in_new), name,
+		    O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 		if (fd >= 0) {
 			if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
 				close(fd);
@@ -155,8 +155,8 @@ msg_open_stat(struct maildir *md, struct maildir_list *l,
 }
 
 int
-maildir_msg_open(struct maildir *md, struct maildir_list *l,
-    struct maildir_msg *m)
+maildir_msg_open(
+    struct maildir *md, struct maildir_list *l, struct maildir_msg *m)
 {
 	struct stat st;
 
@@ -175,13 +175,13 @@ valid_flags(const char *s)
 
 /* Writes name's base, ":2," and its flags changed by add and del into buf. */
 static int
-flagged_name(const char *name, const char *add, const char *del, char *buf,
-    size_t len)
+flagged_name(
+    const char *name, const char *add, const char *del, char *buf, size_t len)
 {
 	struct maildir_name_info info;
-	bool set[128] = { false };
-	size_t o;
-	const char *p;
+	bool			 set[128] = { false };
+	size_t			 o;
+	const char		*p;
 
 	maildir_name_parse(name, &info);
 	/* Keep what others set (Dovecot's keyword letters too), sorted. */
@@ -216,9 +216,9 @@ int
 maildir_msg_flags(struct maildir *md, struct maildir_list *l,
     struct maildir_msg *m, const char *add, const char *del)
 {
-	char found[MAILDIR_NAME_MAX + 1], target[MAILDIR_NAME_MAX + 1];
+	char	    found[MAILDIR_NAME_MAX + 1], target[MAILDIR_NAME_MAX + 1];
 	const char *name = m->name;
-	bool in_new = m->in_new;
+	bool	    in_new = m->in_new;
 
 	if (!valid_flags(add) || !valid_flags(del)) {
 		errno = EINVAL;
@@ -226,7 +226,7 @@ maildir_msg_flags(struct maildir *md, struct maildir_list *l,
 	}
 	for (int i = 0; i < MSG_TRIES; i++) {
 		struct stat st;
-		int r;
+		int	    r;
 
 		if (flagged_name(name, add, del, target, sizeof(target)) < 0)
 			return -1;
@@ -234,8 +234,8 @@ maildir_msg_flags(struct maildir *md, struct maildir_list *l,
 			/* Nothing to rename, but say ENOENT if it is gone. */
 			r = fstatat(md->curfd, name, &st, AT_SYMLINK_NOFOLLOW);
 		} else {
-			r = maildir_move_noreplace(msg_dirfd(md, in_new), name,
-			    md->curfd, target);
+			r = maildir_move_noreplace(
+			    msg_dirfd(md, in_new), name, md->curfd, target);
 		}
 		if (r == 0) {
 			adopt(l, m, target, false);
@@ -253,12 +253,12 @@ maildir_msg_flags(struct maildir *md, struct maildir_list *l,
 }
 
 int
-maildir_msg_remove(struct maildir *md, struct maildir_list *l,
-    struct maildir_msg *m)
+maildir_msg_remove(
+    struct maildir *md, struct maildir_list *l, struct maildir_msg *m)
 {
-	char found[MAILDIR_NAME_MAX + 1];
+	char	    found[MAILDIR_NAME_MAX + 1];
 	const char *name = m->name;
-	bool in_new = m->in_new;
+	bool	    in_new = m->in_new;
 
 	for (int i = 0; i < MSG_TRIES; i++) {
 		if (unlinkat(msg_dirfd(md, in_new), name, 0) == 0)
@@ -275,14 +275,14 @@ maildir_msg_remove(struct maildir *md, struct maildir_list *l,
 }
 
 int
-maildir_msg_wsize(struct maildir *md, struct maildir_list *l,
-    struct maildir_msg *m)
+maildir_msg_wsize(
+    struct maildir *md, struct maildir_list *l, struct maildir_msg *m)
 {
 	struct maildir_crlf cx;
-	struct stat st;
-	char buf[MSG_READ_BUF], trailer[4];
-	uint64_t n = 0, got = 0;
-	int fd, e;
+	struct stat	    st;
+	char		    buf[MSG_READ_BUF], trailer[4];
+	uint64_t	    n = 0, got = 0;
+	int		    fd, e;
 
 	if ((fd = msg_open_stat(md, l, m, &st)) < 0)
 		return -1;
@@ -319,16 +319,16 @@ maildir_msg_wsize(struct maildir *md, struct maildir_list *l,
 int
 maildir_new_to_cur(struct maildir *md)
 {
-	char target[MAILDIR_NAME_MAX + 1];
+	char	       target[MAILDIR_NAME_MAX + 1];
 	struct dirent *de;
-	int first_err = 0;
-	DIR *d;
+	int	       first_err = 0;
+	DIR	      *d;
 
 	if ((d = maildir_opendir(md->newfd)) == NULL)
 		return -1;
 	for (;;) {
 		const char *n;
-		int len;
+		int	    len;
 
 		errno = 0;
 		if ((de = readdir(d)) == NULL) {
@@ -343,7 +343,8 @@ maildir_new_to_cur(struct maildir *md)
 		if (de->d_type == DT_UNKNOWN) {
 			struct stat st;
 
-			if (fstatat(md->newfd, n, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+			if (fstatat(md->newfd, n, &st, AT_SYMLINK_NOFOLLOW) <
+				0 ||
 			    !S_ISREG(st.st_mode))
 				continue;
 		}
@@ -358,7 +359,8 @@ maildir_new_to_cur(struct maildir *md)
 				first_err = ENAMETOOLONG;
 			continue;
 		}
-		if (maildir_move_noreplace(md->newfd, n, md->curfd, target) == 0)
+		if (maildir_move_noreplace(md->newfd, n, md->curfd, target) ==
+		    0)
 			continue;
 		/*
 		 * ENOENT: another session moved it first.  EEXIST: its target

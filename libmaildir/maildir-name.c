@@ -15,7 +15,7 @@ int
 maildir_name_unique(struct maildir *md, char *buf, size_t len)
 {
 	struct timespec ts;
-	int n;
+	int		n;
 
 	if (clock_gettime(CLOCK_REALTIME, &ts) < 0)
 		return -1;
@@ -83,7 +83,7 @@ void
 maildir_name_parse(const char *name, struct maildir_name_info *info)
 {
 	const char *colon, *end, *p, *q;
-	uint64_t v;
+	uint64_t    v;
 
 	memset(info, 0, sizeof(*info));
 	colon = strchr(name, ':');
@@ -103,8 +103,8 @@ maildir_name_parse(const char *name, struct maildir_name_info *info)
 		const char *part = ++p;
 
 		for (; p < end && *p != '.' && *p != ','; p++) {
-			if (*p != 'M' || (p != part && (p[-1] < '0' ||
-			    p[-1] > '9')))
+			if (*p != 'M' ||
+			    (p != part && (p[-1] < '0' || p[-1] > '9')))
 				continue;
 			for (q = p + 1; q < end && *q >= '0' && *q <= '9'; q++)
 				;
@@ -116,7 +116,7 @@ maildir_name_parse(const char *name, struct maildir_name_info *info)
 
 	/* ",KEY=value" fields after the unique part, before ':'. */
 	for (p = memchr(name, ',', info->base_len); p != NULL && p < end;
-	    p = q) {
+	     p = q) {
 		p++;
 		q = memchr(p, ',', (size_t)(end - p));
 		if (q == NULL)
@@ -152,7 +152,7 @@ void
 maildir_name_uidl(const char *name, size_t base_len, char *buf)
 {
 	const unsigned char *u = (const unsigned char *)name;
-	bool plain = base_len >= 1 && base_len <= MAILDIR_UIDL_MAX;
+	bool	 plain = base_len >= 1 && base_len <= MAILDIR_UIDL_MAX;
 	uint64_t h1, h2;
 
 	for (size_t i = 0; plain && i < base_len; i++)
@@ -167,6 +167,6 @@ maildir_name_uidl(const char *name, size_t base_len, char *buf)
 	h1 = fnv1a64(UINT64_C(0xcbf29ce484222325), u, base_len);
 	h2 = fnv1a64(UINT64_C(0x84222325cbf29ce4) ^ base_len, u, base_len);
 	h2 = fnv1a64(h2, (const unsigned char *)"\x5a\xa5", 2);
-	snprintf(buf, MAILDIR_UIDL_MAX + 1, "H%016" PRIx64 "%016" PRIx64,
-	    h1, h2);
+	snprintf(
+	    buf, MAILDIR_UIDL_MAX + 1, "H%016" PRIx64 "%016" PRIx64, h1, h2);
 }

@@ -48,7 +48,7 @@ maildir_open(struct maildir *md, const char *path)
 {
 	bool made_top = false, made_sub = false;
 	char host[256];
-	int e;
+	int  e;
 
 	memset(md, 0, sizeof(*md));
 	md->dirfd = md->tmpfd = md->newfd = md->curfd = -1;
@@ -71,8 +71,8 @@ maildir_open(struct maildir *md, const char *path)
 	if (made_sub && fsync(md->dirfd) < 0)
 		goto fail;
 	if (made_top) {
-		int up = openat(md->dirfd, "..", O_RDONLY | O_DIRECTORY |
-		    O_CLOEXEC);
+		int up =
+		    openat(md->dirfd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 		if (up < 0 || fsync(up) < 0) {
 			e = errno;

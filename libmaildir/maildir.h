@@ -27,17 +27,17 @@
 #include <stdint.h>
 #include <time.h>
 
-#define MAILDIR_NAME_MAX	255	/* a file name, without NUL */
-#define MAILDIR_UIDL_MAX	70	/* RFC 1939: 1 to 70 octets, 0x21..0x7E */
-#define MAILDIR_STALE_TMP	((time_t)36 * 60 * 60)	/* the maildir rule for tmp/ */
+#define MAILDIR_NAME_MAX  255 /* a file name, without NUL */
+#define MAILDIR_UIDL_MAX  70  /* RFC 1939: 1 to 70 octets, 0x21..0x7E */
+#define MAILDIR_STALE_TMP ((time_t)36 * 60 * 60) /* the maildir rule for tmp/ */
 
 struct maildir {
-	int	 dirfd;		/* the maildir itself */
-	int	 tmpfd;		/* tmp/ */
-	int	 newfd;		/* new/ */
-	int	 curfd;		/* cur/ */
-	char	 host[128];	/* host name, '/' and ':' escaped as \057 \072 */
-	unsigned long seq;	/* Q<n>: deliveries by this process */
+	int  dirfd;	   /* the maildir itself */
+	int  tmpfd;	   /* tmp/ */
+	int  newfd;	   /* new/ */
+	int  curfd;	   /* cur/ */
+	char host[128];	   /* host name, '/' and ':' escaped as \057 \072 */
+	unsigned long seq; /* Q<n>: deliveries by this process */
 };
 
 /*
@@ -47,15 +47,15 @@ struct maildir {
  * them is not writable, and with whatever open/mkdir said otherwise.  The
  * caller owns *md and releases it with maildir_close().
  */
-int	maildir_open(struct maildir *md, const char *path);
-void	maildir_close(struct maildir *md);		/* safe twice */
+int  maildir_open(struct maildir *md, const char *path);
+void maildir_close(struct maildir *md); /* safe twice */
 
 /*
  * Takes a lock on the whole maildir (flock on the directory), for POP3's
  * optional RFC 1939 exclusive access.  Fails with EWOULDBLOCK when another
  * process holds it.  Released by maildir_close() or process exit.
  */
-int	maildir_lock(struct maildir *md);
+int maildir_lock(struct maildir *md);
 
 /* ---- names (maildir-name.c) ---- */
 
@@ -63,32 +63,32 @@ int	maildir_lock(struct maildir *md);
  * Writes a new unique name "<sec>.M<usec>P<pid>Q<n>.<host>" into buf.
  * Fails with ENAMETOOLONG when it does not fit in len.
  */
-int	maildir_name_unique(struct maildir *md, char *buf, size_t len);
+int maildir_name_unique(struct maildir *md, char *buf, size_t len);
 
 /* Escapes a host name the maildir way ('/' -> \057, ':' -> \072). */
-void	maildir_name_host(const char *host, char *buf, size_t len);
+void maildir_name_host(const char *host, char *buf, size_t len);
 
 /* What a file name says about its message; filled by maildir_name_parse(). */
 struct maildir_name_info {
-	uint64_t	 size;		/* from ,S= */
-	uint64_t	 wsize;		/* from ,W= */
-	bool		 has_size;
-	bool		 has_wsize;
-	int64_t		 sec;		/* leading seconds, for ordering */
-	long		 usec;		/* from .M<usec>, or 0 */
-	size_t		 base_len;	/* length of the part before ':' */
-	const char	*flags;		/* after ":2,", or NULL */
+	uint64_t    size;  /* from ,S= */
+	uint64_t    wsize; /* from ,W= */
+	bool	    has_size;
+	bool	    has_wsize;
+	int64_t	    sec;      /* leading seconds, for ordering */
+	long	    usec;     /* from .M<usec>, or 0 */
+	size_t	    base_len; /* length of the part before ':' */
+	const char *flags;    /* after ":2,", or NULL */
 };
 
 /* Parses a name; never fails (missing parts are left unset). */
-void	maildir_name_parse(const char *name, struct maildir_name_info *info);
+void maildir_name_parse(const char *name, struct maildir_name_info *info);
 
 /*
  * Writes the message's UIDL for RFC 1939 into buf (at least
  * MAILDIR_UIDL_MAX + 1 bytes): the base name itself when it is 1..70
  * characters in 0x21..0x7E, else a stable digest of it ("H" and hex).
  */
-void	maildir_name_uidl(const char *name, size_t base_len, char *buf);
+void maildir_name_uidl(const char *name, size_t base_len, char *buf);
 
 /* ---- CRLF view of a stored message (maildir-crlf.c) ---- */
 
@@ -103,43 +103,44 @@ void	maildir_name_uidl(const char *name, size_t base_len, char *buf);
  * is the protocol's business and is not done here.
  */
 struct maildir_crlf {
-	bool	 prev_cr;	/* last byte seen was CR */
-	bool	 at_bol;	/* at the start of a line */
-	bool	 line_empty;	/* this line so far is empty (maybe a CR) */
-	bool	 seen_blank;	/* an empty line has been seen */
-	bool	 any;		/* any byte seen */
+	bool prev_cr;	 /* last byte seen was CR */
+	bool at_bol;	 /* at the start of a line */
+	bool line_empty; /* this line so far is empty (maybe a CR) */
+	bool seen_blank; /* an empty line has been seen */
+	bool any;	 /* any byte seen */
 };
 
-void	maildir_crlf_init(struct maildir_crlf *cx);
+void maildir_crlf_init(struct maildir_crlf *cx);
 /* Converts len bytes into out, which holds at least 2 * len; returns bytes written. */
-size_t	maildir_crlf_conv(struct maildir_crlf *cx, const char *in, size_t len,
-	    char *out);
+size_t maildir_crlf_conv(
+    struct maildir_crlf *cx, const char *in, size_t len, char *out);
 /* Counts what maildir_crlf_conv would write, without writing. */
-uint64_t maildir_crlf_count(struct maildir_crlf *cx, const char *in, size_t len);
+uint64_t maildir_crlf_count(
+    struct maildir_crlf *cx, const char *in, size_t len);
 /* The trailer after the last byte (at most 4 bytes into out); returns its length. */
-size_t	maildir_crlf_finish(struct maildir_crlf *cx, char *out);
+size_t maildir_crlf_finish(struct maildir_crlf *cx, char *out);
 
 /* ---- delivery (maildir-deliver.c) ---- */
 
-#define MAILDIR_WBUF	65536
+#define MAILDIR_WBUF 65536
 
 struct maildir_tmp {
-	struct maildir	*md;
-	int		 fd;		/* in tmp/, -1 when closed */
-	char		 name[MAILDIR_NAME_MAX + 1];	/* unique name */
-	uint64_t	 size;		/* bytes written so far */
-	uint64_t	 wsize;		/* their CRLF size so far */
+	struct maildir	   *md;
+	int		    fd; /* in tmp/, -1 when closed */
+	char		    name[MAILDIR_NAME_MAX + 1]; /* unique name */
+	uint64_t	    size;  /* bytes written so far */
+	uint64_t	    wsize; /* their CRLF size so far */
 	struct maildir_crlf cx;
-	int		 error;		/* first write error, sticky; 0 if none */
-	size_t		 buflen;
-	char		 buf[MAILDIR_WBUF];
+	int		    error; /* first write error, sticky; 0 if none */
+	size_t		    buflen;
+	char		    buf[MAILDIR_WBUF];
 };
 
 /*
  * Starts a delivery: a new file in tmp/ (O_EXCL, O_NOFOLLOW, mode 0600).
  * On success the caller must end it with commit or abort.
  */
-int	maildir_deliver_begin(struct maildir *md, struct maildir_tmp *t);
+int maildir_deliver_begin(struct maildir *md, struct maildir_tmp *t);
 
 /*
  * Appends bytes (buffered; memory does not grow with the message).  When a
@@ -147,7 +148,7 @@ int	maildir_deliver_begin(struct maildir *md, struct maildir_tmp *t);
  * every later write and the commit fail with the same errno, so a caller
  * may keep draining its input and report once at the end.
  */
-int	maildir_deliver_write(struct maildir_tmp *t, const void *buf, size_t len);
+int maildir_deliver_write(struct maildir_tmp *t, const void *buf, size_t len);
 
 /*
  * Makes the message durable: flush, fsync the file, move it to
@@ -156,10 +157,10 @@ int	maildir_deliver_write(struct maildir_tmp *t, const void *buf, size_t len);
  * final file name (without directory) is copied into name_r if not NULL.
  * On failure the tmp file has been removed and nothing is in new/.
  */
-int	maildir_deliver_commit(struct maildir_tmp *t, char *name_r, size_t len);
+int maildir_deliver_commit(struct maildir_tmp *t, char *name_r, size_t len);
 
 /* Abandons a delivery: closes and unlinks the tmp file; safe twice. */
-void	maildir_deliver_abort(struct maildir_tmp *t);
+void maildir_deliver_abort(struct maildir_tmp *t);
 
 /* ---- listing (maildir-list.c) ---- */
 
@@ -168,24 +169,24 @@ void	maildir_deliver_abort(struct maildir_tmp *t);
  * 85 bytes a message with its name (bench/pop3's names).
  */
 struct maildir_msg {
-	char		*name;		/* file name, owned by the list */
-	uint64_t	 wsize;		/* CRLF size, if has_wsize */
-	uint64_t	 order;		/* sec * 10^6 + usec from the name */
-	uint32_t	 size;		/* bytes on disk, if has_size */
-	uint8_t		 base_len;	/* the part of name before ':' */
-	bool		 has_size;	/* false only from 4 GiB on */
-	bool		 has_wsize;
-	bool		 in_new;	/* in new/ rather than cur/ */
+	char	*name;	   /* file name, owned by the list */
+	uint64_t wsize;	   /* CRLF size, if has_wsize */
+	uint64_t order;	   /* sec * 10^6 + usec from the name */
+	uint32_t size;	   /* bytes on disk, if has_size */
+	uint8_t	 base_len; /* the part of name before ':' */
+	bool	 has_size; /* false only from 4 GiB on */
+	bool	 has_wsize;
+	bool	 in_new; /* in new/ rather than cur/ */
 };
 
-struct maildir_spill;			/* renamed names; see maildir-list.c */
+struct maildir_spill; /* renamed names; see maildir-list.c */
 
 struct maildir_list {
-	struct maildir_msg *msgs;
-	size_t		 count;
-	char		*arena;		/* the listed names, end to end */
-	size_t		 arena_len;
-	struct maildir_spill *spill;	/* names longer than those they replaced */
+	struct maildir_msg   *msgs;
+	size_t		      count;
+	char		     *arena; /* the listed names, end to end */
+	size_t		      arena_len;
+	struct maildir_spill *spill; /* names longer than those they replaced */
 };
 
 /*
@@ -198,8 +199,8 @@ struct maildir_list {
  * for size; W= is left unset when the name does not carry it.
  * The caller frees the list with maildir_list_free().
  */
-int	maildir_list(struct maildir *md, struct maildir_list *l);
-void	maildir_list_free(struct maildir_list *l);
+int  maildir_list(struct maildir *md, struct maildir_list *l);
+void maildir_list_free(struct maildir_list *l);
 
 /* ---- one message (maildir-msg.c) ---- */
 
@@ -207,7 +208,7 @@ void	maildir_list_free(struct maildir_list *l);
  * Moves every message in new/ to cur/, adding ":2," (a POP3 login does
  * this).  A message that another process moved first is not an error.
  */
-int	maildir_new_to_cur(struct maildir *md);
+int maildir_new_to_cur(struct maildir *md);
 
 /*
  * Opens a message read-only (O_NOFOLLOW).  When its file was renamed by
@@ -219,32 +220,32 @@ int	maildir_new_to_cur(struct maildir *md);
  * file.  The descriptor keeps O_NONBLOCK (opening a FIFO must not block
  * us), which reads from a regular file ignore.  The caller closes it.
  */
-int	maildir_msg_open(struct maildir *md, struct maildir_list *l,
-	    struct maildir_msg *m);
+int maildir_msg_open(
+    struct maildir *md, struct maildir_list *l, struct maildir_msg *m);
 
 /*
  * Sets and clears flags (letters A-Z, kept sorted, per the maildir spec);
  * a message in new/ moves to cur/.  ENOENT when it is gone.  m's name is
  * updated as maildir_msg_open() does it.
  */
-int	maildir_msg_flags(struct maildir *md, struct maildir_list *l,
-	    struct maildir_msg *m, const char *add, const char *del);
+int maildir_msg_flags(struct maildir *md, struct maildir_list *l,
+    struct maildir_msg *m, const char *add, const char *del);
 
 /* Deletes a message.  ENOENT when it was already gone. */
-int	maildir_msg_remove(struct maildir *md, struct maildir_list *l,
-	    struct maildir_msg *m);
+int maildir_msg_remove(
+    struct maildir *md, struct maildir_list *l, struct maildir_msg *m);
 
 /*
  * Reads a message once to learn its CRLF size, for messages whose name
  * carries no W= (another program delivered them).  Sets m->wsize.
  */
-int	maildir_msg_wsize(struct maildir *md, struct maildir_list *l,
-	    struct maildir_msg *m);
+int maildir_msg_wsize(
+    struct maildir *md, struct maildir_list *l, struct maildir_msg *m);
 
 /*
  * Removes regular files in tmp/ neither modified nor read for
  * MAILDIR_STALE_TMP seconds before now; returns how many.
  */
-int	maildir_clean_tmp(struct maildir *md, time_t now);
+int maildir_clean_tmp(struct maildir *md, time_t now);
 
 #endif

@@ -161,8 +161,7 @@ auth_cram_md5(struct pop3_conn *c, char *ir)
 		pop3_err(c, "CRAM-MD5 takes no initial response");
 		return;
 	}
-	base64_encode(
-	    c->timestamp, strlen(c->timestamp), b64, sizeof(b64));
+	base64_encode(c->timestamp, strlen(c->timestamp), b64, sizeof(b64));
 	if (!challenge(c, b64, &resp))
 		return;
 	if (decode(c, resp, buf, sizeof(buf)) < 0)

@@ -6,10 +6,10 @@
 
 /* Makes tmp/name with the given ages in seconds (atime, mtime). */
 static void
-make_aged(const char *dir, const char *name, time_t now, time_t aage,
-    time_t mage)
+make_aged(
+    const char *dir, const char *name, time_t now, time_t aage, time_t mage)
 {
-	char p[PATH_MAX];
+	char		p[PATH_MAX];
 	struct timespec ts[2] = { { .tv_sec = now - aage },
 		{ .tv_sec = now - mage } };
 
@@ -21,8 +21,8 @@ make_aged(const char *dir, const char *name, time_t now, time_t aage,
 static void
 test_clean(void)
 {
-	const time_t h = 3600, now = time(NULL);
-	char dir[PATH_MAX], p[PATH_MAX];
+	const time_t   h = 3600, now = time(NULL);
+	char	       dir[PATH_MAX], p[PATH_MAX];
 	struct maildir md;
 
 	tu_mkdtemp(dir, sizeof(dir));
@@ -37,13 +37,17 @@ test_clean(void)
 	/* A directory, however old, is not ours to remove. */
 	tu_path(p, dir, "tmp", "olddir");
 	CHECK(mkdir(p, 0700) == 0);
-	CHECK(utimensat(AT_FDCWD, p, (struct timespec[2]){
-	    { .tv_sec = now - 50 * h }, { .tv_sec = now - 50 * h } }, 0) == 0);
+	CHECK(utimensat(AT_FDCWD, p,
+		  (struct timespec[2]){
+		      { .tv_sec = now - 50 * h }, { .tv_sec = now - 50 * h } },
+		  0) == 0);
 	/* Nor a file in new/. */
 	CHECK(tu_write(dir, "new", "1.M1P1.h", "x", 1) == 0);
 	tu_path(p, dir, "new", "1.M1P1.h");
-	CHECK(utimensat(AT_FDCWD, p, (struct timespec[2]){
-	    { .tv_sec = now - 50 * h }, { .tv_sec = now - 50 * h } }, 0) == 0);
+	CHECK(utimensat(AT_FDCWD, p,
+		  (struct timespec[2]){
+		      { .tv_sec = now - 50 * h }, { .tv_sec = now - 50 * h } },
+		  0) == 0);
 
 	CHECK(maildir_clean_tmp(&md, now) == 3);
 	CHECK(!tu_exists(dir, "tmp", "old") && !tu_exists(dir, "tmp", "older"));

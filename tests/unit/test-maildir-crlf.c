@@ -15,7 +15,7 @@ static size_t
 reference(const char *in, size_t len, char *out)
 {
 	size_t o = 0, i;
-	bool blank;
+	bool   blank;
 
 	for (i = 0; i < len; i++) {
 		if (in[i] == '\0')
@@ -48,19 +48,20 @@ static bool
 conv_is(const char *in, size_t len, const char *want)
 {
 	struct maildir_crlf cx, cy;
-	char out[256];
-	size_t n;
-	uint64_t c;
+	char		    out[256];
+	size_t		    n;
+	uint64_t	    c;
 
 	maildir_crlf_init(&cx);
 	maildir_crlf_init(&cy);
 	n = maildir_crlf_conv(&cx, in, len, out);
 	n += maildir_crlf_finish(&cx, out + n);
 	c = maildir_crlf_count(&cy, in, len);
-	c += maildir_crlf_finish(&cy, out + n);	/* scratch: after the result */
+	c += maildir_crlf_finish(&cy, out + n); /* scratch: after the result */
 	if (n != strlen(want) || memcmp(out, want, n) != 0 || c != n) {
-		fprintf(stderr, "conv of %zu bytes gave %zu (count %llu), want %zu\n",
-		    len, n, (unsigned long long)c, strlen(want));
+		fprintf(stderr,
+		    "conv of %zu bytes gave %zu (count %llu), want %zu\n", len,
+		    n, (unsigned long long)c, strlen(want));
 		return false;
 	}
 	return true;
@@ -106,15 +107,15 @@ static void
 test_random_chunks(void)
 {
 	/* High-bit bytes that differ from a special one in one bit only. */
-	static const char alpha[] = { '\r', '\n', '\0', 'a', '.', ' ',
-		'\x8a', '\x8d', '\x80', '\xff', '\x0b', '\x0c', '\x01', '\x0e' };
-	char in[600], want[1600], got[1600];
+	static const char alpha[] = { '\r', '\n', '\0', 'a', '.', ' ', '\x8a',
+		'\x8d', '\x80', '\xff', '\x0b', '\x0c', '\x01', '\x0e' };
+	char		  in[600], want[1600], got[1600];
 
 	for (int iter = 0; iter < 20000; iter++) {
 		size_t len = tu_rand() % (iter < 1000 ? 8 : sizeof(in));
 		struct maildir_crlf cx, cy;
-		size_t wn, gn = 0, pos = 0;
-		uint64_t cn = 0;
+		size_t		    wn, gn = 0, pos = 0;
+		uint64_t	    cn = 0;
 
 		/*
 		 * Every other message has long runs of ordinary bytes; one in
@@ -125,9 +126,10 @@ test_random_chunks(void)
 			if (iter % 4 == 1 && tu_rand() % 200 != 0)
 				in[i] = alpha[1 + 2 * (tu_rand() % 3)];
 			else
-				in[i] = iter % 2 == 0 || tu_rand() % 30 == 0 ?
-				    alpha[tu_rand() % sizeof(alpha)] :
-				    alpha[3 + tu_rand() % (sizeof(alpha) - 3)];
+				in[i] = iter % 2 == 0 || tu_rand() % 30 == 0
+				    ? alpha[tu_rand() % sizeof(alpha)]
+				    : alpha[3 +
+					  tu_rand() % (sizeof(alpha) - 3)];
 		wn = reference(in, len, want);
 		maildir_crlf_init(&cx);
 		maildir_crlf_init(&cy);
@@ -135,8 +137,9 @@ test_random_chunks(void)
 			size_t k = 1 + tu_rand() % (len - pos);
 
 			if (tu_rand() % 3 == 0)
-				k = 1 + tu_rand() % 3 <= len - pos ?
-				    1 + tu_rand() % 3 : len - pos;
+				k = 1 + tu_rand() % 3 <= len - pos
+				    ? 1 + tu_rand() % 3
+				    : len - pos;
 			if (k > len - pos)
 				k = len - pos;
 			gn += maildir_crlf_conv(&cx, in + pos, k, got + gn);
@@ -147,7 +150,7 @@ test_random_chunks(void)
 		}
 		gn += maildir_crlf_finish(&cx, got + gn);
 		{
-			char tr[4];
+			char   tr[4];
 			size_t tn = maildir_crlf_finish(&cy, tr);
 
 			CHECK(tn <= 4);
@@ -156,7 +159,8 @@ test_random_chunks(void)
 		if (gn != wn || memcmp(got, want, wn) != 0 || cn != wn) {
 			CHECK(gn == wn && memcmp(got, want, wn) == 0);
 			CHECK(cn == wn);
-			fprintf(stderr, "iteration %d, %zu bytes in\n", iter, len);
+			fprintf(
+			    stderr, "iteration %d, %zu bytes in\n", iter, len);
 			break;
 		}
 		/* Never more than 2 * len out of conv, as the header says. */

@@ -8,15 +8,15 @@
 #include "maildir.h"
 #include "test-maildir-util.h"
 
-static struct maildir_tmp t;	/* 64 KiB: not on the stack */
+static struct maildir_tmp t; /* 64 KiB: not on the stack */
 
 /* The W= a name must carry for data: the CRLF view's length. */
 static uint64_t
 crlf_len(const char *data, size_t len)
 {
 	struct maildir_crlf cx;
-	char tr[4];
-	uint64_t n;
+	char		    tr[4];
+	uint64_t	    n;
 
 	maildir_crlf_init(&cx);
 	n = maildir_crlf_count(&cx, data, len);
@@ -25,21 +25,20 @@ crlf_len(const char *data, size_t len)
 
 /* Checks a delivered file: its name's form and sizes, and its content. */
 static void
-check_delivered(const char *dir, const char *name, const char *data,
-    size_t len)
+check_delivered(const char *dir, const char *name, const char *data, size_t len)
 {
 	struct maildir_name_info info;
-	unsigned long long sec, s, w;
-	long usec, pid;
-	unsigned long q;
-	char host[128], *got;
-	size_t glen = 0;
-	struct stat st;
-	char p[PATH_MAX];
-	int n = -1;
+	unsigned long long	 sec, s, w;
+	long			 usec, pid;
+	unsigned long		 q;
+	char			 host[128], *got;
+	size_t			 glen = 0;
+	struct stat		 st;
+	char			 p[PATH_MAX];
+	int			 n = -1;
 
 	CHECK(sscanf(name, "%llu.M%ldP%ldQ%lu.%127[^,],S=%llu,W=%llu%n", &sec,
-	    &usec, &pid, &q, host, &s, &w, &n) == 7);
+		  &usec, &pid, &q, host, &s, &w, &n) == 7);
 	CHECK(n > 0 && name[n] == '\0');
 	CHECK(pid == (long)getpid());
 	CHECK(s == len);
@@ -59,9 +58,9 @@ static void
 test_deliver(void)
 {
 	static const char msg[] = "Subject: hi\n\nline one\nline two\r\n\0x";
-	char dir[PATH_MAX], name[MAILDIR_NAME_MAX + 1], seen[300];
-	char name2[MAILDIR_NAME_MAX + 1];
-	struct maildir md;
+	char		  dir[PATH_MAX], name[MAILDIR_NAME_MAX + 1], seen[300];
+	char		  name2[MAILDIR_NAME_MAX + 1];
+	struct maildir	  md;
 
 	tu_mkdtemp(dir, sizeof(dir));
 	CHECK(maildir_open(&md, dir) == 0);
@@ -71,7 +70,8 @@ test_deliver(void)
 	/* Odd chunk sizes, including empty ones. */
 	for (size_t i = 0; i < sizeof(msg) - 1; i += 3)
 		CHECK(maildir_deliver_write(&t, msg + i,
-		    i + 3 <= sizeof(msg) - 1 ? 3 : sizeof(msg) - 1 - i) == 0);
+			  i + 3 <= sizeof(msg) - 1 ? 3 : sizeof(msg) - 1 - i) ==
+		    0);
 	CHECK(maildir_deliver_write(&t, msg, 0) == 0);
 	CHECK(maildir_deliver_commit(&t, name, sizeof(name)) == 0);
 	CHECK(tu_count(dir, "tmp", NULL, 0) == 0);
@@ -93,7 +93,7 @@ test_deliver(void)
 	CHECK(maildir_deliver_commit(&t, name2, sizeof(name2)) == 0);
 	CHECK(strcmp(name, name2) != 0);
 	check_delivered(dir, name2, "x", 1);
-	CHECK(strstr(name2, ",S=1,W=5") != NULL);	/* x CRLF CRLF */
+	CHECK(strstr(name2, ",S=1,W=5") != NULL); /* x CRLF CRLF */
 
 	/* Writing or committing without a delivery is EBADF. */
 	errno = 0;
@@ -109,10 +109,10 @@ test_deliver_large(void)
 {
 	static const size_t chunks[] = { 1, 7, 4096, 65535, 65536, 65537,
 		200000, 13 };
-	size_t len = 3 * 1024 * 1024, pos = 0, k = 0;
-	char dir[PATH_MAX], name[MAILDIR_NAME_MAX + 1];
-	struct maildir md;
-	char *data = malloc(len);
+	size_t		    len = 3 * 1024 * 1024, pos = 0, k = 0;
+	char		    dir[PATH_MAX], name[MAILDIR_NAME_MAX + 1];
+	struct maildir	    md;
+	char		   *data = malloc(len);
 
 	CHECK(data != NULL);
 	if (data == NULL)
@@ -120,8 +120,10 @@ test_deliver_large(void)
 	for (size_t i = 0; i < len; i++) {
 		unsigned long r = tu_rand() % 64;
 
-		data[i] = r == 0 ? '\n' : r == 1 ? '\r' : r == 2 ? '\0' :
-		    (char)('a' + r % 26);
+		data[i] = r == 0 ? '\n'
+		    : r == 1	 ? '\r'
+		    : r == 2	 ? '\0'
+				 : (char)('a' + r % 26);
 	}
 	tu_mkdtemp(dir, sizeof(dir));
 	CHECK(maildir_open(&md, dir) == 0);
@@ -144,7 +146,7 @@ test_deliver_large(void)
 static void
 test_abort(void)
 {
-	char dir[PATH_MAX];
+	char	       dir[PATH_MAX];
 	struct maildir md;
 
 	tu_mkdtemp(dir, sizeof(dir));
@@ -154,7 +156,7 @@ test_abort(void)
 	maildir_deliver_abort(&t);
 	CHECK(tu_count(dir, "tmp", NULL, 0) == 0);
 	CHECK(tu_count(dir, "new", NULL, 0) == 0);
-	maildir_deliver_abort(&t);	/* safe twice */
+	maildir_deliver_abort(&t); /* safe twice */
 	errno = 0;
 	CHECK(maildir_deliver_write(&t, "x", 1) == -1 && errno == EBADF);
 	maildir_close(&md);
@@ -165,7 +167,7 @@ test_abort(void)
 static void
 unwritable_new(const char *dir)
 {
-	char p[PATH_MAX];
+	char	       p[PATH_MAX];
 	struct maildir md;
 
 	CHECK(maildir_open(&md, dir) == 0);
@@ -177,7 +179,7 @@ unwritable_new(const char *dir)
 	CHECK(maildir_deliver_commit(&t, NULL, 0) == -1 && errno == EACCES);
 	CHECK(tu_count(dir, "tmp", NULL, 0) == 0);
 	CHECK(tu_count(dir, "new", NULL, 0) == 0);
-	maildir_deliver_abort(&t);	/* still safe */
+	maildir_deliver_abort(&t); /* still safe */
 	CHECK(chmod(p, 0700) == 0);
 
 	/* tmp/ not writable: begin fails, leaving nothing behind. */
@@ -210,17 +212,18 @@ test_unwritable(void)
 static void
 test_disk_full(void)
 {
-	char dir[PATH_MAX], big[8192];
+	char	       dir[PATH_MAX], big[8192];
 	struct maildir md;
-	int r = 0;
+	int	       r = 0;
 
 	if (geteuid() != 0) {
-		printf("SKIP disk-full test: mounting a small tmpfs needs root\n");
+		printf(
+		    "SKIP disk-full test: mounting a small tmpfs needs root\n");
 		return;
 	}
 	tu_mkdtemp(dir, sizeof(dir));
 	if (mount("baremail-test", dir, "tmpfs", MS_NOSUID | MS_NODEV,
-	    "size=64k,mode=0700") < 0) {
+		"size=64k,mode=0700") < 0) {
 		printf("SKIP disk-full test: mount -t tmpfs failed: %s\n",
 		    strerror(errno));
 		rmdir(dir);
@@ -282,11 +285,11 @@ test_disk_full(void)
 static void
 test_killed_writer(void)
 {
-	char dir[PATH_MAX], line[1000];
+	char	       dir[PATH_MAX], line[1000];
 	struct maildir md;
-	int pfd[2], st;
-	pid_t pid;
-	char c;
+	int	       pfd[2], st;
+	pid_t	       pid;
+	char	       c;
 
 	tu_mkdtemp(dir, sizeof(dir));
 	CHECK(pipe(pfd) == 0);
@@ -335,10 +338,10 @@ test_killed_writer(void)
 static void
 test_write_fails(void)
 {
-	char dir[PATH_MAX], buf[10000];
+	char	       dir[PATH_MAX], buf[10000];
 	struct maildir md;
-	pid_t pid;
-	int st;
+	pid_t	       pid;
+	int	       st;
 
 	tu_mkdtemp(dir, sizeof(dir));
 	memset(buf, 'w', sizeof(buf));
@@ -346,7 +349,7 @@ test_write_fails(void)
 	CHECK(pid >= 0);
 	if (pid == 0) {
 		struct rlimit rl = { .rlim_cur = 100000, .rlim_max = 100000 };
-		int r = 0, i;
+		int	      r = 0, i;
 
 		signal(SIGXFSZ, SIG_IGN);
 		CHECK(setrlimit(RLIMIT_FSIZE, &rl) == 0);
@@ -354,13 +357,15 @@ test_write_fails(void)
 		CHECK(maildir_deliver_begin(&md, &t) == 0);
 		/* 15000 bytes a time, so no flush ends on the limit exactly. */
 		for (i = 0; i < 40 && r == 0; i++)
-			r = maildir_deliver_write(&t, buf, 7500) == 0 ?
-			    maildir_deliver_write(&t, buf, 7500) : -1;
+			r = maildir_deliver_write(&t, buf, 7500) == 0
+			    ? maildir_deliver_write(&t, buf, 7500)
+			    : -1;
 		CHECK(r == -1 && errno == EFBIG);
-		CHECK(i > 5);	/* the first flushes did fit */
+		CHECK(i > 5); /* the first flushes did fit */
 		CHECK(tu_count(dir, "tmp", NULL, 0) == 0);
 		errno = 0;
-		CHECK(maildir_deliver_write(&t, buf, 1) == -1 && errno == EFBIG);
+		CHECK(
+		    maildir_deliver_write(&t, buf, 1) == -1 && errno == EFBIG);
 		errno = 0;
 		CHECK(maildir_deliver_commit(&t, NULL, 0) == -1 &&
 		    errno == EFBIG);
@@ -372,8 +377,9 @@ test_write_fails(void)
 			char *big = calloc(1, 300000);
 
 			errno = 0;
-			CHECK(big != NULL && maildir_deliver_write(&t, big,
-			    300000) == -1 && errno == EFBIG);
+			CHECK(big != NULL &&
+			    maildir_deliver_write(&t, big, 300000) == -1 &&
+			    errno == EFBIG);
 			free(big);
 		}
 		CHECK(maildir_deliver_commit(&t, NULL, 0) == -1 &&
@@ -398,10 +404,10 @@ test_write_fails(void)
 static void
 test_never_replace(void)
 {
-	char dir[PATH_MAX], taken[300], name[MAILDIR_NAME_MAX + 1];
+	char	       dir[PATH_MAX], taken[300], name[MAILDIR_NAME_MAX + 1];
 	struct maildir md;
-	size_t len = 0;
-	char *got;
+	size_t	       len = 0;
+	char	      *got;
 
 	tu_mkdtemp(dir, sizeof(dir));
 	CHECK(maildir_open(&md, dir) == 0);

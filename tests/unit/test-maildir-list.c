@@ -16,10 +16,10 @@ test_list(void)
 		"1700000002.M000005P1Q0.h,S=7,W=9:2,",
 		"1700000002.M000005P1Q1.h,S=10,W=12",
 	};
-	char dir[PATH_MAX], p[PATH_MAX];
+	char		    dir[PATH_MAX], p[PATH_MAX];
 	struct maildir_list l;
-	struct maildir md;
-	size_t packed = 0;
+	struct maildir	    md;
+	size_t		    packed = 0;
 
 	tu_mkdtemp(dir, sizeof(dir));
 	CHECK(maildir_open(&md, dir) == 0);
@@ -66,7 +66,7 @@ test_list(void)
 	}
 	maildir_list_free(&l);
 	CHECK(l.msgs == NULL && l.count == 0);
-	maildir_list_free(&l);	/* safe twice */
+	maildir_list_free(&l); /* safe twice */
 	maildir_close(&md);
 	tu_rmrf(dir);
 }
@@ -74,10 +74,10 @@ test_list(void)
 static void
 test_list_delivered(void)
 {
-	char dir[PATH_MAX], names[3][MAILDIR_NAME_MAX + 1];
+	char			 dir[PATH_MAX], names[3][MAILDIR_NAME_MAX + 1];
 	static const char *const body[] = { "A: 1\n\nx\n", "A: 2\n", "" };
-	struct maildir_list l;
-	struct maildir md;
+	struct maildir_list	 l;
+	struct maildir		 md;
 
 	tu_mkdtemp(dir, sizeof(dir));
 	CHECK(maildir_open(&md, dir) == 0);
@@ -87,7 +87,8 @@ test_list_delivered(void)
 	for (int i = 0; i < 3; i++) {
 		CHECK(maildir_deliver_begin(&md, &t) == 0);
 		CHECK(maildir_deliver_write(&t, body[i], strlen(body[i])) == 0);
-		CHECK(maildir_deliver_commit(&t, names[i], sizeof(names[i])) == 0);
+		CHECK(maildir_deliver_commit(&t, names[i], sizeof(names[i])) ==
+		    0);
 	}
 	CHECK(maildir_list(&md, &l) == 0);
 	CHECK(l.count == 3);
@@ -110,9 +111,9 @@ test_list_delivered(void)
 static void
 test_list_twice_seen(void)
 {
-	char dir[PATH_MAX];
+	char		    dir[PATH_MAX];
 	struct maildir_list l;
-	struct maildir md;
+	struct maildir	    md;
 
 	tu_mkdtemp(dir, sizeof(dir));
 	CHECK(maildir_open(&md, dir) == 0);
@@ -153,17 +154,20 @@ since(clockid_t clk, const struct timespec *a)
 static void
 test_list_far(void)
 {
-	char dir[PATH_MAX];
+	char		    dir[PATH_MAX];
 	struct maildir_list l;
-	struct maildir md;
+	struct maildir	    md;
 
 	tu_mkdtemp(dir, sizeof(dir));
 	CHECK(maildir_open(&md, dir) == 0);
-	CHECK(tu_write(dir, "cur", "99999999999999999.M2P1Q1.h,S=1", "x", 1) == 0);
-	CHECK(tu_write(dir, "cur", "99999999999999999.M1P1Q1.h,S=1", "x", 1) == 0);
-	CHECK(tu_write(dir, "cur", "18446744073708.M999999P1.h,S=1", "x", 1) == 0);
+	CHECK(tu_write(dir, "cur", "99999999999999999.M2P1Q1.h,S=1", "x", 1) ==
+	    0);
+	CHECK(tu_write(dir, "cur", "99999999999999999.M1P1Q1.h,S=1", "x", 1) ==
+	    0);
+	CHECK(tu_write(dir, "cur", "18446744073708.M999999P1.h,S=1", "x", 1) ==
+	    0);
 	CHECK(tu_write(dir, "new", "5.M1P1Q1.h,S=4294967296,W=4294967300", "",
-	    0) == 0);
+		  0) == 0);
 	CHECK(tu_write(dir, "new", "5.M1P1Q2.h,S=4294967295", "", 0) == 0);
 	CHECK(maildir_list(&md, &l) == 0);
 	CHECK(l.count == 5);
@@ -174,7 +178,7 @@ test_list_far(void)
 		/* The largest time that still multiplies, then the rest by name. */
 		CHECK(l.msgs[2].order == UINT64_C(18446744073708999999));
 		CHECK(strcmp(l.msgs[3].name,
-		    "99999999999999999.M1P1Q1.h,S=1") == 0);
+			  "99999999999999999.M1P1Q1.h,S=1") == 0);
 		CHECK(l.msgs[3].order == UINT64_MAX &&
 		    l.msgs[4].order == UINT64_MAX);
 	}
@@ -187,11 +191,11 @@ test_list_far(void)
 static void
 test_list_same_time(void)
 {
-	const size_t n = 3000;
-	char dir[PATH_MAX];
+	const size_t	    n = 3000;
+	char		    dir[PATH_MAX];
 	struct maildir_list l;
-	struct maildir md;
-	bool sorted = true;
+	struct maildir	    md;
+	bool		    sorted = true;
 
 	tu_mkdtemp(dir, sizeof(dir));
 	CHECK(maildir_open(&md, dir) == 0);
@@ -203,7 +207,8 @@ test_list_same_time(void)
 		snprintf(name, sizeof(name), "7.M5P%luQ%zu.h,S=0%s",
 		    tu_rand() % (n / 2), i % 3, i % 2 ? ":2,S" : "");
 		if (linkat(md.tmpfd, "seed", i % 2 ? md.curfd : md.newfd, name,
-		    0) < 0 && errno != EEXIST)
+			0) < 0 &&
+		    errno != EEXIST)
 			CHECK(!"linkat");
 	}
 	CHECK(maildir_list(&md, &l) == 0);
@@ -211,7 +216,7 @@ test_list_same_time(void)
 	for (size_t i = 1; i < l.count; i++) {
 		const struct maildir_msg *a = &l.msgs[i - 1], *b = &l.msgs[i];
 		size_t la = strcspn(a->name, ":"), lb = strcspn(b->name, ":");
-		int c = memcmp(a->name, b->name, la < lb ? la : lb);
+		int    c = memcmp(a->name, b->name, la < lb ? la : lb);
 
 		/* Strictly increasing bases: sorted and no base twice. */
 		if (c > 0 || (c == 0 && la >= lb))
@@ -229,13 +234,13 @@ test_list_same_time(void)
 static void
 test_list_many(void)
 {
-	const size_t n = 100000;
-	char dir[PATH_MAX];
+	const size_t	    n = 100000;
+	char		    dir[PATH_MAX];
 	struct maildir_list l;
-	struct maildir md;
-	struct timespec t0, c0;
-	double ms;
-	bool sorted = true;
+	struct maildir	    md;
+	struct timespec	    t0, c0;
+	double		    ms;
+	bool		    sorted = true;
 
 	tu_mkdtemp(dir, sizeof(dir));
 	CHECK(maildir_open(&md, dir) == 0);
@@ -256,7 +261,7 @@ test_list_many(void)
 		    1700000000 + tu_rand() % 100000, tu_rand() % 1000000,
 		    tu_rand() % 32768, i, i, i + 2, i % 2 ? ":2,S" : "");
 		if (linkat(md.tmpfd, seed, i % 2 ? md.curfd : md.newfd, name,
-		    0) < 0) {
+			0) < 0) {
 			CHECK(!"linkat");
 			break;
 		}
@@ -268,8 +273,8 @@ test_list_many(void)
 	for (size_t i = 1; i < l.count; i++) {
 		const struct maildir_msg *a = &l.msgs[i - 1], *b = &l.msgs[i];
 
-		if (a->order > b->order || (a->order == b->order &&
-		    strcmp(a->name, b->name) > 0))
+		if (a->order > b->order ||
+		    (a->order == b->order && strcmp(a->name, b->name) > 0))
 			sorted = false;
 		if (!b->has_size || !b->has_wsize || b->wsize != b->size + 2)
 			sorted = false;
@@ -281,7 +286,8 @@ test_list_many(void)
 	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
 	CHECK(maildir_list(&md, &l) == 0);
 	printf("maildir_list of %zu messages: %.1f ms, again %.1f ms "
-	    "(%.1f ms CPU)\n", n, ms, since(CLOCK_MONOTONIC, &t0),
+	       "(%.1f ms CPU)\n",
+	    n, ms, since(CLOCK_MONOTONIC, &t0),
 	    since(CLOCK_PROCESS_CPUTIME_ID, &c0));
 	maildir_list_free(&l);
 	maildir_close(&md);

@@ -32,12 +32,12 @@ rename_behind(const char *dir, const char *fsub, const char *from,
 static void
 test_new_to_cur(void)
 {
-	char dir[PATH_MAX], p[PATH_MAX], n1[256], n2[256], want[300];
+	char	       dir[PATH_MAX], p[PATH_MAX], n1[256], n2[256], want[300];
 	struct maildir md;
 
 	tu_mkdtemp(dir, sizeof(dir));
 	CHECK(maildir_open(&md, dir) == 0);
-	CHECK(maildir_new_to_cur(&md) == 0);	/* nothing to do */
+	CHECK(maildir_new_to_cur(&md) == 0); /* nothing to do */
 	deliver(&md, "A: 1\n\n1\n", n1, sizeof(n1));
 	deliver(&md, "A: 2\n\n2\n", n2, sizeof(n2));
 	/* Someone else's file that already carries flags keeps them. */
@@ -67,7 +67,7 @@ test_new_to_cur(void)
 	CHECK(tu_exists(dir, "new", n1));
 	{
 		size_t len = 0;
-		char *got = tu_read(dir, "cur", want, &len);
+		char  *got = tu_read(dir, "cur", want, &len);
 
 		CHECK(got != NULL && len == 5 && memcmp(got, "other", 5) == 0);
 		free(got);
@@ -80,11 +80,11 @@ test_new_to_cur(void)
 static void
 test_new_to_cur_race(void)
 {
-	const int n = 2000, movers = 4;
-	char dir[PATH_MAX];
+	const int      n = 2000, movers = 4;
+	char	       dir[PATH_MAX];
 	struct maildir md;
-	pid_t pids[4];
-	int st;
+	pid_t	       pids[4];
+	int	       st;
 
 	tu_mkdtemp(dir, sizeof(dir));
 	CHECK(maildir_open(&md, dir) == 0);
@@ -122,11 +122,11 @@ find(struct maildir_list *l, const char *base)
 static void
 test_flags(void)
 {
-	char dir[PATH_MAX], p[PATH_MAX], n1[256], want[300];
+	char		    dir[PATH_MAX], p[PATH_MAX], n1[256], want[300];
 	struct maildir_list l;
 	struct maildir_msg *m = NULL;
-	struct maildir md;
-	char *old;
+	struct maildir	    md;
+	char		   *old;
 
 	tu_mkdtemp(dir, sizeof(dir));
 	CHECK(maildir_open(&md, dir) == 0);
@@ -143,7 +143,8 @@ test_flags(void)
 	CHECK(strcmp(m->name, want) == 0 && m->name != old && !m->in_new);
 	CHECK(strcmp(old, n1) == 0 && l.spill != NULL);
 	old = m->name;
-	CHECK(tu_exists(dir, "cur", want) && tu_count(dir, "new", NULL, 0) == 0);
+	CHECK(
+	    tu_exists(dir, "cur", want) && tu_count(dir, "new", NULL, 0) == 0);
 
 	/* Sorted and unique, whatever order they come in. */
 	CHECK(maildir_msg_flags(&md, &l, m, "TFSRa", NULL) == 0);
@@ -157,13 +158,13 @@ test_flags(void)
 	CHECK(strcmp(m->name, want) == 0 && tu_exists(dir, "cur", want));
 	CHECK(tu_count(dir, "cur", NULL, 0) == 1);
 	/* Every letter: longer again, then shorter, in place. */
-	CHECK(maildir_msg_flags(&md, &l, m, "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
-	    NULL) == 0);
+	CHECK(maildir_msg_flags(
+		  &md, &l, m, "ABCDEFGHIJKLMNOPQRSTUVWXYZ", NULL) == 0);
 	CHECK(strstr(m->name, ":2,ABCDEFGHIJKLMNOPQRSTUVWXYZ") != NULL);
 	CHECK(tu_exists(dir, "cur", m->name));
 	old = m->name;
-	CHECK(maildir_msg_flags(&md, &l, m, NULL,
-	    "ABCDEFGHIJKLMNOPQRTUVWXYZ") == 0);
+	CHECK(maildir_msg_flags(
+		  &md, &l, m, NULL, "ABCDEFGHIJKLMNOPQRTUVWXYZ") == 0);
 	snprintf(want, sizeof(want), "%s:2,S", n1);
 	CHECK(strcmp(m->name, want) == 0 && tu_exists(dir, "cur", want));
 	CHECK(m->name == old);
@@ -183,15 +184,18 @@ test_flags(void)
 	CHECK(tu_exists(dir, "cur", want) && strcmp(m->name, want) == 0);
 	/* Not letters: refused, nothing renamed. */
 	errno = 0;
-	CHECK(maildir_msg_flags(&md, &l, m, "1", NULL) == -1 && errno == EINVAL);
-	CHECK(maildir_msg_flags(&md, &l, m, NULL, ":") == -1 && errno == EINVAL);
+	CHECK(
+	    maildir_msg_flags(&md, &l, m, "1", NULL) == -1 && errno == EINVAL);
+	CHECK(
+	    maildir_msg_flags(&md, &l, m, NULL, ":") == -1 && errno == EINVAL);
 	CHECK(tu_exists(dir, "cur", want));
 
 	/* Gone: ENOENT. */
 	tu_path(p, dir, "cur", m->name);
 	CHECK(unlink(p) == 0);
 	errno = 0;
-	CHECK(maildir_msg_flags(&md, &l, m, "T", NULL) == -1 && errno == ENOENT);
+	CHECK(
+	    maildir_msg_flags(&md, &l, m, "T", NULL) == -1 && errno == ENOENT);
 out:
 	maildir_list_free(&l);
 	maildir_close(&md);
@@ -201,9 +205,9 @@ out:
 static void
 test_remove(void)
 {
-	char dir[PATH_MAX], n1[256], n2[256];
+	char		    dir[PATH_MAX], n1[256], n2[256];
 	struct maildir_list l;
-	struct maildir md;
+	struct maildir	    md;
 
 	tu_mkdtemp(dir, sizeof(dir));
 	CHECK(maildir_open(&md, dir) == 0);
@@ -233,7 +237,7 @@ test_remove(void)
 static bool
 fd_holds(int fd, const char *want)
 {
-	char buf[256];
+	char	buf[256];
 	ssize_t n = read(fd, buf, sizeof(buf));
 
 	close(fd);
@@ -244,10 +248,10 @@ fd_holds(int fd, const char *want)
 static void
 test_renamed_behind(void)
 {
-	char dir[PATH_MAX], n[4][256], to[300];
+	char		    dir[PATH_MAX], n[4][256], to[300];
 	struct maildir_list l;
-	struct maildir md;
-	int fd;
+	struct maildir	    md;
+	int		    fd;
 
 	tu_mkdtemp(dir, sizeof(dir));
 	CHECK(maildir_open(&md, dir) == 0);
@@ -308,9 +312,9 @@ out:
 static void
 test_open_safety(void)
 {
-	char dir[PATH_MAX], p[PATH_MAX];
+	char		    dir[PATH_MAX], p[PATH_MAX];
 	struct maildir_list l;
-	struct maildir md;
+	struct maildir	    md;
 
 	tu_mkdtemp(dir, sizeof(dir));
 	CHECK(maildir_open(&md, dir) == 0);
@@ -342,10 +346,10 @@ test_open_safety(void)
 static void
 test_wsize(void)
 {
-	char dir[PATH_MAX];
+	char		    dir[PATH_MAX];
 	struct maildir_list l;
-	struct maildir md;
-	char big[40000];
+	struct maildir	    md;
+	char		    big[40000];
 
 	tu_mkdtemp(dir, sizeof(dir));
 	CHECK(maildir_open(&md, dir) == 0);
@@ -377,13 +381,13 @@ test_wsize(void)
 static void
 test_flags_race(void)
 {
-	const char letters[] = "DFRST";
-	char dir[PATH_MAX], n1[256], want[300];
-	const int k = (int)sizeof(letters) - 1;
+	const char	    letters[] = "DFRST";
+	char		    dir[PATH_MAX], n1[256], want[300];
+	const int	    k = (int)sizeof(letters) - 1;
 	struct maildir_list l;
-	struct maildir md;
-	pid_t pids[8];
-	int st, round;
+	struct maildir	    md;
+	pid_t		    pids[8];
+	int		    st, round;
 
 	tu_mkdtemp(dir, sizeof(dir));
 	CHECK(maildir_open(&md, dir) == 0);
@@ -396,10 +400,10 @@ test_flags_race(void)
 		for (int i = 0; i < k; i++) {
 			if ((pids[i] = fork()) == 0) {
 				char add[2] = { letters[i], '\0' };
-				int r;
+				int  r;
 
-				r = maildir_msg_flags(&md, &l, &l.msgs[0], add,
-				    NULL);
+				r = maildir_msg_flags(
+				    &md, &l, &l.msgs[0], add, NULL);
 				if (r < 0)
 					fprintf(stderr, "flag %s: %s\n", add,
 					    strerror(errno));

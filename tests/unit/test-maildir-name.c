@@ -28,19 +28,24 @@ test_host(void)
 static void
 test_unique(void)
 {
-	struct maildir md = { .dirfd = -1, .tmpfd = -1, .newfd = -1,
-		.curfd = -1, .host = "h\\057x", .seq = 0 };
+	struct maildir		 md = { .dirfd = -1,
+			  .tmpfd = -1,
+			  .newfd = -1,
+			  .curfd = -1,
+			  .host = "h\\057x",
+			  .seq = 0 };
 	struct maildir_name_info info;
-	char a[MAILDIR_NAME_MAX + 1], b[MAILDIR_NAME_MAX + 1], want[64];
+	char	  a[MAILDIR_NAME_MAX + 1], b[MAILDIR_NAME_MAX + 1], want[64];
 	long long sec;
-	long usec, pid;
+	long	  usec, pid;
 	unsigned long q;
-	int n = -1;
+	int	      n = -1;
 
 	CHECK(maildir_name_unique(&md, a, sizeof(a)) == 0);
 	CHECK(maildir_name_unique(&md, b, sizeof(b)) == 0);
 	CHECK(strcmp(a, b) != 0);
-	CHECK(sscanf(b, "%lld.M%ldP%ldQ%lu.%n", &sec, &usec, &pid, &q, &n) == 4);
+	CHECK(
+	    sscanf(b, "%lld.M%ldP%ldQ%lu.%n", &sec, &usec, &pid, &q, &n) == 4);
 	CHECK(n > 0 && strcmp(b + n, "h\\057x") == 0);
 	CHECK(pid == (long)getpid());
 	CHECK(q == 2 && md.seq == 2);
@@ -62,18 +67,21 @@ test_parse(void)
 {
 	struct maildir_name_info i;
 
-	maildir_name_parse("1700000000.M123456P42Q7.host,S=1234,W=1260:2,FS", &i);
+	maildir_name_parse(
+	    "1700000000.M123456P42Q7.host,S=1234,W=1260:2,FS", &i);
 	CHECK(i.sec == 1700000000 && i.usec == 123456);
 	CHECK(i.has_size && i.size == 1234);
 	CHECK(i.has_wsize && i.wsize == 1260);
-	CHECK(i.base_len == strlen("1700000000.M123456P42Q7.host,S=1234,W=1260"));
+	CHECK(
+	    i.base_len == strlen("1700000000.M123456P42Q7.host,S=1234,W=1260"));
 	CHECK(i.flags != NULL && strcmp(i.flags, "FS") == 0);
 
 	/* Other programs' names: order of fields, no M, no sizes. */
 	maildir_name_parse("1700000001.4242_3.other,W=9,S=8", &i);
 	CHECK(i.sec == 1700000001 && i.usec == 0);
 	CHECK(i.has_size && i.size == 8 && i.has_wsize && i.wsize == 9);
-	CHECK(i.flags == NULL && i.base_len == strlen("1700000001.4242_3.other,W=9,S=8"));
+	CHECK(i.flags == NULL &&
+	    i.base_len == strlen("1700000001.4242_3.other,W=9,S=8"));
 	maildir_name_parse("1700000002.M5P1V000I1.host:2,", &i);
 	CHECK(i.sec == 1700000002 && i.usec == 5);
 	CHECK(!i.has_size && !i.has_wsize);
@@ -90,7 +98,8 @@ test_parse(void)
 	maildir_name_parse("5.x.h:1,S=3", &i);
 	CHECK(i.flags == NULL && !i.has_size && i.base_len == 5);
 	/* Overflowing numbers are ignored, not wrapped. */
-	maildir_name_parse("99999999999999999999999.M1.h,S=99999999999999999999999", &i);
+	maildir_name_parse(
+	    "99999999999999999999999.M1.h,S=99999999999999999999999", &i);
 	CHECK(i.sec == 0 && !i.has_size);
 	maildir_name_parse("1.M1.h,S=18446744073709551615", &i);
 	CHECK(i.has_size && i.size == UINT64_MAX);
@@ -106,8 +115,8 @@ test_parse(void)
 static void
 test_uidl(void)
 {
-	char buf[MAILDIR_UIDL_MAX + 1], again[MAILDIR_UIDL_MAX + 1];
-	char name[200];
+	char	    buf[MAILDIR_UIDL_MAX + 1], again[MAILDIR_UIDL_MAX + 1];
+	char	    name[200];
 	const char *n = "1700000000.M1P2Q3.host,S=10,W=11:2,S";
 
 	/* The base name itself, without the flags. */
@@ -129,7 +138,9 @@ test_uidl(void)
 	 * Pinned (worked out apart from the library, from the FNV-1a
 	 * definition): a UIDL must never change between versions.
 	 */
-	CHECK(strcmp(buf, "Hf39b401dc15e64de" "1275b1e15530ce89") == 0);
+	CHECK(strcmp(buf,
+		  "Hf39b401dc15e64de"
+		  "1275b1e15530ce89") == 0);
 
 	/* One character different: a different digest. */
 	name[70] = 'b';

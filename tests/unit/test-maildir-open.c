@@ -5,7 +5,7 @@
 static bool
 is_dir_0700(const char *dir, const char *sub)
 {
-	char p[PATH_MAX];
+	char	    p[PATH_MAX];
 	struct stat st;
 
 	tu_path(p, dir, sub, ".");
@@ -16,7 +16,7 @@ is_dir_0700(const char *dir, const char *sub)
 static void
 test_create(void)
 {
-	char top[PATH_MAX], dir[PATH_MAX];
+	char	       top[PATH_MAX], dir[PATH_MAX];
 	struct maildir md;
 
 	tu_mkdtemp(top, sizeof(top));
@@ -32,7 +32,7 @@ test_create(void)
 	CHECK(md.seq == 0);
 	maildir_close(&md);
 	CHECK(md.dirfd == -1 && md.curfd == -1);
-	maildir_close(&md);	/* safe twice */
+	maildir_close(&md); /* safe twice */
 
 	/* An existing maildir opens as it is. */
 	CHECK(maildir_open(&md, dir) == 0);
@@ -58,14 +58,14 @@ test_create(void)
 static void
 test_not_a_dir(void)
 {
-	char top[PATH_MAX], dir[PATH_MAX];
+	char	       top[PATH_MAX], dir[PATH_MAX];
 	struct maildir md;
 
 	tu_mkdtemp(top, sizeof(top));
 	/* The path is a file. */
 	CHECK(tu_write(top, ".", "file", "x", 1) == 0);
 	tu_path(dir, top, "file", "");
-	dir[strlen(dir) - 1] = '\0';	/* no trailing slash */
+	dir[strlen(dir) - 1] = '\0'; /* no trailing slash */
 	errno = 0;
 	CHECK(maildir_open(&md, dir) == -1 && errno == ENOTDIR);
 	/* new/ is a file. */
@@ -82,7 +82,7 @@ test_not_a_dir(void)
 static void
 unwritable(const char *dir)
 {
-	char p[PATH_MAX];
+	char	       p[PATH_MAX];
 	struct maildir md;
 
 	CHECK(maildir_open(&md, dir) == 0);
@@ -120,7 +120,7 @@ test_unwritable(void)
 static void
 test_lock(void)
 {
-	char dir[PATH_MAX];
+	char	       dir[PATH_MAX];
 	struct maildir a, b;
 
 	tu_mkdtemp(dir, sizeof(dir));

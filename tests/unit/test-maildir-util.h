@@ -18,7 +18,7 @@
 #include "check.h"
 
 /* The account root's tests drop to, to meet permission checks. */
-#define NOBODY	65534
+#define NOBODY 65534
 
 /* A fresh directory under $TMPDIR or /tmp; dies when it cannot make one. */
 static inline void
@@ -67,10 +67,10 @@ tu_rmrf(const char *path)
 static inline int
 tu_count(const char *dir, const char *sub, char *first, size_t len)
 {
-	char p[PATH_MAX];
+	char	       p[PATH_MAX];
 	struct dirent *de;
-	int n = 0;
-	DIR *d;
+	int	       n = 0;
+	DIR	      *d;
 
 	tu_path(p, dir, sub, ".");
 	if ((d = opendir(p)) == NULL)
@@ -89,8 +89,8 @@ static inline int
 tu_write(const char *dir, const char *sub, const char *name, const void *data,
     size_t len)
 {
-	char p[PATH_MAX];
-	int fd;
+	char	p[PATH_MAX];
+	int	fd;
 	ssize_t n;
 
 	tu_path(p, dir, sub, name);
@@ -106,16 +106,16 @@ tu_write(const char *dir, const char *sub, const char *name, const void *data,
 static inline char *
 tu_read(const char *dir, const char *sub, const char *name, size_t *len_r)
 {
-	char p[PATH_MAX];
+	char	    p[PATH_MAX];
 	struct stat st;
-	char *buf;
-	int fd;
+	char	   *buf;
+	int	    fd;
 
 	tu_path(p, dir, sub, name);
 	if ((fd = open(p, O_RDONLY)) < 0)
 		return NULL;
-	if (fstat(fd, &st) < 0 || (buf = malloc((size_t)st.st_size + 1)) ==
-	    NULL) {
+	if (fstat(fd, &st) < 0 ||
+	    (buf = malloc((size_t)st.st_size + 1)) == NULL) {
 		close(fd);
 		return NULL;
 	}
@@ -147,7 +147,7 @@ static inline bool
 tu_run_unprivileged(const char *dir, void (*fn)(const char *))
 {
 	pid_t pid;
-	int st;
+	int   st;
 
 	if (geteuid() != 0) {
 		fn(dir);
@@ -174,8 +174,10 @@ tu_run_unprivileged(const char *dir, void (*fn)(const char *))
 	if (waitpid(pid, &st, 0) < 0)
 		return false;
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 77) {
-		printf("SKIP permission test: uid %d cannot reach %s (set TMPDIR "
-		    "to a world-searchable directory)\n", NOBODY, dir);
+		printf(
+		    "SKIP permission test: uid %d cannot reach %s (set TMPDIR "
+		    "to a world-searchable directory)\n",
+		    NOBODY, dir);
 		return true;
 	}
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
@@ -188,7 +190,8 @@ static unsigned long tu_rand_state = 12345;
 static inline unsigned long
 tu_rand(void)
 {
-	tu_rand_state = tu_rand_state * 6364136223846793005UL + 1442695040888963407UL;
+	tu_rand_state =
+	    tu_rand_state * 6364136223846793005UL + 1442695040888963407UL;
 	return tu_rand_state >> 33;
 }
 

@@ -17,7 +17,7 @@
 #include "session-log.h"
 #include "test-maildir-util.h"
 
-static char dir[PATH_MAX];
+static char		     dir[PATH_MAX];
 static struct session_config cfg;
 
 /* Runs one whole session with the given CRLF input; returns its output (malloc'd). */
@@ -25,11 +25,11 @@ static char *
 session(const char *input, size_t *len_r, int *status_r)
 {
 	static struct pop3_conn c;
-	struct maildir md;
-	char out[PATH_MAX];
-	int p[2], ofd;
-	struct stat st;
-	char *buf;
+	struct maildir		md;
+	char			out[PATH_MAX];
+	int			p[2], ofd;
+	struct stat		st;
+	char		       *buf;
 
 	tu_path(out, dir, "tmp", "out-XXXXXX");
 	if (pipe(p) != 0 || (ofd = mkstemp(out)) < 0) {
@@ -44,7 +44,7 @@ session(const char *input, size_t *len_r, int *status_r)
 	CHECK(pop3_conn_init(&c, &cfg, &md, p[0], ofd) == 0);
 	*status_r = pop3_session_run(&c);
 	pop3_conn_free(&c);
-	pop3_conn_free(&c);	/* safe twice */
+	pop3_conn_free(&c); /* safe twice */
 	maildir_close(&md);
 	close(p[0]);
 	fstat(ofd, &st);
@@ -70,7 +70,7 @@ static void
 put(const char *name, const char *data, size_t len)
 {
 	char path[PATH_MAX];
-	int fd;
+	int  fd;
 
 	tu_path(path, dir, "cur", name);
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
@@ -84,10 +84,10 @@ test_chunk_boundaries(void)
 	/* A: headers ending at 32766, so the blank line's CR is the chunk's last byte. */
 	size_t alen = POP3_CHUNK - 1, ylen = POP3_CHUNK - 3;
 	size_t mlen = alen + 2 + ylen + 2 + 6 + 6;
-	char *msg = malloc(mlen + 1), *want = malloc(4 * mlen + 1024);
-	char *p = msg, *w = want, *out;
+	char  *msg = malloc(mlen + 1), *want = malloc(4 * mlen + 1024);
+	char  *p = msg, *w = want, *out;
 	size_t len;
-	int status;
+	int    status;
 
 	p += sprintf(p, "Subject: x\r\nX: ");
 	memset(p, 'a', alen - 17);
@@ -117,10 +117,12 @@ test_chunk_boundaries(void)
 			w += sprintf(w, "last\r\n");
 		w += sprintf(w, ".\r\n");
 	}
-	w += sprintf(w, "+OK message 1 deleted\r\n"
+	w += sprintf(w,
+	    "+OK message 1 deleted\r\n"
 	    "+OK BareMail POP3 signing off (1 messages deleted)\r\n");
 	out = session("TOP 1 0\r\nTOP 1 1\r\nTOP 1 2\r\nRETR 1\r\nDELE 1\r\n"
-	    "QUIT\r\n", &len, &status);
+		      "QUIT\r\n",
+	    &len, &status);
 	CHECK(status == 0);
 	CHECK(strcmp(after_greeting(out), want) == 0);
 	free(out);
@@ -132,32 +134,37 @@ static void
 test_sessions_share_nothing(void)
 {
 	size_t len;
-	int status;
-	char *out;
+	int    status;
+	char  *out;
 
 	/* The message the last test deleted is gone; nothing else leaked. */
 	out = session("STAT\r\nQUIT\r\n", &len, &status);
-	CHECK(strcmp(after_greeting(out),
-	    "+OK 0 0\r\n+OK BareMail POP3 signing off (0 messages deleted)\r\n")
-	    == 0);
+	CHECK(
+	    strcmp(after_greeting(out),
+		"+OK 0 0\r\n+OK BareMail POP3 signing off (0 messages deleted)\r\n") ==
+	    0);
 	free(out);
 	put("1700000002.M2P2Q2.host:2,", "S: 2\n\nb\n", 8);
 	/* EOF after DELE: nothing is deleted, and no message is flagged. */
 	out = session("DELE 1\r\nRETR 1\r\n", &len, &status);
-	CHECK(strcmp(after_greeting(out),
-	    "+OK message 1 deleted\r\n-ERR message 1 already deleted\r\n") == 0);
+	CHECK(
+	    strcmp(after_greeting(out),
+		"+OK message 1 deleted\r\n-ERR message 1 already deleted\r\n") ==
+	    0);
 	free(out);
 	out = session("RETR 1\r\nQUIT\r\n", &len, &status);
-	CHECK(strcmp(after_greeting(out), "+OK message follows\r\nS: 2\r\n\r\n"
-	    "b\r\n.\r\n+OK BareMail POP3 signing off (0 messages deleted)\r\n")
-	    == 0);
+	CHECK(
+	    strcmp(after_greeting(out),
+		"+OK message follows\r\nS: 2\r\n\r\n"
+		"b\r\n.\r\n+OK BareMail POP3 signing off (0 messages deleted)\r\n") ==
+	    0);
 	free(out);
 	/* Now flagged seen by the last QUIT. */
 	out = session("UIDL\r\nQUIT\r\n", &len, &status);
 	CHECK(strstr(out, "1 1700000002.M2P2Q2.host\r\n.\r\n") != NULL);
 	free(out);
 	{
-		char path[PATH_MAX];
+		char	    path[PATH_MAX];
 		struct stat st;
 
 		tu_path(path, dir, "cur", "1700000002.M2P2Q2.host:2,S");
@@ -173,7 +180,7 @@ main(void)
 	cfg.pop3_timeout = 10;
 	tu_mkdtemp(dir, sizeof(dir));
 	{
-		struct maildir md;	/* makes tmp/ new/ cur/ */
+		struct maildir md; /* makes tmp/ new/ cur/ */
 
 		CHECK(maildir_open(&md, dir) == 0);
 		maildir_close(&md);
