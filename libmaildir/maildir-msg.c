@@ -116,33 +116,31 @@ msg_dirfd(struct maildir *md, bool in_new)
 	return in_new ? md->newfd : md->curfd;
 }
 
-/* maildir_msg_open(), also saying what fstat() said of the file in *st. */
+/*
+ * What maildir_msg_open(), _flags() and _remove() do to the file called
+ * name in new/ (in_new) or cur/: returns >= 0, or -1 with errno set.
+ */
+typedef int msg_op(struct maildir *md, struct maildir_list *l,
+    struct maildir_msg *m, const char *name, bool in_new, void *arg);
+
+/*
+ * Runs op on m's file; when it is not under its listed name any more
+ * (another session renamed it: new/ -> cur/, a flag change), finds it
+ * again by its base name and runs op once more.  ENOENT when it is gone.
+ */
 static int
-msg_open_stat(struct maildir *md, struct maildir_list *l, struct maildir_msg *m,
-    struct stat *st)
+msg_retry(struct maildir *md, struct maildir_list *l, struct maildir_msg *m,
+    msg_op *op, void *arg)
 {
 	char	    found[MAILDIR_NAME_MAX + 1];
 	const char *name = m->name;
 	bool	    in_new = m->in_new;
 
 	for (int i = 0; i < MSG_TRIES; i++) {
-		int fd;
+		int r = op(md, l, m, name, in_new, arg);
 
-		/*
-		 * O_NONBLOCK: a FIFO planted in the maildir must not hang
-		 * the open.  It stays set: regular files ignore it, and
-		 * anything else is refused right here.
-		 */
-		fd = openat(msg_dirfd(md, in_new), name,
-		    O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-		if (fd >= 0) {
-			if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
-				close(fd);
-				errno = EINVAL;
-				return -1;
-			}
-			return fd;
-		}
+		if (r >= 0)
+			return r;
 		if (errno != ENOENT)
 			return -1;
 		if (find_again(md, m, found, sizeof(found), &in_new) < 0)
@@ -152,6 +150,39 @@ msg_open_stat(struct maildir *md, struct maildir_list *l, struct maildir_msg *m,
 	}
 	errno = ENOENT;
 	return -1;
+}
+
+/* Opens the file read-only; what fstat() said of it goes into arg. */
+static int
+op_open(struct maildir *md, struct maildir_list *l, struct maildir_msg *m,
+    const char *name, bool in_new, void *arg)
+{
+	struct stat *st = arg;
+	int	     fd;
+
+	/*
+	 * O_NONBLOCK: a FIFO planted in the maildir must not hang the
+	 * open.  It stays set: regular files ignore it, and anything else
+	 * is refused right here.
+	 */
+	fd = openat(msg_dirfd(md, in_new), name,
+	    O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	return fd;
+}
+
+/* maildir_msg_open(), also saying what fstat() said of the file in *st. */
+static int
+msg_open_stat(struct maildir *md, struct maildir_list *l, struct maildir_msg *m,
+    struct stat *st)
+{
+	return msg_retry(md, l, m, op_open, st);
 }
 
 int
@@ -212,66 +243,60 @@ toolong:
 	return -1;
 }
 
+struct flag_change {
+	const char *add;
+	const char *del;
+};
+
+/* Renames the file into cur/ with its flags changed. */
+static int
+op_flags(struct maildir *md, struct maildir_list *l, struct maildir_msg *m,
+    const char *name, bool in_new, void *arg)
+{
+	const struct flag_change *fc = arg;
+	char			  target[MAILDIR_NAME_MAX + 1];
+	struct stat		  st;
+	int			  r;
+
+	if (flagged_name(name, fc->add, fc->del, target, sizeof(target)) < 0)
+		return -1;
+	if (!in_new && strcmp(name, target) == 0) {
+		/* Nothing to rename, but say ENOENT if it is gone. */
+		r = fstatat(md->curfd, name, &st, AT_SYMLINK_NOFOLLOW);
+	} else {
+		r = maildir_move_noreplace(
+		    msg_dirfd(md, in_new), name, md->curfd, target);
+	}
+	if (r == 0)
+		adopt(l, m, target, false);
+	return r;
+}
+
 int
 maildir_msg_flags(struct maildir *md, struct maildir_list *l,
     struct maildir_msg *m, const char *add, const char *del)
 {
-	char	    found[MAILDIR_NAME_MAX + 1], target[MAILDIR_NAME_MAX + 1];
-	const char *name = m->name;
-	bool	    in_new = m->in_new;
+	struct flag_change fc = { add, del };
 
 	if (!valid_flags(add) || !valid_flags(del)) {
 		errno = EINVAL;
 		return -1;
 	}
-	for (int i = 0; i < MSG_TRIES; i++) {
-		struct stat st;
-		int	    r;
+	return msg_retry(md, l, m, op_flags, &fc);
+}
 
-		if (flagged_name(name, add, del, target, sizeof(target)) < 0)
-			return -1;
-		if (!in_new && strcmp(name, target) == 0) {
-			/* Nothing to rename, but say ENOENT if it is gone. */
-			r = fstatat(md->curfd, name, &st, AT_SYMLINK_NOFOLLOW);
-		} else {
-			r = maildir_move_noreplace(
-			    msg_dirfd(md, in_new), name, md->curfd, target);
-		}
-		if (r == 0) {
-			adopt(l, m, target, false);
-			return 0;
-		}
-		if (errno != ENOENT)
-			return -1;
-		if (find_again(md, m, found, sizeof(found), &in_new) < 0)
-			return -1;
-		name = found;
-		adopt(l, m, found, in_new);
-	}
-	errno = ENOENT;
-	return -1;
+static int
+op_remove(struct maildir *md, struct maildir_list *l, struct maildir_msg *m,
+    const char *name, bool in_new, void *arg)
+{
+	return unlinkat(msg_dirfd(md, in_new), name, 0);
 }
 
 int
 maildir_msg_remove(
     struct maildir *md, struct maildir_list *l, struct maildir_msg *m)
 {
-	char	    found[MAILDIR_NAME_MAX + 1];
-	const char *name = m->name;
-	bool	    in_new = m->in_new;
-
-	for (int i = 0; i < MSG_TRIES; i++) {
-		if (unlinkat(msg_dirfd(md, in_new), name, 0) == 0)
-			return 0;
-		if (errno != ENOENT)
-			return -1;
-		if (find_again(md, m, found, sizeof(found), &in_new) < 0)
-			return -1;
-		name = found;
-		adopt(l, m, found, in_new);
-	}
-	errno = ENOENT;
-	return -1;
+	return msg_retry(md, l, m, op_remove, NULL);
 }
 
 int
