@@ -17,16 +17,23 @@
 /* How many fresh names to try when one is taken (a clock stepped back). */
 #define DELIVER_TRIES 5
 
-int
-maildir_deliver_begin(struct maildir *md, struct maildir_tmp *t)
+void
+maildir_tmp_init(struct maildir_tmp *t)
 {
-	t->md = md;
+	t->md = NULL;
 	t->fd = -1;
 	t->name[0] = '\0';
 	t->size = t->wsize = 0;
 	t->buflen = 0;
 	t->error = 0;
 	maildir_crlf_init(&t->cx);
+}
+
+int
+maildir_deliver_begin(struct maildir *md, struct maildir_tmp *t)
+{
+	maildir_tmp_init(t);
+	t->md = md;
 
 	for (int i = 0; i < DELIVER_TRIES; i++) {
 		if (maildir_name_unique(md, t->name, sizeof(t->name)) < 0)

@@ -137,6 +137,12 @@ struct maildir_tmp {
 };
 
 /*
+ * Makes t safe to abort before any begin (no file, no name).  Does not
+ * touch t->buf: zeroing 64 KiB would cost page faults a delivery.
+ */
+void maildir_tmp_init(struct maildir_tmp *t);
+
+/*
  * Starts a delivery: a new file in tmp/ (O_EXCL, O_NOFOLLOW, mode 0600).
  * On success the caller must end it with commit or abort.
  */

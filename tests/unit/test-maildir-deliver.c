@@ -1,6 +1,7 @@
 /* Tests for libmaildir/maildir-deliver.c: delivery and its failure paths. */
 #include <inttypes.h>
 #include <signal.h>
+#include <stddef.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <time.h>
@@ -148,6 +149,14 @@ test_abort(void)
 {
 	char	       dir[PATH_MAX];
 	struct maildir md;
+
+	/* Initialised, never begun: abort and write touch no file. */
+	memset(&t, 0x5a, offsetof(struct maildir_tmp, buf));
+	maildir_tmp_init(&t);
+	CHECK(t.fd == -1 && t.name[0] == '\0' && t.md == NULL);
+	maildir_deliver_abort(&t);
+	errno = 0;
+	CHECK(maildir_deliver_write(&t, "x", 1) == -1 && errno == EBADF);
 
 	tu_mkdtemp(dir, sizeof(dir));
 	CHECK(maildir_open(&md, dir) == 0);
