@@ -117,5 +117,5 @@ cmd_bdat(struct smtp_conn *c, char *args)
 	}
 	if (c->tx.err == TX_ERR_NONE)
 		smtp_data_finish(&c->tx.data, smtp_tx_sink, c);
-	smtp_tx_end(c);
+	smtp_tx_commit(c);
 }

@@ -260,5 +260,5 @@ cmd_data(struct smtp_conn *c, char *args)
 			break;
 		}
 	}
-	smtp_tx_end(c);
+	smtp_tx_commit(c);
 }

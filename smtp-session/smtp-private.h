@@ -112,8 +112,6 @@ _Noreturn void die_reply(struct smtp_conn *c, int status, int code,
     const char *enh, const char *text, const char *result);
 void	       smtp_set_state(struct smtp_conn *c, int state);
 const char    *smtp_state_name(int state);
-/* Ends the transaction: aborts an open delivery, forgets the envelope. */
-void smtp_tx_reset(struct smtp_conn *c);
 /* Seconds to wait for a command, and for the next piece of DATA/BDAT. */
 unsigned smtp_cmd_timeout(const struct smtp_conn *c);
 unsigned smtp_data_timeout(const struct smtp_conn *c);
@@ -163,19 +161,35 @@ void cmd_auth(struct smtp_conn *c, char *args);
 /* ---- smtp-trace.c ---- */
 
 /*
- * Starts the delivery of the transaction's message: a tmp file, then
- * Return-Path:, X-Original-To: and Received:, then the header fix-up.
- * Returns 0, or -1 (errno set, nothing left behind).
+ * Writes Return-Path:, X-Original-To: and Received: for the open
+ * transaction through smtp_tx_write(); -1 on a write error.
+ */
+int smtp_trace_write(struct smtp_conn *c);
+
+/* ---- smtp-tx.c ---- */
+
+/* Allocates the tmp file's struct once per session; -1 when out of memory. */
+int smtp_tx_init(struct smtp_tx *tx);
+/* Aborts an open delivery and frees what smtp_tx_init() allocated. */
+void smtp_tx_free(struct smtp_tx *tx);
+/*
+ * Starts the delivery of the transaction's message: a tmp file, then the
+ * trace fields, then the header fix-up.  Returns 0, or -1 with tx->err
+ * set (nothing left behind).
  */
 int smtp_tx_begin(struct smtp_conn *c);
+/* Writes to the open tmp file and counts the bytes stored; 0 or -1. */
+int smtp_tx_write(void *arg, const void *buf, size_t len);
 /* smtp_sink_fn for the message content: size limit, fix-up, maildir. */
 int smtp_tx_sink(void *arg, const char *buf, size_t len);
 /*
  * Ends the content: the reply to the final dot or BDAT LAST.  Commits
  * when all went well (250 only then), else 552/451/452; resets the tx.
  */
-void smtp_tx_end(struct smtp_conn *c);
+void smtp_tx_commit(struct smtp_conn *c);
 /* The reply for a transaction that already failed (tx->err), without ending it. */
 void smtp_tx_err_reply(struct smtp_conn *c);
+/* Ends the transaction: aborts an open delivery, forgets the envelope. */
+void smtp_tx_reset(struct smtp_conn *c);
 
 #endif

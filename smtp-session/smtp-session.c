@@ -167,25 +167,6 @@ die_reply(struct smtp_conn *c, int status, int code, const char *enh,
 	session_exit(status);
 }
 
-void
-smtp_tx_reset(struct smtp_conn *c)
-{
-	struct smtp_tx *tx = &c->tx;
-
-	if (tx->open) {
-		maildir_deliver_abort(tx->tmp);
-		tx->open = false;
-	}
-	tx->from[0] = '\0';
-	tx->rcpts_len = 0;
-	tx->nrcpts = 0;
-	tx->smtputf8 = false;
-	tx->err = TX_ERR_NONE;
-	tx->errnum = 0;
-	tx->stored = 0;
-	smtp_set_state(c, SMTP_ST_READY);
-}
-
 ssize_t
 smtp_read_line(struct smtp_conn *c, char **line_r)
 {
@@ -224,22 +205,17 @@ smtp_conn_new(
 
 	if (c == NULL)
 		return NULL;
-	/* Not calloc: zeroing its 64 KB buffer costs page faults per session. */
-	c->tx.tmp = malloc(sizeof *c->tx.tmp);
-	if (c->tx.tmp == NULL) {
+	if (smtp_tx_init(&c->tx) != 0) {
 		free(c);
 		return NULL;
 	}
-	c->tx.tmp->md = NULL;
-	c->tx.tmp->fd = -1;
-	c->tx.tmp->name[0] = '\0';
 	c->cfg = cfg;
 	c->md = md;
 	c->state = SMTP_ST_READY;
 	c->result = "eof";
 	out_init(&c->out, out_fd);
 	if (lr_init(&c->in, in_fd, &c->out, SMTP_LINE_MAX) != 0) {
-		free(c->tx.tmp);
+		smtp_tx_free(&c->tx);
 		free(c);
 		return NULL;
 	}
@@ -254,11 +230,8 @@ smtp_conn_free(struct smtp_conn *c)
 {
 	if (c == NULL)
 		return;
-	if (c->tx.open)
-		maildir_deliver_abort(c->tx.tmp);
+	smtp_tx_free(&c->tx);
 	lr_free(&c->in);
-	free(c->tx.rcpts);
-	free(c->tx.tmp);
 	free(c);
 }
 
