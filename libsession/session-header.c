@@ -18,15 +18,6 @@
 
 #include "session-header.h"
 
-enum {
-	HF_ST_BOL,   /* at the start of a header-section line, nothing held */
-	HF_ST_CR,    /* the line so far is one CR (held) */
-	HF_ST_NAME,  /* holding a run of field-name characters */
-	HF_ST_WSP,   /* holding a name and blanks, waiting for the colon */
-	HF_ST_FIELD, /* inside a field (or continuation) line, passing through */
-	HF_ST_BODY,  /* the header section is over: pass everything through */
-};
-
 size_t
 header_date(time_t t, char *buf, size_t len)
 {

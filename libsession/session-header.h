@@ -52,22 +52,32 @@ size_t header_msgid(const char *host, char *buf, size_t len);
 /* Where the filter's output goes; returns 0, or -1 (errno set) to stop. */
 typedef int (*header_emit_fn)(void *arg, const void *buf, size_t len);
 
+/* States of the header fix-up (session-header.c). */
+enum header_fix_state {
+	HF_ST_BOL,   /* at the start of a header-section line, nothing held */
+	HF_ST_CR,    /* the line so far is one CR (held) */
+	HF_ST_NAME,  /* holding a run of field-name characters */
+	HF_ST_WSP,   /* holding a name and blanks, waiting for the colon */
+	HF_ST_FIELD, /* inside a field (or continuation) line, passing through */
+	HF_ST_BODY,  /* the header section is over: pass everything through */
+};
+
 /* The filter.  All fields are private except the has_* results. */
 struct header_fix {
 	header_emit_fn emit;
 	void	      *arg;
-	const char    *host;	 /* for Message-ID */
-	const char    *from;	 /* From: value to add when missing, or NULL */
-	int	       state;	 /* HF_ST_*, see session-header.c */
-	bool	       crlf;	 /* first line ended in CRLF */
-	bool	       seen_eol; /* a line end has been seen */
-	bool	       first_line; /* still on the first line */
-	bool	       prev_cr;	   /* a field line's last byte so far was CR */
-	bool	       has_date;   /* results: which fields the message had */
-	bool	       has_msgid;
-	bool	       has_from;
-	size_t	       hold_len; /* start of the current line, held back */
-	char	       hold[HEADER_HOLD + 4];
+	const char    *host; /* for Message-ID */
+	const char    *from; /* From: value to add when missing, or NULL */
+	enum header_fix_state state;
+	bool		      crlf;	  /* first line ended in CRLF */
+	bool		      seen_eol;	  /* a line end has been seen */
+	bool		      first_line; /* still on the first line */
+	bool   prev_cr;	 /* a field line's last byte so far was CR */
+	bool   has_date; /* results: which fields the message had */
+	bool   has_msgid;
+	bool   has_from;
+	size_t hold_len; /* start of the current line, held back */
+	char   hold[HEADER_HOLD + 4];
 };
 
 /*

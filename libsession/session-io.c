@@ -1,5 +1,5 @@
 /*
- * The reply writer (struct out) and the bounded line reader (struct lr).
+ * The reply writer (struct sio_writer) and the bounded line reader (struct sio_reader).
  */
 #include <errno.h>
 #include <poll.h>
@@ -14,10 +14,10 @@
 
 #include "session-io.h"
 
-#define LR_MIN_BUFSIZE 65536 /* one read of a fast client's DATA */
+#define SIO_MIN_BUFSIZE 65536 /* one read of a fast client's DATA */
 
 void
-out_set_timeout(struct out *o, unsigned timeout_s)
+sio_set_timeout(struct sio_writer *o, unsigned timeout_s)
 {
 	struct timeval tv = { .tv_sec = (time_t)timeout_s };
 
@@ -27,17 +27,17 @@ out_set_timeout(struct out *o, unsigned timeout_s)
 }
 
 void
-out_init(struct out *o, int fd)
+sio_writer_init(struct sio_writer *o, int fd)
 {
 	o->fd = fd;
 	o->failed = false;
 	o->len = 0;
-	out_set_timeout(o, OUT_TIMEOUT);
+	sio_set_timeout(o, SIO_OUT_TIMEOUT);
 }
 
 /* Writes all of buf; on failure marks the client gone and returns -1. */
 static int
-out_write_all(struct out *o, const char *buf, size_t len)
+sio_write_all(struct sio_writer *o, const char *buf, size_t len)
 {
 	while (len > 0) {
 		ssize_t n = write(o->fd, buf, len);
@@ -71,7 +71,7 @@ out_write_all(struct out *o, const char *buf, size_t len)
 }
 
 int
-out_flush(struct out *o)
+sio_flush(struct sio_writer *o)
 {
 	size_t len = o->len;
 
@@ -80,27 +80,27 @@ out_flush(struct out *o)
 		return -1;
 	if (len == 0)
 		return 0;
-	return out_write_all(o, o->buf, len);
+	return sio_write_all(o, o->buf, len);
 }
 
 void
-out_hangup(struct out *o)
+sio_hangup(struct sio_writer *o)
 {
-	out_flush(o);
+	sio_flush(o);
 	/* Not a socket (a pipe, a fuzzer's file): nothing to shut down. */
 	(void)shutdown(o->fd, SHUT_WR);
 }
 
 void
-out_write(struct out *o, const void *buf, size_t len)
+sio_write(struct sio_writer *o, const void *buf, size_t len)
 {
 	if (o->failed)
 		return;
 	if (len > sizeof(o->buf) - o->len) {
-		if (out_flush(o) != 0)
+		if (sio_flush(o) != 0)
 			return;
 		if (len >= sizeof(o->buf)) {
-			out_write_all(o, buf, len);
+			sio_write_all(o, buf, len);
 			return;
 		}
 	}
@@ -109,7 +109,7 @@ out_write(struct out *o, const void *buf, size_t len)
 }
 
 void
-out_printf(struct out *o, const char *fmt, ...)
+sio_printf(struct sio_writer *o, const char *fmt, ...)
 {
 	va_list ap;
 	size_t	room = sizeof(o->buf) - o->len;
@@ -128,7 +128,7 @@ out_printf(struct out *o, const char *fmt, ...)
 		return;
 	}
 	/* Did not fit: format it again where it does. */
-	if (out_flush(o) != 0)
+	if (sio_flush(o) != 0)
 		return;
 	if ((size_t)n < sizeof(o->buf)) {
 		va_start(ap, fmt);
@@ -146,19 +146,21 @@ out_printf(struct out *o, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(big, (size_t)n + 1, fmt, ap);
 	va_end(ap);
-	out_write_all(o, big, (size_t)n);
+	sio_write_all(o, big, (size_t)n);
 	free(big);
 }
 
 int
-lr_init(struct lr *r, int fd, struct out *out, size_t max)
+sio_reader_init(
+    struct sio_reader *r, int fd, struct sio_writer *out, size_t max)
 {
 	memset(r, 0, sizeof(*r));
 	r->fd = fd;
 	r->out = out;
 	r->max = max;
 	/* Room for a longest line, its CRLF, and more lines behind it. */
-	r->cap = max + 2 < LR_MIN_BUFSIZE / 2 ? LR_MIN_BUFSIZE : 2 * (max + 2);
+	r->cap =
+	    max + 2 < SIO_MIN_BUFSIZE / 2 ? SIO_MIN_BUFSIZE : 2 * (max + 2);
 	r->buf = malloc(r->cap);
 	if (r->buf == NULL)
 		return -1;
@@ -166,7 +168,7 @@ lr_init(struct lr *r, int fd, struct out *out, size_t max)
 }
 
 void
-lr_free(struct lr *r)
+sio_reader_free(struct sio_reader *r)
 {
 	free(r->buf);
 	r->buf = NULL;
@@ -174,7 +176,13 @@ lr_free(struct lr *r)
 }
 
 bool
-lr_pending(const struct lr *r)
+sio_failed(const struct sio_writer *o)
+{
+	return o->failed;
+}
+
+bool
+sio_pending(const struct sio_reader *r)
 {
 	return r->start < r->end;
 }
@@ -192,10 +200,10 @@ now_ms(void)
  * Reads more input behind r->end.  Flushes the replies first when it would
  * block, so they go out exactly when we wait for the client.  deadline is
  * in now_ms() time, 0 for none.  Returns 0 when something arrived (or EOF
- * was seen: r->eof), LR_TIMEOUT, or LR_EOF on a read error.
+ * was seen: r->eof), SIO_TIMEOUT, or SIO_EOF on a read error.
  */
 static int
-lr_fill(struct lr *r, long long deadline)
+sio_fill(struct sio_reader *r, long long deadline)
 {
 	struct pollfd pfd = { .fd = r->fd, .events = POLLIN };
 	ssize_t	      n;
@@ -214,26 +222,26 @@ lr_fill(struct lr *r, long long deadline)
 		if (rc == 0) {
 			/* We are about to block: the client must see our replies. */
 			if (r->out != NULL)
-				out_flush(r->out);
+				sio_flush(r->out);
 			if (deadline == 0)
 				wait = -1;
 			else {
 				long long left = deadline - now_ms();
 				if (left <= 0)
-					return LR_TIMEOUT;
+					return SIO_TIMEOUT;
 				wait = left > 3600000 ? 3600000 : (int)left;
 			}
 			rc = poll(&pfd, 1, wait);
 			if (rc == 0) {
 				if (deadline != 0 && now_ms() >= deadline)
-					return LR_TIMEOUT;
+					return SIO_TIMEOUT;
 				continue;
 			}
 		}
 		if (rc < 0) {
 			if (errno == EINTR)
 				continue;
-			return LR_EOF;
+			return SIO_EOF;
 		}
 		n = read(r->fd, r->buf + r->end, r->cap - r->end);
 		if (n > 0) {
@@ -247,7 +255,7 @@ lr_fill(struct lr *r, long long deadline)
 		if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
 			continue;
 		r->eof = true;
-		return LR_EOF;
+		return SIO_EOF;
 	}
 }
 
@@ -258,7 +266,7 @@ deadline_of(unsigned timeout_s)
 }
 
 ssize_t
-lr_next(struct lr *r, unsigned timeout_s, char **line_r)
+sio_read_line(struct sio_reader *r, unsigned timeout_s, char **line_r)
 {
 	long long deadline = deadline_of(timeout_s);
 	size_t	  scanned = r->start, len;
@@ -278,7 +286,7 @@ lr_next(struct lr *r, unsigned timeout_s, char **line_r)
 				/* The end of an over-long line: back in step. */
 				r->skipping = false;
 				r->start = at + 1;
-				return LR_TOOLONG;
+				return SIO_TOOLONG;
 			}
 			r->buf[r->start + len] = '\0';
 			*line_r = r->buf + r->start;
@@ -296,19 +304,19 @@ lr_next(struct lr *r, unsigned timeout_s, char **line_r)
 		 */
 		if (r->eof) {
 			r->start = r->end = 0;
-			return LR_EOF;
+			return SIO_EOF;
 		}
 		seen = r->end - r->start;
-		rc = lr_fill(r, deadline);
+		rc = sio_fill(r, deadline);
 		if (rc != 0)
 			return rc;
-		/* lr_fill() may have moved the unread bytes to the front. */
+		/* sio_fill() may have moved the unread bytes to the front. */
 		scanned = r->start + seen;
 	}
 }
 
 ssize_t
-lr_read(struct lr *r, unsigned timeout_s, size_t max, char **buf_r)
+sio_read(struct sio_reader *r, unsigned timeout_s, size_t max, char **buf_r)
 {
 	long long deadline = deadline_of(timeout_s);
 	size_t	  n;
@@ -316,8 +324,8 @@ lr_read(struct lr *r, unsigned timeout_s, size_t max, char **buf_r)
 
 	while (r->start == r->end) {
 		if (r->eof)
-			return LR_EOF;
-		rc = lr_fill(r, deadline);
+			return SIO_EOF;
+		rc = sio_fill(r, deadline);
 		if (rc != 0)
 			return rc;
 	}
@@ -327,4 +335,21 @@ lr_read(struct lr *r, unsigned timeout_s, size_t max, char **buf_r)
 	*buf_r = r->buf + r->start;
 	r->start += n;
 	return (ssize_t)n;
+}
+
+int
+sio_unread(struct sio_reader *r, const char *buf, size_t n)
+{
+	/*
+	 * sio_read() returned buf from the reader's own buffer and moved
+	 * start past it; when nothing touched the buffer since, moving
+	 * start back hands the bytes to the next read.
+	 */
+	if (n == 0)
+		return 0;
+	if (r->buf == NULL || buf < r->buf || r->start < n ||
+	    buf + n != r->buf + r->start)
+		return -1;
+	r->start -= n;
+	return 0;
 }

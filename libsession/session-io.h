@@ -12,80 +12,92 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#define OUT_BUFSIZE 16384
-#define OUT_TIMEOUT 600 /* seconds a client may leave replies unread */
+#define SIO_OUT_BUFSIZE 16384
+#define SIO_OUT_TIMEOUT 600 /* seconds a client may leave replies unread */
 
-struct out {
+struct sio_writer {
 	int	 fd;
 	bool	 failed;    /* a write failed: the client is gone */
-	unsigned timeout_s; /* see out_set_timeout() */
+	unsigned timeout_s; /* see sio_set_timeout() */
 	size_t	 len;
-	char	 buf[OUT_BUFSIZE];
+	char	 buf[SIO_OUT_BUFSIZE];
 };
 
-/* Sets the OUT_TIMEOUT write timeout too. */
-void out_init(struct out *o, int fd);
+/* Sets the SIO_OUT_TIMEOUT write timeout too. */
+void sio_writer_init(struct sio_writer *o, int fd);
 /*
  * A client that reads nothing for about timeout_s seconds while a write
  * waits is taken as gone (failed).  Enforced with SO_SNDTIMEO on a socket
  * and poll() on a non-blocking descriptor; a blocking pipe waits forever.
  */
-void out_set_timeout(struct out *o, unsigned timeout_s);
-void out_write(struct out *o, const void *buf, size_t len);
-void out_printf(struct out *o, const char *fmt, ...)
+void sio_set_timeout(struct sio_writer *o, unsigned timeout_s);
+void sio_write(struct sio_writer *o, const void *buf, size_t len);
+void sio_printf(struct sio_writer *o, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Writes everything buffered; returns -1 when the client is gone. */
-int out_flush(struct out *o);
+int sio_flush(struct sio_writer *o);
+/* True once a write failed: the client is gone. */
+bool sio_failed(const struct sio_writer *o);
 
 /*
  * The session is over: writes what is buffered and, when fd is a socket,
  * shuts down our side of it, so the client sees the end at once and not
  * after the summary log line (which may load libsystemd, see session-log.c).
  */
-void out_hangup(struct out *o);
+void sio_hangup(struct sio_writer *o);
 
-/* Results of lr_next() and lr_read() other than a length. */
-#define LR_EOF	   (-1) /* the client closed (or a read error) */
-#define LR_TIMEOUT (-2) /* nothing arrived within the timeout */
-#define LR_TOOLONG (-3) /* a line over max; skipped up to its LF */
+/* Results of sio_read_line() and sio_read() other than a length. */
+#define SIO_EOF	    (-1) /* the client closed (or a read error) */
+#define SIO_TIMEOUT (-2) /* nothing arrived within the timeout */
+#define SIO_TOOLONG (-3) /* a line over max; skipped up to its LF */
 
-struct lr {
-	int	    fd;
-	struct out *out; /* flushed before every blocking read */
-	size_t	    max; /* longest line accepted, without its end */
-	char	   *buf;
-	size_t	    cap;
-	size_t	    start; /* first unread byte */
-	size_t	    end;   /* one past the last byte read */
-	bool	    eof;
-	bool	    skipping; /* inside an over-long line, looking for its LF */
+struct sio_reader {
+	int		   fd;
+	struct sio_writer *out; /* flushed before every blocking read */
+	size_t		   max; /* longest line accepted, without its end */
+	char		  *buf;
+	size_t		   cap;
+	size_t		   start; /* first unread byte */
+	size_t		   end;	  /* one past the last byte read */
+	bool		   eof;
+	bool skipping; /* inside an over-long line, looking for its LF */
 };
 
 /* max is the longest command line accepted; the buffer is allocated once. Returns -1 on ENOMEM. */
-int  lr_init(struct lr *r, int fd, struct out *out, size_t max);
-void lr_free(struct lr *r);
+int sio_reader_init(
+    struct sio_reader *r, int fd, struct sio_writer *out, size_t max);
+void sio_reader_free(struct sio_reader *r);
 
 /*
  * Returns the next line's length (without its CRLF or LF) and points
  * *line_r at it, NUL-terminated; the line may hold NUL bytes.  A bare LF
  * ends a line too; a CR is removed only right before the LF.  *line_r is
- * valid until the next lr_*() call.  A line longer than max is skipped up
- * to its LF and reported as LR_TOOLONG.  Waits at most timeout_s seconds
+ * valid until the next sio_*() call on r.  A line longer than max is skipped up
+ * to its LF and reported as SIO_TOOLONG.  Waits at most timeout_s seconds
  * (0 = forever) for the whole line, so a client trickling bytes still
  * times out.  At EOF a last line without its LF is dropped (the client
- * hung up before finishing that command): LR_EOF.
+ * hung up before finishing that command): SIO_EOF.
  */
-ssize_t lr_next(struct lr *r, unsigned timeout_s, char **line_r);
+ssize_t sio_read_line(struct sio_reader *r, unsigned timeout_s, char **line_r);
 
 /*
  * Raw bytes for DATA and BDAT: returns what is buffered (up to max), or
  * waits up to timeout_s seconds for more (flushing r->out first).  *buf_r
- * points into the reader's buffer, valid until the next lr_*() call; the
- * bytes are consumed.  Returns LR_EOF or LR_TIMEOUT when nothing came.
+ * points into the reader's buffer, valid until the next sio_*() call on r; the
+ * bytes are consumed.  Returns SIO_EOF or SIO_TIMEOUT when nothing came.
  */
-ssize_t lr_read(struct lr *r, unsigned timeout_s, size_t max, char **buf_r);
+ssize_t sio_read(
+    struct sio_reader *r, unsigned timeout_s, size_t max, char **buf_r);
+
+/*
+ * Gives back the last n bytes the latest sio_read() returned (those after
+ * the end of DATA), so that sio_read_line() reads them next.  buf must be
+ * what that sio_read() returned plus its offset.  Returns 0, or -1 when
+ * another call came between (the bytes are no longer there to give back).
+ */
+int sio_unread(struct sio_reader *r, const char *buf, size_t n);
 
 /* True when unread input is already buffered (the client pipelined). */
-bool lr_pending(const struct lr *r);
+bool sio_pending(const struct sio_reader *r);
 
 #endif

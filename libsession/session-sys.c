@@ -119,7 +119,7 @@ session_nodelay(int fd)
 	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 ||
 	    type != SOCK_STREAM)
 		return;
-	/* Replies are already batched by struct out: Nagle only adds delay. */
+	/* Replies are already batched by struct sio_writer: Nagle only adds delay. */
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 

@@ -77,9 +77,9 @@ challenge(struct pop3_conn *c, const char *b64, char **resp_r)
 {
 	ssize_t n;
 
-	out_printf(&c->out, "+ %s\r\n", b64);
+	sio_printf(&c->out, "+ %s\r\n", b64);
 	n = pop3_read_line(c, resp_r);
-	if (n == LR_TOOLONG) {
+	if (n == SIO_TOOLONG) {
 		pop3_err(c, "SASL response too long");
 		return false;
 	}
@@ -180,7 +180,7 @@ pop3_cmd_auth(struct pop3_conn *c, char *args)
 	if (mech == NULL) {
 		/* The pre-RFC 5034 form some clients still probe with. */
 		pop3_ok(c, "SASL mechanisms follow");
-		out_printf(&c->out, "PLAIN\r\nLOGIN\r\nCRAM-MD5\r\n.\r\n");
+		sio_printf(&c->out, "PLAIN\r\nLOGIN\r\nCRAM-MD5\r\n.\r\n");
 		return;
 	}
 	if (pop3_next_arg(&args) != NULL) {

@@ -24,7 +24,7 @@ pop3_cmd_capa(struct pop3_conn *c, char *args)
 	if (!no_more_args(c, args))
 		return;
 	pop3_ok(c, "capability list follows");
-	out_printf(&c->out,
+	sio_printf(&c->out,
 	    "TOP\r\n"
 	    "UIDL\r\n"
 	    "USER\r\n"
@@ -78,9 +78,9 @@ pop3_cmd_list(struct pop3_conn *c, char *args)
 	pop3_ok(c, "scan listing follows");
 	for (size_t j = 0; j < c->list.count; j++)
 		if (!(c->marks[j] & POP3_M_DELETED))
-			out_printf(&c->out, "%zu %llu\r\n", j + 1,
+			sio_printf(&c->out, "%zu %llu\r\n", j + 1,
 			    (unsigned long long)pop3_msg_size(c, j));
-	out_write(&c->out, ".\r\n", 3);
+	sio_write(&c->out, ".\r\n", 3);
 }
 
 static void
@@ -110,9 +110,9 @@ pop3_cmd_uidl(struct pop3_conn *c, char *args)
 	for (size_t j = 0; j < c->list.count; j++)
 		if (!(c->marks[j] & POP3_M_DELETED)) {
 			uidl(c, j, id);
-			out_printf(&c->out, "%zu %s\r\n", j + 1, id);
+			sio_printf(&c->out, "%zu %s\r\n", j + 1, id);
 		}
-	out_write(&c->out, ".\r\n", 3);
+	sio_write(&c->out, ".\r\n", 3);
 }
 
 void

@@ -38,7 +38,7 @@ stream_chunk(
 	while (p < end) {
 		if (s->at_bol && *p == '.') {
 			/* The dot goes out twice: up to it, and from it on. */
-			out_write(&c->out, seg, (size_t)(p + 1 - seg));
+			sio_write(&c->out, seg, (size_t)(p + 1 - seg));
 			seg = p;
 		}
 		nl = memchr(p, '\n', (size_t)(end - p));
@@ -63,7 +63,7 @@ stream_chunk(
 		if (s->is_done)
 			break;
 	}
-	out_write(&c->out, seg, (size_t)(p - seg));
+	sio_write(&c->out, seg, (size_t)(p - seg));
 	s->sent += (uint64_t)(p - buf);
 }
 
@@ -157,7 +157,7 @@ send_msg(struct pop3_conn *c, long i, bool is_top, uint64_t lines)
 		k = maildir_crlf_finish(&cx, c->cbuf);
 		stream_chunk(c, &s, c->cbuf, k);
 	}
-	out_write(&c->out, ".\r\n", 3);
+	sio_write(&c->out, ".\r\n", 3);
 	c->octets += s.sent;
 	if (!is_top) {
 		c->marks[i] |= POP3_M_RETRIEVED;

@@ -53,7 +53,7 @@ static const struct pop3_cmd pop3_cmds[] = {
 /* clang-format on */
 
 const char *
-pop3_state_name(unsigned state)
+pop3_state_name(enum pop3_state state)
 {
 	switch (state) {
 	case POP3_ST_AUTH:
@@ -67,7 +67,7 @@ pop3_state_name(unsigned state)
 }
 
 void
-pop3_set_state(struct pop3_conn *c, unsigned state)
+pop3_set_state(struct pop3_conn *c, enum pop3_state state)
 {
 	log_debug("state %s -> %s", pop3_state_name(c->state),
 	    pop3_state_name(state));
@@ -97,10 +97,10 @@ pop3_conn_init(struct pop3_conn *c, const struct session_config *cfg,
 	c->state = POP3_ST_AUTH;
 	c->status = EX_OK;
 	c->end = "eof";
-	out_init(&c->out, out_fd);
+	sio_writer_init(&c->out, out_fd);
 	/* A client that stops reading a long RETR is gone after the same time. */
-	out_set_timeout(&c->out, cfg->pop3_timeout);
-	if (lr_init(&c->in, in_fd, &c->out, POP3_LINE_MAX) == -1)
+	sio_set_timeout(&c->out, cfg->pop3_timeout);
+	if (sio_reader_init(&c->in, in_fd, &c->out, POP3_LINE_MAX) == -1)
 		return -1;
 	session_peer(in_fd, c->peer, sizeof(c->peer));
 	/* RFC 1939's APOP timestamp: unique per session, in msg-id form. */
@@ -127,7 +127,7 @@ pop3_conn_free(struct pop3_conn *c)
 	c->rbuf = NULL;
 	free(c->cbuf);
 	c->cbuf = NULL;
-	lr_free(&c->in);
+	sio_reader_free(&c->in);
 }
 
 static void reply(struct pop3_conn *c, const char *status, const char *code,
@@ -141,7 +141,7 @@ reply(struct pop3_conn *c, const char *status, const char *code,
 
 	/* A truncated reply text is still a correct reply. */
 	vsnprintf(text, sizeof(text), fmt, ap);
-	out_printf(&c->out, "%s%s%s\r\n", status, code, text);
+	sio_printf(&c->out, "%s%s%s\r\n", status, code, text);
 }
 
 void
@@ -165,10 +165,10 @@ pop3_err(struct pop3_conn *c, const char *fmt, ...)
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
 	if (++c->errors < POP3_MAX_ERRORS) {
-		out_printf(&c->out, "-ERR %s\r\n", text);
+		sio_printf(&c->out, "-ERR %s\r\n", text);
 		return;
 	}
-	out_printf(&c->out, "-ERR %s (%d errors in a row, closing)\r\n", text,
+	sio_printf(&c->out, "-ERR %s (%d errors in a row, closing)\r\n", text,
 	    POP3_MAX_ERRORS);
 	log_warn("%s: %d errors in a row, closing", c->peer, POP3_MAX_ERRORS);
 	c->end = "too many errors";
@@ -204,8 +204,8 @@ log_summary(struct pop3_conn *c)
 _Noreturn void
 pop3_die_oom(struct pop3_conn *c)
 {
-	out_printf(&c->out, "-ERR [SYS/TEMP] out of memory\r\n");
-	out_flush(&c->out);
+	sio_printf(&c->out, "-ERR [SYS/TEMP] out of memory\r\n");
+	sio_flush(&c->out);
 	log_err("%s: out of memory", c->peer);
 	c->end = "out of memory";
 	log_summary(c);
@@ -338,13 +338,13 @@ pop3_login(struct pop3_conn *c, const char *how)
 ssize_t
 pop3_read_line(struct pop3_conn *c, char **line_r)
 {
-	ssize_t n = lr_next(&c->in, c->cfg->pop3_timeout, line_r);
+	ssize_t n = sio_read_line(&c->in, c->cfg->pop3_timeout, line_r);
 
-	if (n == LR_TIMEOUT) {
+	if (n == SIO_TIMEOUT) {
 		log_info("%s: idle timeout", c->peer);
 		c->end = "timeout";
 		c->done = true;
-	} else if (n == LR_EOF) {
+	} else if (n == SIO_EOF) {
 		c->end = "eof";
 		c->done = true;
 	}
@@ -385,7 +385,7 @@ dispatch(struct pop3_conn *c, char *line, size_t len)
 		pop3_err(c, "unknown command");
 		return;
 	}
-	if (!(cmd->legal_in & c->state)) {
+	if (!(cmd->legal_in & (unsigned)c->state)) {
 		pop3_err(c, "%s not allowed in the %s state", cmd->verb,
 		    pop3_state_name(c->state));
 		return;
@@ -406,14 +406,14 @@ pop3_session_run(struct pop3_conn *c)
 
 	pop3_ok(c, "BareMail POP3 ready %s", c->timestamp);
 	while (!c->done) {
-		n = lr_next(&c->in, c->cfg->pop3_timeout, &line);
-		if (n == LR_TOOLONG) {
+		n = sio_read_line(&c->in, c->cfg->pop3_timeout, &line);
+		if (n == SIO_TOOLONG) {
 			/* The reader has skipped to the next LF. */
 			c->ncommands++;
 			pop3_err(c, "line too long");
 			continue;
 		}
-		if (n == LR_TIMEOUT) {
+		if (n == SIO_TIMEOUT) {
 			/* RFC 1939: close without entering UPDATE. */
 			log_info("%s: idle timeout", c->peer);
 			c->end = "timeout";
@@ -424,12 +424,12 @@ pop3_session_run(struct pop3_conn *c)
 			break; /* the client is gone: deletes nothing */
 		}
 		dispatch(c, line, (size_t)n);
-		if (c->out.failed) {
+		if (sio_failed(&c->out)) {
 			c->end = "client gone";
 			break;
 		}
 	}
-	out_hangup(&c->out);
+	sio_hangup(&c->out);
 	log_summary(c);
 	return c->status;
 }

@@ -44,8 +44,8 @@ enum pop3_state {
 struct pop3_conn {
 	const struct session_config *cfg;
 	struct maildir		    *md;
-	struct lr		     in;
-	unsigned		     state;	/* one POP3_ST_* */
+	struct sio_reader	     in;
+	enum pop3_state		     state;
 	bool			     have_list; /* the snapshot is taken */
 	bool		    done;      /* the session ends after this command */
 	bool		    is_locked; /* [pop3] exclusive lock held */
@@ -63,7 +63,7 @@ struct pop3_conn {
 	unsigned long nretr;
 	unsigned long ndele;  /* removed at QUIT */
 	uint64_t      octets; /* message octets sent */
-	struct out    out;
+	struct sio_writer out;
 };
 
 /*
@@ -83,8 +83,8 @@ void pop3_conn_free(struct pop3_conn *c);
 
 /* ---- shared by the command files (pop3-session.c) ---- */
 
-const char *pop3_state_name(unsigned state);
-void	    pop3_set_state(struct pop3_conn *c, unsigned state);
+const char *pop3_state_name(enum pop3_state state);
+void	    pop3_set_state(struct pop3_conn *c, enum pop3_state state);
 
 /* "+OK text": resets the count of consecutive errors. */
 void pop3_ok(struct pop3_conn *c, const char *fmt, ...)
@@ -104,7 +104,7 @@ _Noreturn void pop3_die_oom(struct pop3_conn *c);
  */
 int pop3_login(struct pop3_conn *c, const char *how);
 
-/* Reads one more line for a SASL exchange; <0 (session over) as lr_next(). */
+/* Reads one more line for a SASL exchange; <0 (session over) as sio_read_line(). */
 ssize_t pop3_read_line(struct pop3_conn *c, char **line_r);
 
 /* Splits off the next space-separated argument of *args, or NULL. */

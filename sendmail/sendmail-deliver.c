@@ -167,12 +167,12 @@ out:
 /* ---- SMTP ---- */
 
 struct sm_smtp {
-	struct out out;
-	struct lr  in;
-	unsigned   timeout;
-	bool	   has_8bitmime;
-	int	   code;      /* of the last reply */
-	char	   text[200]; /* its last line, for messages */
+	struct sio_writer out;
+	struct sio_reader in;
+	unsigned	  timeout;
+	bool		  has_8bitmime;
+	int		  code;	     /* of the last reply */
+	char		  text[200]; /* its last line, for messages */
 };
 
 /* Splits "host:port" or "[v6]:port". */
@@ -247,14 +247,14 @@ smtp_read_reply(struct sm_smtp *c, bool ehlo)
 {
 	for (;;) {
 		char   *line;
-		ssize_t n = lr_next(&c->in, c->timeout, &line);
+		ssize_t n = sio_read_line(&c->in, c->timeout, &line);
 
-		if (n == LR_TOOLONG)
+		if (n == SIO_TOOLONG)
 			continue;
 		if (n < 0) {
 			snprintf(c->text, sizeof(c->text), "%s",
-			    n == LR_TIMEOUT ? "no reply (timeout)"
-					    : "connection closed");
+			    n == SIO_TIMEOUT ? "no reply (timeout)"
+					     : "connection closed");
 			c->code = -1;
 			return -1;
 		}
@@ -292,14 +292,14 @@ smtp_send_data(struct sm_smtp *c, const char *p, size_t len, bool *bol)
 
 	while (i < len) {
 		if (*bol && p[i] == '.')
-			out_write(&c->out, ".", 1);
+			sio_write(&c->out, ".", 1);
 		const char *nl = memchr(p + i, '\n', len - i);
 		size_t	    n = nl != NULL ? (size_t)(nl - (p + i)) : len - i;
-		out_write(&c->out, p + i, n);
+		sio_write(&c->out, p + i, n);
 		i += n;
 		*bol = false;
 		if (nl != NULL) {
-			out_write(&c->out, "\r\n", 2);
+			sio_write(&c->out, "\r\n", 2);
 			i++;
 			*bol = true;
 		}
@@ -339,8 +339,8 @@ sendmail_deliver_smtp(struct sendmail_delivery *d)
 	fd = smtp_connect(d, d->cfg->sendmail_smtp);
 	if (fd < 0)
 		return -1;
-	out_init(&c.out, fd);
-	if (lr_init(&c.in, fd, &c.out, SM_REPLY_MAX) < 0) {
+	sio_writer_init(&c.out, fd);
+	if (sio_reader_init(&c.in, fd, &c.out, SM_REPLY_MAX) < 0) {
 		snprintf(d->why_smtp, sizeof(d->why_smtp), "out of memory");
 		close(fd);
 		return -1;
@@ -349,22 +349,22 @@ sendmail_deliver_smtp(struct sendmail_delivery *d)
 		smtp_fail(d, &c, "greeting");
 		goto out;
 	}
-	out_printf(&c.out, "EHLO %s\r\n", d->cfg->hostname);
+	sio_printf(&c.out, "EHLO %s\r\n", d->cfg->hostname);
 	if (smtp_read_reply(&c, true) != 250) {
-		out_printf(&c.out, "HELO %s\r\n", d->cfg->hostname);
+		sio_printf(&c.out, "HELO %s\r\n", d->cfg->hostname);
 		if (!smtp_ok(&c, 2)) {
 			smtp_fail(d, &c, "EHLO");
 			goto out;
 		}
 	}
-	out_printf(&c.out, "MAIL FROM:<%s>%s\r\n", d->sender,
+	sio_printf(&c.out, "MAIL FROM:<%s>%s\r\n", d->sender,
 	    c.has_8bitmime && has_8bit(d->msg) ? " BODY=8BITMIME" : "");
 	if (!smtp_ok(&c, 2)) {
 		smtp_fail(d, &c, "MAIL FROM");
 		goto out;
 	}
 	for (size_t i = 0; i < d->rcpts->n; i++) {
-		out_printf(&c.out, "RCPT TO:<%s>\r\n", d->rcpts->v[i]);
+		sio_printf(&c.out, "RCPT TO:<%s>\r\n", d->rcpts->v[i]);
 		if (smtp_ok(&c, 2))
 			accepted++;
 		else if (c.code < 0)
@@ -374,7 +374,7 @@ sendmail_deliver_smtp(struct sendmail_delivery *d)
 		smtp_fail(d, &c, "RCPT TO");
 		goto out;
 	}
-	out_printf(&c.out, "DATA\r\n");
+	sio_printf(&c.out, "DATA\r\n");
 	if (!smtp_ok(&c, 3)) {
 		smtp_fail(d, &c, "DATA");
 		goto out;
@@ -382,8 +382,8 @@ sendmail_deliver_smtp(struct sendmail_delivery *d)
 	smtp_send_data(&c, d->msg->head.p, d->msg->head.len, &bol);
 	smtp_send_data(&c, d->msg->body, d->msg->body_len, &bol);
 	if (!bol)
-		out_write(&c.out, "\r\n", 2);
-	out_printf(&c.out, ".\r\n");
+		sio_write(&c.out, "\r\n", 2);
+	sio_printf(&c.out, ".\r\n");
 	if (!smtp_ok(&c, 2)) {
 		smtp_fail(d, &c, "end of DATA");
 		goto out;
@@ -393,10 +393,10 @@ sendmail_deliver_smtp(struct sendmail_delivery *d)
 	    c.text);
 	r = 0;
 	/* The message is accepted: how QUIT goes no longer matters. */
-	out_printf(&c.out, "QUIT\r\n");
-	out_flush(&c.out);
+	sio_printf(&c.out, "QUIT\r\n");
+	sio_flush(&c.out);
 out:
-	lr_free(&c.in);
+	sio_reader_free(&c.in);
 	close(fd);
 	return r;
 }

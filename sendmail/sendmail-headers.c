@@ -84,14 +84,6 @@ sm_addrs_free(struct sm_addrs *l)
 
 /* ---- reading the message ---- */
 
-enum {
-	SM_IN_BOL,   /* at the start of a line */
-	SM_IN_DOT,   /* the line so far is "." (held back) */
-	SM_IN_DOTCR, /* the line so far is ".\r" (held back) */
-	SM_IN_MID,   /* inside a line */
-	SM_IN_CR,    /* inside a line, after in->crs CRs (held back) */
-};
-
 void
 sendmail_input_init(struct sendmail_input *in, bool ignore_dots, size_t max)
 {

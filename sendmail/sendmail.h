@@ -91,6 +91,15 @@ struct sm_addrs {
 int  sm_addrs_add(struct sm_addrs *l, const char *addr, size_t len);
 void sm_addrs_free(struct sm_addrs *l);
 
+/* States of the message reader (sendmail-headers.c). */
+enum sm_in_state {
+	SM_IN_BOL,   /* at the start of a line */
+	SM_IN_DOT,   /* the line so far is "." (held back) */
+	SM_IN_DOTCR, /* the line so far is ".\r" (held back) */
+	SM_IN_MID,   /* inside a line */
+	SM_IN_CR,    /* inside a line, after in->crs CRs (held back) */
+};
+
 /*
  * Reading the message: bytes from stdin go in through
  * sendmail_input_feed() in chunks of any size.  CRLF becomes LF (messages
@@ -102,13 +111,13 @@ void sm_addrs_free(struct sm_addrs *l);
  * but dropped, and too_big is set.
  */
 struct sendmail_input {
-	struct sm_buf msg;
-	size_t	      max;
-	bool	      ignore_dots;
-	bool	      done; /* the lone dot was seen */
-	bool	      too_big;
-	int	      state; /* SM_IN_*, see sendmail-headers.c */
-	size_t	      crs;   /* CRs held back in SM_IN_CR */
+	struct sm_buf	 msg;
+	size_t		 max;
+	bool		 ignore_dots;
+	bool		 done; /* the lone dot was seen */
+	bool		 too_big;
+	enum sm_in_state state;
+	size_t		 crs; /* CRs held back in SM_IN_CR */
 };
 
 void sendmail_input_init(

@@ -35,12 +35,12 @@ challenge(struct smtp_conn *c, const char *b64, char **line_r)
 
 	smtp_reply(c, 334, NULL, "%s", b64);
 	n = smtp_read_line(c, line_r);
-	if (n == LR_EOF || n == LR_TIMEOUT) {
+	if (n == SIO_EOF || n == SIO_TIMEOUT) {
 		c->result = "eof";
 		c->done = true;
 		return -1;
 	}
-	if (n == LR_TOOLONG) {
+	if (n == SIO_TOOLONG) {
 		smtp_reply(c, 500, "5.5.6",
 		    "Error: authentication exchange "
 		    "line is too long");
@@ -133,7 +133,7 @@ auth_cram_md5(struct smtp_conn *c, char *initial)
 }
 
 void
-cmd_auth(struct smtp_conn *c, char *args)
+smtp_cmd_auth(struct smtp_conn *c, char *args)
 {
 	size_t mlen = strcspn(args, " \t");
 	char  *initial = args + mlen;

@@ -52,10 +52,10 @@ read_chunk(struct smtp_conn *c, uint64_t size, bool feed)
 		size_t want =
 		    size < SMTP_READ_CHUNK ? (size_t)size : SMTP_READ_CHUNK;
 		char   *buf;
-		ssize_t n = lr_read(&c->in, smtp_data_timeout(c), want, &buf);
+		ssize_t n = sio_read(&c->in, smtp_data_timeout(c), want, &buf);
 		size_t	used;
 
-		if (n == LR_TIMEOUT)
+		if (n == SIO_TIMEOUT)
 			die_reply(c, 0, 421, "4.4.2",
 			    "timeout in BDAT, "
 			    "closing connection",
@@ -78,7 +78,7 @@ read_chunk(struct smtp_conn *c, uint64_t size, bool feed)
 }
 
 void
-cmd_bdat_drain(struct smtp_conn *c, char *args)
+smtp_cmd_bdat_drain(struct smtp_conn *c, char *args)
 {
 	uint64_t size;
 	bool	 last;
@@ -88,7 +88,7 @@ cmd_bdat_drain(struct smtp_conn *c, char *args)
 }
 
 void
-cmd_bdat(struct smtp_conn *c, char *args)
+smtp_cmd_bdat(struct smtp_conn *c, char *args)
 {
 	uint64_t size;
 	bool	 last;

@@ -48,7 +48,7 @@ greet(struct smtp_conn *c, char *args, bool esmtp)
 }
 
 void
-cmd_ehlo(struct smtp_conn *c, char *args)
+smtp_cmd_ehlo(struct smtp_conn *c, char *args)
 {
 	if (!greet(c, args, true))
 		return;
@@ -70,7 +70,7 @@ cmd_ehlo(struct smtp_conn *c, char *args)
 }
 
 void
-cmd_helo(struct smtp_conn *c, char *args)
+smtp_cmd_helo(struct smtp_conn *c, char *args)
 {
 	if (!greet(c, args, false))
 		return;
@@ -211,7 +211,7 @@ parse_size(const char *s, uint64_t *size_r)
 }
 
 void
-cmd_mail(struct smtp_conn *c, char *args)
+smtp_cmd_mail(struct smtp_conn *c, char *args)
 {
 	char	    addr[SMTP_ADDR_MAX + 1], *params, *key, *value;
 	const char *why;
@@ -282,7 +282,7 @@ add_rcpt(struct smtp_tx *tx, const char *addr)
 }
 
 void
-cmd_rcpt(struct smtp_conn *c, char *args)
+smtp_cmd_rcpt(struct smtp_conn *c, char *args)
 {
 	char	    addr[SMTP_ADDR_MAX + 1], *params, *key, *value;
 	const char *why;
@@ -313,20 +313,20 @@ cmd_rcpt(struct smtp_conn *c, char *args)
 }
 
 void
-cmd_rset(struct smtp_conn *c, char *args)
+smtp_cmd_rset(struct smtp_conn *c, char *args)
 {
 	smtp_tx_reset(c);
 	smtp_reply(c, 250, "2.0.0", "Ok");
 }
 
 void
-cmd_noop(struct smtp_conn *c, char *args)
+smtp_cmd_noop(struct smtp_conn *c, char *args)
 {
 	smtp_reply(c, 250, "2.0.0", "Ok");
 }
 
 void
-cmd_quit(struct smtp_conn *c, char *args)
+smtp_cmd_quit(struct smtp_conn *c, char *args)
 {
 	smtp_reply(c, 221, "2.0.0", "Bye");
 	c->result = "quit";
@@ -334,7 +334,7 @@ cmd_quit(struct smtp_conn *c, char *args)
 }
 
 void
-cmd_vrfy(struct smtp_conn *c, char *args)
+smtp_cmd_vrfy(struct smtp_conn *c, char *args)
 {
 	if (*args == '\0') {
 		smtp_reply(c, 501, "5.5.4", "Syntax: VRFY address");
@@ -346,13 +346,13 @@ cmd_vrfy(struct smtp_conn *c, char *args)
 }
 
 void
-cmd_expn(struct smtp_conn *c, char *args)
+smtp_cmd_expn(struct smtp_conn *c, char *args)
 {
 	smtp_reply(c, 502, "5.5.1", "Error: EXPN not implemented");
 }
 
 void
-cmd_help(struct smtp_conn *c, char *args)
+smtp_cmd_help(struct smtp_conn *c, char *args)
 {
 	smtp_reply(c, 214, "2.0.0",
 	    "Commands: EHLO HELO MAIL RCPT DATA BDAT "

@@ -13,25 +13,10 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <sysexits.h>
 
 #include "session-log.h"
 #include "smtp-private.h"
-
-enum {
-	SMTP_D_TEXT,   /* inside a line */
-	SMTP_D_CR,     /* inside a line, after a CR not yet written */
-	SMTP_D_BOL,    /* at the start of the data, or after CRLF */
-	SMTP_D_BOL_LF, /* after a bare LF */
-	SMTP_D_DOT,    /* after (start or CRLF) "." */
-	SMTP_D_DOT_CR, /* after (start or CRLF) "." CR */
-	SMTP_D_DOT_LF, /* after bare LF "." (bare-LF mode only) */
-};
-
-enum {
-	SMTP_DM_UNKNOWN, /* the first line has not ended yet */
-	SMTP_DM_CRLF,	 /* the first line ended in CRLF */
-	SMTP_DM_LF,	 /* the first line ended in a bare LF */
-};
 
 void
 smtp_data_init(struct smtp_data *d, bool dot)
@@ -217,7 +202,7 @@ smtp_data_finish(struct smtp_data *d, smtp_sink_fn sink, void *arg)
 }
 
 void
-cmd_data(struct smtp_conn *c, char *args)
+smtp_cmd_data(struct smtp_conn *c, char *args)
 {
 	char *buf;
 
@@ -234,11 +219,11 @@ cmd_data(struct smtp_conn *c, char *args)
 	smtp_data_init(&c->tx.data, true);
 	smtp_reply(c, 354, NULL, "End data with <CR><LF>.<CR><LF>");
 	for (;;) {
-		ssize_t n = lr_read(
+		ssize_t n = sio_read(
 		    &c->in, smtp_data_timeout(c), SMTP_READ_CHUNK, &buf);
 		size_t used;
 
-		if (n == LR_TIMEOUT)
+		if (n == SIO_TIMEOUT)
 			die_reply(c, 0, 421, "4.4.2",
 			    "timeout in DATA, "
 			    "closing connection",
@@ -256,7 +241,15 @@ cmd_data(struct smtp_conn *c, char *args)
 		/* The sink never fails: it records trouble in tx->err. */
 		if (smtp_data_feed(&c->tx.data, buf, (size_t)n, &used,
 			smtp_tx_sink, c) == 1) {
-			smtp_unread(c, buf + used, (size_t)n - used);
+			/* What follows the dot is the next command. */
+			if (sio_unread(&c->in, buf + used, (size_t)n - used) !=
+			    0) {
+				log_err("DATA: reader buffer moved, %zu bytes "
+					"lost",
+				    (size_t)n - used);
+				die_reply(c, EX_SOFTWARE, 421, "4.3.0",
+				    "internal error", "internal error");
+			}
 			break;
 		}
 	}

@@ -37,15 +37,33 @@ enum tx_err {
 	TX_ERR_DISK, /* the maildir failed: 451 (452 when full), tx->errnum */
 };
 
+/* States of the DATA/BDAT byte machine (smtp-data.c). */
+enum smtp_data_state {
+	SMTP_D_TEXT,   /* inside a line */
+	SMTP_D_CR,     /* inside a line, after a CR not yet written */
+	SMTP_D_BOL,    /* at the start of the data, or after CRLF */
+	SMTP_D_BOL_LF, /* after a bare LF */
+	SMTP_D_DOT,    /* after (start or CRLF) "." */
+	SMTP_D_DOT_CR, /* after (start or CRLF) "." CR */
+	SMTP_D_DOT_LF, /* after bare LF "." (bare-LF mode only) */
+};
+
+/* The line ends of the data, known once its first line has ended. */
+enum smtp_data_mode {
+	SMTP_DM_UNKNOWN, /* the first line has not ended yet */
+	SMTP_DM_CRLF,	 /* the first line ended in CRLF */
+	SMTP_DM_LF,	 /* the first line ended in a bare LF */
+};
+
 /*
  * The DATA/BDAT byte machine: undoes dot-stuffing (DATA only), finds the
  * end of DATA, and turns CRLF into LF for storage (see smtp-data.c).
  */
 struct smtp_data {
-	int	 state; /* SMTP_D_*, smtp-data.c */
-	int	 mode;	/* SMTP_DM_*: line ends of the first line */
-	bool	 dot;	/* DATA (dot-stuffed) rather than BDAT */
-	uint64_t wire;	/* content size with CRLF counted as 2 */
+	enum smtp_data_state state;
+	enum smtp_data_mode  mode;
+	bool		     dot;  /* DATA (dot-stuffed) rather than BDAT */
+	uint64_t	     wire; /* content size with CRLF counted as 2 */
 };
 
 /* What smtp_data_feed() hands its output to; returns 0 or -1. */
@@ -83,20 +101,20 @@ struct smtp_tx {
 struct smtp_conn {
 	const struct session_config *cfg;
 	struct maildir		    *md;
-	int			     state;  /* one SMTP_ST_* */
+	enum smtp_state		     state;
 	unsigned		     errors; /* consecutive protocol errors */
 	bool			     esmtp;  /* greeted with EHLO */
 	bool			     authed; /* AUTH succeeded */
-	bool	       done;   /* QUIT or end of input: leave the loop */
-	const char    *result; /* for the summary line: "quit", "eof", ... */
-	char	       helo[SMTP_HELO_MAX + 1];
-	char	       peer[128];
-	char	       auth_user[128];
-	unsigned long  messages; /* delivered in this session */
-	uint64_t       bytes;
-	struct smtp_tx tx;
-	struct lr      in;
-	struct out     out;
+	bool		  done;	  /* QUIT or end of input: leave the loop */
+	const char	 *result; /* for the summary line: "quit", "eof", ... */
+	char		  helo[SMTP_HELO_MAX + 1];
+	char		  peer[128];
+	char		  auth_user[128];
+	unsigned long	  messages; /* delivered in this session */
+	uint64_t	  bytes;
+	struct smtp_tx	  tx;
+	struct sio_reader in;
+	struct sio_writer out;
 };
 
 /* ---- smtp-session.c ---- */
@@ -110,31 +128,29 @@ void smtp_reply_more(struct smtp_conn *c, int code, const char *fmt, ...)
 /* Replies, flushes, logs the summary, removes a tmp file and ends. */
 _Noreturn void die_reply(struct smtp_conn *c, int status, int code,
     const char *enh, const char *text, const char *result);
-void	       smtp_set_state(struct smtp_conn *c, int state);
-const char    *smtp_state_name(int state);
+void	       smtp_set_state(struct smtp_conn *c, enum smtp_state state);
+const char    *smtp_state_name(enum smtp_state state);
 /* Seconds to wait for a command, and for the next piece of DATA/BDAT. */
 unsigned smtp_cmd_timeout(const struct smtp_conn *c);
 unsigned smtp_data_timeout(const struct smtp_conn *c);
 /*
  * Reads a line inside a command (AUTH's exchange).  Handles a timeout
- * (421, exit) itself; returns the length, LR_EOF, or LR_TOOLONG.
+ * (421, exit) itself; returns the length, SIO_EOF, or SIO_TOOLONG.
  */
 ssize_t smtp_read_line(struct smtp_conn *c, char **line_r);
-/* Gives back the last n bytes lr_read() returned (after the end of DATA). */
-void smtp_unread(struct smtp_conn *c, const char *buf, size_t n);
 
 /* ---- smtp-commands.c ---- */
 
-void cmd_ehlo(struct smtp_conn *c, char *args);
-void cmd_helo(struct smtp_conn *c, char *args);
-void cmd_mail(struct smtp_conn *c, char *args);
-void cmd_rcpt(struct smtp_conn *c, char *args);
-void cmd_rset(struct smtp_conn *c, char *args);
-void cmd_noop(struct smtp_conn *c, char *args);
-void cmd_quit(struct smtp_conn *c, char *args);
-void cmd_vrfy(struct smtp_conn *c, char *args);
-void cmd_expn(struct smtp_conn *c, char *args);
-void cmd_help(struct smtp_conn *c, char *args);
+void smtp_cmd_ehlo(struct smtp_conn *c, char *args);
+void smtp_cmd_helo(struct smtp_conn *c, char *args);
+void smtp_cmd_mail(struct smtp_conn *c, char *args);
+void smtp_cmd_rcpt(struct smtp_conn *c, char *args);
+void smtp_cmd_rset(struct smtp_conn *c, char *args);
+void smtp_cmd_noop(struct smtp_conn *c, char *args);
+void smtp_cmd_quit(struct smtp_conn *c, char *args);
+void smtp_cmd_vrfy(struct smtp_conn *c, char *args);
+void smtp_cmd_expn(struct smtp_conn *c, char *args);
+void smtp_cmd_help(struct smtp_conn *c, char *args);
 /*
  * Parses "<addr> PARAMS" after MAIL FROM:/RCPT TO: (forgiving: space
  * after the colon, no angle brackets, a source route).  The address,
@@ -146,17 +162,17 @@ int smtp_parse_path(char *args, const char *keyword, char *addr,
 
 /* ---- smtp-data.c ---- */
 
-void cmd_data(struct smtp_conn *c, char *args);
+void smtp_cmd_data(struct smtp_conn *c, char *args);
 
 /* ---- smtp-bdat.c ---- */
 
-void cmd_bdat(struct smtp_conn *c, char *args);
+void smtp_cmd_bdat(struct smtp_conn *c, char *args);
 /* BDAT out of sequence: the chunk still follows and must be read. */
-void cmd_bdat_drain(struct smtp_conn *c, char *args);
+void smtp_cmd_bdat_drain(struct smtp_conn *c, char *args);
 
 /* ---- smtp-auth.c ---- */
 
-void cmd_auth(struct smtp_conn *c, char *args);
+void smtp_cmd_auth(struct smtp_conn *c, char *args);
 
 /* ---- smtp-trace.c ---- */
 

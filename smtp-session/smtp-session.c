@@ -28,23 +28,24 @@ struct smtp_cmd {
 };
 
 static const struct smtp_cmd smtp_cmds[] = {
-	{ "EHLO", SMTP_ST_ANY, cmd_ehlo, NULL },
-	{ "HELO", SMTP_ST_ANY, cmd_helo, NULL },
-	{ "MAIL", SMTP_ST_READY, cmd_mail, NULL },
-	{ "RCPT", SMTP_ST_MAIL | SMTP_ST_RCPT, cmd_rcpt, NULL },
-	{ "DATA", SMTP_ST_RCPT, cmd_data, NULL },
-	{ "BDAT", SMTP_ST_RCPT | SMTP_ST_BDAT, cmd_bdat, cmd_bdat_drain },
-	{ "RSET", SMTP_ST_ANY, cmd_rset, NULL },
-	{ "NOOP", SMTP_ST_ANY, cmd_noop, NULL },
-	{ "QUIT", SMTP_ST_ANY, cmd_quit, NULL },
-	{ "AUTH", SMTP_ST_READY, cmd_auth, NULL },
-	{ "VRFY", SMTP_ST_ANY & ~SMTP_ST_BDAT, cmd_vrfy, NULL },
-	{ "EXPN", SMTP_ST_ANY & ~SMTP_ST_BDAT, cmd_expn, NULL },
-	{ "HELP", SMTP_ST_ANY, cmd_help, NULL },
+	{ "EHLO", SMTP_ST_ANY, smtp_cmd_ehlo, NULL },
+	{ "HELO", SMTP_ST_ANY, smtp_cmd_helo, NULL },
+	{ "MAIL", SMTP_ST_READY, smtp_cmd_mail, NULL },
+	{ "RCPT", SMTP_ST_MAIL | SMTP_ST_RCPT, smtp_cmd_rcpt, NULL },
+	{ "DATA", SMTP_ST_RCPT, smtp_cmd_data, NULL },
+	{ "BDAT", SMTP_ST_RCPT | SMTP_ST_BDAT, smtp_cmd_bdat,
+	    smtp_cmd_bdat_drain },
+	{ "RSET", SMTP_ST_ANY, smtp_cmd_rset, NULL },
+	{ "NOOP", SMTP_ST_ANY, smtp_cmd_noop, NULL },
+	{ "QUIT", SMTP_ST_ANY, smtp_cmd_quit, NULL },
+	{ "AUTH", SMTP_ST_READY, smtp_cmd_auth, NULL },
+	{ "VRFY", SMTP_ST_ANY & ~SMTP_ST_BDAT, smtp_cmd_vrfy, NULL },
+	{ "EXPN", SMTP_ST_ANY & ~SMTP_ST_BDAT, smtp_cmd_expn, NULL },
+	{ "HELP", SMTP_ST_ANY, smtp_cmd_help, NULL },
 };
 
 const char *
-smtp_state_name(int state)
+smtp_state_name(enum smtp_state state)
 {
 	switch (state) {
 	case SMTP_ST_READY:
@@ -61,7 +62,7 @@ smtp_state_name(int state)
 }
 
 void
-smtp_set_state(struct smtp_conn *c, int state)
+smtp_set_state(struct smtp_conn *c, enum smtp_state state)
 {
 	if (c->state != state)
 		log_debug("state %s -> %s", smtp_state_name(c->state),
@@ -100,9 +101,9 @@ reply_line(struct smtp_conn *c, int code, char sep, const char *enh, char *text)
 		if (*p == '\r' || *p == '\n')
 			*p = ' ';
 	if (enh != NULL)
-		out_printf(&c->out, "%d%c%s %s\r\n", code, sep, enh, text);
+		sio_printf(&c->out, "%d%c%s %s\r\n", code, sep, enh, text);
 	else
-		out_printf(&c->out, "%d%c%s\r\n", code, sep, text);
+		sio_printf(&c->out, "%d%c%s\r\n", code, sep, text);
 }
 
 void
@@ -160,7 +161,7 @@ die_reply(struct smtp_conn *c, int status, int code, const char *enh,
     const char *text, const char *result)
 {
 	smtp_reply(c, code, enh, "%s %s", c->cfg->hostname, text);
-	out_hangup(&c->out);
+	sio_hangup(&c->out);
 	smtp_tx_reset(c);
 	c->result = result;
 	log_summary(c);
@@ -170,31 +171,12 @@ die_reply(struct smtp_conn *c, int status, int code, const char *enh,
 ssize_t
 smtp_read_line(struct smtp_conn *c, char **line_r)
 {
-	ssize_t n = lr_next(&c->in, smtp_cmd_timeout(c), line_r);
+	ssize_t n = sio_read_line(&c->in, smtp_cmd_timeout(c), line_r);
 
-	if (n == LR_TIMEOUT)
+	if (n == SIO_TIMEOUT)
 		die_reply(c, 0, 421, "4.4.2", "timeout, closing connection",
 		    "timeout");
 	return n;
-}
-
-void
-smtp_unread(struct smtp_conn *c, const char *buf, size_t n)
-{
-	/*
-	 * lr_read() returned buf from its own buffer and moved start past
-	 * it; nothing has touched the buffer since, so moving start back
-	 * hands the bytes after the final dot to the command reader.
-	 */
-	if (n == 0)
-		return;
-	if (buf < c->in.buf || buf + n != c->in.buf + c->in.start ||
-	    c->in.start < n) {
-		log_err("smtp_unread: reader buffer moved, %zu bytes lost", n);
-		die_reply(c, EX_SOFTWARE, 421, "4.3.0", "internal error",
-		    "internal error");
-	}
-	c->in.start -= n;
 }
 
 struct smtp_conn *
@@ -213,8 +195,8 @@ smtp_conn_new(
 	c->md = md;
 	c->state = SMTP_ST_READY;
 	c->result = "eof";
-	out_init(&c->out, out_fd);
-	if (lr_init(&c->in, in_fd, &c->out, SMTP_LINE_MAX) != 0) {
+	sio_writer_init(&c->out, out_fd);
+	if (sio_reader_init(&c->in, in_fd, &c->out, SMTP_LINE_MAX) != 0) {
 		smtp_tx_free(&c->tx);
 		free(c);
 		return NULL;
@@ -231,7 +213,7 @@ smtp_conn_free(struct smtp_conn *c)
 	if (c == NULL)
 		return;
 	smtp_tx_free(&c->tx);
-	lr_free(&c->in);
+	sio_reader_free(&c->in);
 	free(c);
 }
 
@@ -295,12 +277,12 @@ smtp_session_run(struct smtp_conn *c)
 
 	smtp_reply(c, 220, NULL, "%s ESMTP BareMail", c->cfg->hostname);
 	while (!c->done) {
-		ssize_t n = lr_next(&c->in, smtp_cmd_timeout(c), &line);
+		ssize_t n = sio_read_line(&c->in, smtp_cmd_timeout(c), &line);
 
-		if (n == LR_TOOLONG) {
+		if (n == SIO_TOOLONG) {
 			/* The reader has skipped to the next LF: back in step. */
 			smtp_reply(c, 500, "5.5.2", "Error: line too long");
-		} else if (n == LR_TIMEOUT) {
+		} else if (n == SIO_TIMEOUT) {
 			die_reply(c, 0, 421, "4.4.2",
 			    "timeout, closing connection", "timeout");
 		} else if (n < 0) {
@@ -310,7 +292,7 @@ smtp_session_run(struct smtp_conn *c)
 		} else {
 			smtp_dispatch(c, line, (size_t)n);
 		}
-		if (c->out.failed) {
+		if (sio_failed(&c->out)) {
 			c->result = "client gone";
 			break;
 		}
@@ -319,7 +301,7 @@ smtp_session_run(struct smtp_conn *c)
 			    "too many errors, closing connection",
 			    "too many errors");
 	}
-	out_hangup(&c->out);
+	sio_hangup(&c->out);
 	smtp_tx_reset(c);
 	log_summary(c);
 	return 0;

@@ -181,8 +181,8 @@ smtp_tx_commit(struct smtp_conn *c)
 	 * The client waits for this reply unless it pipelined more: let it
 	 * have it before the log line, which may be slow (journal).
 	 */
-	if (!lr_pending(&c->in))
-		out_flush(&c->out);
+	if (!sio_pending(&c->in))
+		sio_flush(&c->out);
 	{
 		char	    file[MAILDIR_NAME_MAX + 32], size[40], peer[160];
 		const char *fields[] = { file, size, peer, NULL };

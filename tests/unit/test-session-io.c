@@ -38,10 +38,10 @@ now(void)
 
 /* Expects the next line to be exactly want (wantlen bytes). */
 static void
-expect_line(struct lr *r, const char *want, size_t wantlen)
+expect_line(struct sio_reader *r, const char *want, size_t wantlen)
 {
 	char   *line = NULL;
-	ssize_t n = lr_next(r, 5, &line);
+	ssize_t n = sio_read_line(r, 5, &line);
 
 	CHECK(n == (ssize_t)wantlen);
 	if (n == (ssize_t)wantlen) {
@@ -57,25 +57,25 @@ expect_line(struct lr *r, const char *want, size_t wantlen)
 static void
 test_line_ends(void)
 {
-	struct lr r;
-	int	  sv[2];
-	char	 *line;
+	struct sio_reader r;
+	int		  sv[2];
+	char		 *line;
 
 	pair(SOCK_STREAM, sv);
-	CHECK(lr_init(&r, sv[0], NULL, 512) == 0);
+	CHECK(sio_reader_init(&r, sv[0], NULL, 512) == 0);
 	CHECK(r.cap >= 65536);
-	CHECK(!lr_pending(&r));
+	CHECK(!sio_pending(&r));
 	PUT(sv[1],
 	    "EHLO a\r\nbare lf\n\r\nmid\rcr\r\nnul\0inside\r\n\ncr cr\r\r\n");
 	EXPECT(&r, "EHLO a");
-	CHECK(lr_pending(&r));
+	CHECK(sio_pending(&r));
 	EXPECT(&r, "bare lf");
 	EXPECT(&r, "");
 	EXPECT(&r, "mid\rcr");
 	EXPECT(&r, "nul\0inside");
 	EXPECT(&r, "");
 	EXPECT(&r, "cr cr\r");
-	CHECK(!lr_pending(&r));
+	CHECK(!sio_pending(&r));
 
 	/* A line split across reads is put back together. */
 	PUT(sv[1], "QU");
@@ -89,32 +89,32 @@ test_line_ends(void)
 	PUT(sv[1], "last\r\nunfinished");
 	close(sv[1]);
 	EXPECT(&r, "last");
-	CHECK(lr_next(&r, 5, &line) == LR_EOF);
-	CHECK(lr_next(&r, 5, &line) == LR_EOF);
-	CHECK(lr_read(&r, 5, 100, &line) == LR_EOF);
-	lr_free(&r);
-	lr_free(&r); /* safe twice */
+	CHECK(sio_read_line(&r, 5, &line) == SIO_EOF);
+	CHECK(sio_read_line(&r, 5, &line) == SIO_EOF);
+	CHECK(sio_read(&r, 5, 100, &line) == SIO_EOF);
+	sio_reader_free(&r);
+	sio_reader_free(&r); /* safe twice */
 	close(sv[0]);
 }
 
 static void
 test_too_long(void)
 {
-	struct lr r;
-	int	  sv[2];
-	char	 *line, big[300];
+	struct sio_reader r;
+	int		  sv[2];
+	char		 *line, big[300];
 
 	pair(SOCK_STREAM, sv);
-	CHECK(lr_init(&r, sv[0], NULL, 16) == 0);
+	CHECK(sio_reader_init(&r, sv[0], NULL, 16) == 0);
 	/* Exactly max fits, with CRLF or LF; one more does not. */
 	PUT(sv[1], "0123456789abcdef\r\n0123456789abcdef\n");
 	EXPECT(&r, "0123456789abcdef");
 	EXPECT(&r, "0123456789abcdef");
 	PUT(sv[1], "0123456789abcdefg\r\nok\r\n");
-	CHECK(lr_next(&r, 5, &line) == LR_TOOLONG);
+	CHECK(sio_read_line(&r, 5, &line) == SIO_TOOLONG);
 	EXPECT(&r, "ok");
 	PUT(sv[1], "0123456789abcdefg\nok2\n");
-	CHECK(lr_next(&r, 5, &line) == LR_TOOLONG);
+	CHECK(sio_read_line(&r, 5, &line) == SIO_TOOLONG);
 	EXPECT(&r, "ok2");
 
 	/* Over-long and arriving in pieces: skipped up to its LF. */
@@ -123,9 +123,9 @@ test_too_long(void)
 	put(sv[1], big, 10);
 	put(sv[1], big, sizeof(big));
 	PUT(sv[1], "\r\nafter\r\n");
-	CHECK(lr_next(&r, 5, &line) == LR_TOOLONG);
+	CHECK(sio_read_line(&r, 5, &line) == SIO_TOOLONG);
 	EXPECT(&r, "after");
-	lr_free(&r);
+	sio_reader_free(&r);
 	close(sv[0]);
 	close(sv[1]);
 }
@@ -134,11 +134,11 @@ test_too_long(void)
 static void
 test_huge_line(void)
 {
-	struct lr r;
-	int	  sv[2];
-	char	 *line;
-	pid_t	  pid;
-	int	  status;
+	struct sio_reader r;
+	int		  sv[2];
+	char		 *line;
+	pid_t		  pid;
+	int		  status;
 
 	pair(SOCK_STREAM, sv);
 	pid = fork();
@@ -153,47 +153,47 @@ test_huge_line(void)
 		_exit(0);
 	}
 	close(sv[1]);
-	CHECK(lr_init(&r, sv[0], NULL, 1000) == 0);
+	CHECK(sio_reader_init(&r, sv[0], NULL, 1000) == 0);
 	size_t cap = r.cap;
 	EXPECT(&r, "before");
-	CHECK(lr_next(&r, 10, &line) == LR_TOOLONG);
+	CHECK(sio_read_line(&r, 10, &line) == SIO_TOOLONG);
 	EXPECT(&r, "after");
-	CHECK(lr_next(&r, 10, &line) == LR_EOF);
+	CHECK(sio_read_line(&r, 10, &line) == SIO_EOF);
 	CHECK(r.cap == cap); /* never grew */
 	waitpid(pid, &status, 0);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	lr_free(&r);
+	sio_reader_free(&r);
 	close(sv[0]);
 }
 
 static void
 test_timeout(void)
 {
-	struct lr r;
-	int	  sv[2];
-	char	 *line;
-	double	  t;
+	struct sio_reader r;
+	int		  sv[2];
+	char		 *line;
+	double		  t;
 
 	pair(SOCK_STREAM, sv);
-	CHECK(lr_init(&r, sv[0], NULL, 512) == 0);
+	CHECK(sio_reader_init(&r, sv[0], NULL, 512) == 0);
 	t = now();
-	CHECK(lr_next(&r, 1, &line) == LR_TIMEOUT);
+	CHECK(sio_read_line(&r, 1, &line) == SIO_TIMEOUT);
 	t = now() - t;
 	CHECK(t >= 0.95 && t < 2.5);
 
 	/* Half a line then silence: still a timeout, and the half is kept. */
 	PUT(sv[1], "NO");
 	t = now();
-	CHECK(lr_next(&r, 1, &line) == LR_TIMEOUT);
+	CHECK(sio_read_line(&r, 1, &line) == SIO_TIMEOUT);
 	CHECK(now() - t >= 0.95);
 	PUT(sv[1], "OP\r\n");
 	EXPECT(&r, "NOOP");
 
-	/* lr_read times out the same way. */
+	/* sio_read times out the same way. */
 	t = now();
-	CHECK(lr_read(&r, 1, 100, &line) == LR_TIMEOUT);
+	CHECK(sio_read(&r, 1, 100, &line) == SIO_TIMEOUT);
 	CHECK(now() - t >= 0.95);
-	lr_free(&r);
+	sio_reader_free(&r);
 	close(sv[0]);
 	close(sv[1]);
 }
@@ -202,11 +202,11 @@ test_timeout(void)
 static void
 test_trickle(void)
 {
-	struct lr r;
-	int	  sv[2];
-	char	 *line;
-	pid_t	  pid;
-	double	  t;
+	struct sio_reader r;
+	int		  sv[2];
+	char		 *line;
+	pid_t		  pid;
+	double		  t;
 
 	pair(SOCK_STREAM, sv);
 	pid = fork();
@@ -219,62 +219,93 @@ test_trickle(void)
 		_exit(0);
 	}
 	close(sv[1]);
-	CHECK(lr_init(&r, sv[0], NULL, 512) == 0);
+	CHECK(sio_reader_init(&r, sv[0], NULL, 512) == 0);
 	t = now();
-	CHECK(lr_next(&r, 1, &line) == LR_TIMEOUT);
+	CHECK(sio_read_line(&r, 1, &line) == SIO_TIMEOUT);
 	t = now() - t;
 	CHECK(t >= 0.95 && t < 1.8);
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
-	lr_free(&r);
+	sio_reader_free(&r);
 	close(sv[0]);
 }
 
 static void
 test_read_raw(void)
 {
-	struct lr r;
-	int	  sv[2];
-	char	 *buf;
-	ssize_t	  n;
+	struct sio_reader r;
+	int		  sv[2];
+	char		 *buf;
+	ssize_t		  n;
 
 	pair(SOCK_STREAM, sv);
-	CHECK(lr_init(&r, sv[0], NULL, 512) == 0);
+	CHECK(sio_reader_init(&r, sv[0], NULL, 512) == 0);
 	PUT(sv[1], "BDAT 10\r\n0123456789QUIT\r\n");
 	EXPECT(&r, "BDAT 10");
-	n = lr_read(&r, 5, 4, &buf);
+	n = sio_read(&r, 5, 4, &buf);
 	CHECK(n == 4 && memcmp(buf, "0123", 4) == 0);
-	n = lr_read(&r, 5, 6, &buf);
+	n = sio_read(&r, 5, 6, &buf);
 	CHECK(n == 6 && memcmp(buf, "456789", 6) == 0);
 	EXPECT(&r, "QUIT");
-	/* Nothing buffered: lr_read waits for the next bytes. */
+	/* Nothing buffered: sio_read waits for the next bytes. */
 	PUT(sv[1], "\0\r\n.\r\n");
-	n = lr_read(&r, 5, 100, &buf);
+	n = sio_read(&r, 5, 100, &buf);
 	CHECK(n == 6 && memcmp(buf, "\0\r\n.\r\n", 6) == 0);
 	close(sv[1]);
-	CHECK(lr_read(&r, 5, 100, &buf) == LR_EOF);
-	lr_free(&r);
+	CHECK(sio_read(&r, 5, 100, &buf) == SIO_EOF);
+	sio_reader_free(&r);
 	close(sv[0]);
 }
 
 /* Replies go out when the reader has to wait, not while input is buffered. */
+/* The bytes after the end of DATA go back to the line reader. */
+static void
+test_unread(void)
+{
+	struct sio_reader r;
+	int		  sv[2];
+	char		 *buf;
+	ssize_t		  n;
+
+	pair(SOCK_STREAM, sv);
+	CHECK(sio_reader_init(&r, sv[0], NULL, 512) == 0);
+	PUT(sv[1], "body\r\n.\r\nQUIT\r\n");
+	n = sio_read(&r, 5, 100, &buf);
+	CHECK(n == 15);
+	CHECK(sio_unread(&r, buf + 9, 6) == 0);
+	EXPECT(&r, "QUIT");
+	CHECK(sio_unread(&r, buf, 0) == 0); /* nothing to give back */
+	/* After another call the bytes are gone: refused, not guessed. */
+	PUT(sv[1], "abc");
+	n = sio_read(&r, 5, 100, &buf);
+	CHECK(n == 3);
+	CHECK(sio_unread(&r, buf + 1, 1) == -1);
+	CHECK(sio_unread(&r, buf, 4) == -1);
+	CHECK(sio_unread(&r, buf + 1, 2) == 0);
+	n = sio_read(&r, 5, 100, &buf);
+	CHECK(n == 2 && memcmp(buf, "bc", 2) == 0);
+	sio_reader_free(&r);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 static void
 test_flush_when_blocking(void)
 {
-	struct out o;
-	struct lr  r;
-	int	   sv[2];
-	char	   buf[256], *line;
-	ssize_t	   n;
+	struct sio_writer o;
+	struct sio_reader r;
+	int		  sv[2];
+	char		  buf[256], *line;
+	ssize_t		  n;
 
 	pair(SOCK_STREAM, sv);
-	out_init(&o, sv[0]);
-	CHECK(lr_init(&r, sv[0], &o, 512) == 0);
+	sio_writer_init(&o, sv[0]);
+	CHECK(sio_reader_init(&r, sv[0], &o, 512) == 0);
 	PUT(sv[1], "NOOP\r\nNOOP\r\n");
 	EXPECT(&r, "NOOP");
-	out_printf(&o, "250 one\r\n");
+	sio_printf(&o, "250 one\r\n");
 	EXPECT(&r, "NOOP"); /* buffered: no flush */
-	out_printf(&o, "250 two\r\n");
+	sio_printf(&o, "250 two\r\n");
 	CHECK(recv(sv[1], buf, sizeof(buf), MSG_DONTWAIT) == -1 &&
 	    errno == EAGAIN);
 	/* Client pipelined more, not yet read: still no flush. */
@@ -282,15 +313,15 @@ test_flush_when_blocking(void)
 	EXPECT(&r, "QUIT");
 	CHECK(recv(sv[1], buf, sizeof(buf), MSG_DONTWAIT) == -1 &&
 	    errno == EAGAIN);
-	out_printf(&o, "221 bye\r\n");
+	sio_printf(&o, "221 bye\r\n");
 	/* Now it has to wait: everything goes out in one write. */
-	CHECK(lr_next(&r, 1, &line) == LR_TIMEOUT);
+	CHECK(sio_read_line(&r, 1, &line) == SIO_TIMEOUT);
 	n = recv(sv[1], buf, sizeof(buf) - 1, MSG_DONTWAIT);
 	CHECK(n == 27);
 	buf[n > 0 ? n : 0] = '\0';
 	CHECK(strcmp(buf, "250 one\r\n250 two\r\n221 bye\r\n") == 0);
 	CHECK(o.len == 0);
-	lr_free(&r);
+	sio_reader_free(&r);
 	close(sv[0]);
 	close(sv[1]);
 }
@@ -298,44 +329,44 @@ test_flush_when_blocking(void)
 static void
 test_out_one_write(void)
 {
-	struct out o;
-	int	   sv[2];
-	char	   buf[OUT_BUFSIZE * 2];
-	ssize_t	   n;
+	struct sio_writer o;
+	int		  sv[2];
+	char		  buf[SIO_OUT_BUFSIZE * 2];
+	ssize_t		  n;
 
 	/* SOCK_SEQPACKET keeps write boundaries: one recv == one write. */
 	pair(SOCK_SEQPACKET, sv);
-	out_init(&o, sv[0]);
-	out_printf(&o, "250-%s\r\n", "first");
-	out_write(&o, "250-second\r\n", 12);
-	out_printf(&o, "250 %d\r\n", 3);
+	sio_writer_init(&o, sv[0]);
+	sio_printf(&o, "250-%s\r\n", "first");
+	sio_write(&o, "250-second\r\n", 12);
+	sio_printf(&o, "250 %d\r\n", 3);
 	CHECK(recv(sv[1], buf, sizeof(buf), MSG_DONTWAIT) == -1);
-	CHECK(out_flush(&o) == 0);
+	CHECK(sio_flush(&o) == 0);
 	n = recv(sv[1], buf, sizeof(buf), MSG_DONTWAIT);
 	CHECK(n == 30);
 	CHECK(memcmp(buf, "250-first\r\n250-second\r\n250 3\r\n", 30) == 0);
 	CHECK(recv(sv[1], buf, sizeof(buf), MSG_DONTWAIT) == -1);
 	/* Nothing buffered: no empty write. */
-	CHECK(out_flush(&o) == 0);
+	CHECK(sio_flush(&o) == 0);
 	CHECK(recv(sv[1], buf, sizeof(buf), MSG_DONTWAIT) == -1);
 
 	/* A full buffer is flushed whole before more is added. */
-	char fill[OUT_BUFSIZE - 5];
+	char fill[SIO_OUT_BUFSIZE - 5];
 	memset(fill, 'f', sizeof(fill));
-	out_write(&o, fill, sizeof(fill));
-	out_printf(&o, "0123456789"); /* does not fit the rest */
+	sio_write(&o, fill, sizeof(fill));
+	sio_printf(&o, "0123456789"); /* does not fit the rest */
 	n = recv(sv[1], buf, sizeof(buf), MSG_DONTWAIT);
 	CHECK(n == (ssize_t)sizeof(fill));
 	CHECK(o.len == 10);
-	CHECK(out_flush(&o) == 0);
+	CHECK(sio_flush(&o) == 0);
 	n = recv(sv[1], buf, sizeof(buf), MSG_DONTWAIT);
 	CHECK(n == 10 && memcmp(buf, "0123456789", 10) == 0);
 
 	/* Bigger than the buffer: written straight through, in order. */
-	static char huge[OUT_BUFSIZE + 100];
+	static char huge[SIO_OUT_BUFSIZE + 100];
 	memset(huge, 'h', sizeof(huge));
-	out_write(&o, "ab", 2);
-	out_write(&o, huge, sizeof(huge));
+	sio_write(&o, "ab", 2);
+	sio_write(&o, huge, sizeof(huge));
 	n = recv(sv[1], buf, sizeof(buf), MSG_DONTWAIT);
 	CHECK(n == 2 && memcmp(buf, "ab", 2) == 0);
 	n = recv(sv[1], buf, sizeof(buf), MSG_DONTWAIT);
@@ -344,7 +375,7 @@ test_out_one_write(void)
 
 	/* A printf bigger than the buffer too. */
 	huge[sizeof(huge) - 1] = '\0';
-	out_printf(&o, "<%s>", huge);
+	sio_printf(&o, "<%s>", huge);
 	n = recv(sv[1], buf, sizeof(buf), MSG_DONTWAIT);
 	CHECK(n == (ssize_t)sizeof(huge) + 1);
 	CHECK(n > 0 && buf[0] == '<' && buf[n - 1] == '>' && buf[1] == 'h');
@@ -355,48 +386,49 @@ test_out_one_write(void)
 static void
 test_out_client_gone(void)
 {
-	struct out o;
-	int	   sv[2];
+	struct sio_writer o;
+	int		  sv[2];
 
 	pair(SOCK_STREAM, sv);
 	close(sv[1]);
-	out_init(&o, sv[0]);
-	out_printf(&o, "220 hello\r\n");
-	CHECK(!o.failed);
+	sio_writer_init(&o, sv[0]);
+	sio_printf(&o, "220 hello\r\n");
+	CHECK(!sio_failed(&o));
 	/* EPIPE, not SIGPIPE (ignored, as session_start does). */
-	CHECK(out_flush(&o) == -1);
-	CHECK(o.failed);
-	out_printf(&o, "more\r\n");
+	CHECK(sio_flush(&o) == -1);
+	CHECK(sio_failed(&o));
+	sio_printf(&o, "more\r\n");
 	CHECK(o.len == 0);
-	CHECK(out_flush(&o) == -1);
+	CHECK(sio_flush(&o) == -1);
 	close(sv[0]);
 
 	/* A bad descriptor fails the same way. */
-	out_init(&o, -1);
-	out_write(&o, "x", 1);
-	CHECK(out_flush(&o) == -1 && o.failed);
+	sio_writer_init(&o, -1);
+	sio_write(&o, "x", 1);
+	CHECK(sio_flush(&o) == -1 && sio_failed(&o));
 }
 
 /* A client that stops reading cannot hold a write forever. */
 static void
 test_out_timeout(void)
 {
-	static char chunk[65536];
-	struct out  o;
-	int	    sv[2];
-	double	    t;
+	static char	  chunk[65536];
+	struct sio_writer o;
+	int		  sv[2];
+	double		  t;
 
 	pair(SOCK_STREAM, sv);
-	out_init(&o, sv[0]);
-	CHECK(o.timeout_s == OUT_TIMEOUT);
-	out_set_timeout(&o, 1);
+	sio_writer_init(&o, sv[0]);
+	CHECK(o.timeout_s == SIO_OUT_TIMEOUT);
+	sio_set_timeout(&o, 1);
 	t = now();
-	for (int i = 0; i < 256 && !o.failed; i++) /* 16 MiB, never read */
-		out_write(&o, chunk, sizeof(chunk));
+	for (int i = 0; i < 256 && !sio_failed(&o);
+	     i++) /* 16 MiB, never read */
+		sio_write(&o, chunk, sizeof(chunk));
 	t = now() - t;
-	CHECK(o.failed);
+	CHECK(sio_failed(&o));
 	CHECK(t >= 0.9 && t < 5);
-	CHECK(out_flush(&o) == -1);
+	CHECK(sio_flush(&o) == -1);
 	close(sv[0]);
 	close(sv[1]);
 }
@@ -405,12 +437,12 @@ test_out_timeout(void)
 static void
 test_bulk(void)
 {
-	struct lr     r;
-	int	      sv[2];
-	char	     *line;
-	pid_t	      pid;
-	ssize_t	      n;
-	unsigned long want = 0, got = 0;
+	struct sio_reader r;
+	int		  sv[2];
+	char		 *line;
+	pid_t		  pid;
+	ssize_t		  n;
+	unsigned long	  want = 0, got = 0;
 
 	pair(SOCK_STREAM, sv);
 	pid = fork();
@@ -424,9 +456,9 @@ test_bulk(void)
 		_exit(0);
 	}
 	close(sv[1]);
-	CHECK(lr_init(&r, sv[0], NULL, 512) == 0);
+	CHECK(sio_reader_init(&r, sv[0], NULL, 512) == 0);
 	for (unsigned i = 0;; i++) {
-		n = lr_next(&r, 10, &line);
+		n = sio_read_line(&r, 10, &line);
 		if (n < 0)
 			break;
 		char	     *end;
@@ -439,26 +471,26 @@ test_bulk(void)
 			break;
 		}
 	}
-	CHECK(n == LR_EOF);
+	CHECK(n == SIO_EOF);
 	CHECK(want == got && want == 100000UL * 99999 / 2);
 	waitpid(pid, NULL, 0);
-	lr_free(&r);
+	sio_reader_free(&r);
 	close(sv[0]);
 }
 
-/* out_hangup: the peer gets the last reply and then EOF, though our fd stays open. */
+/* sio_hangup: the peer gets the last reply and then EOF, though our fd stays open. */
 static void
 test_out_hangup(void)
 {
-	static struct out o;
-	char		  buf[64];
-	int		  sv[2];
-	ssize_t		  n;
+	static struct sio_writer o;
+	char			 buf[64];
+	int			 sv[2];
+	ssize_t			 n;
 
 	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
-	out_init(&o, sv[0]);
-	out_printf(&o, "221 bye\r\n");
-	out_hangup(&o);
+	sio_writer_init(&o, sv[0]);
+	sio_printf(&o, "221 bye\r\n");
+	sio_hangup(&o);
 	n = read(sv[1], buf, sizeof buf);
 	CHECK(n == 9 && memcmp(buf, "221 bye\r\n", 9) == 0);
 	CHECK(read(sv[1], buf, sizeof buf) == 0);
@@ -468,9 +500,9 @@ test_out_hangup(void)
 
 	/* On a pipe there is nothing to shut down: the bytes still arrive. */
 	CHECK(pipe(sv) == 0);
-	out_init(&o, sv[1]);
-	out_printf(&o, "+OK\r\n");
-	out_hangup(&o);
+	sio_writer_init(&o, sv[1]);
+	sio_printf(&o, "+OK\r\n");
+	sio_hangup(&o);
 	CHECK(read(sv[0], buf, sizeof buf) == 5);
 	close(sv[0]);
 	close(sv[1]);
@@ -484,6 +516,7 @@ main(void)
 	test_too_long();
 	test_huge_line();
 	test_read_raw();
+	test_unread();
 	test_flush_when_blocking();
 	test_out_one_write();
 	test_out_client_gone();
