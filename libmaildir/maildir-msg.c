@@ -374,7 +374,7 @@ maildir_new_to_cur(struct maildir *md)
 				continue;
 		}
 		/* A name that already has ":2," keeps it, and its flags. */
-		if (strstr(n, ":2,") != NULL)
+		if (maildir_name_flags(n) != NULL)
 			len = snprintf(target, sizeof(target), "%s", n);
 		else
 			len = snprintf(target, sizeof(target), "%.*s:2,",

@@ -79,6 +79,24 @@ parse_u64(const char *p, const char *end, uint64_t *v_r)
 	return true;
 }
 
+const char *
+maildir_name_flags(const char *name)
+{
+	const char *colon = strchr(name, ':');
+
+	if (colon != NULL && strncmp(colon, ":2,", 3) == 0)
+		return colon + 3;
+	return NULL;
+}
+
+bool
+maildir_name_has_flag(const char *name, char flag)
+{
+	const char *flags = maildir_name_flags(name);
+
+	return flags != NULL && flag != '\0' && strchr(flags, flag) != NULL;
+}
+
 void
 maildir_name_parse(const char *name, struct maildir_name_info *info)
 {
@@ -89,8 +107,7 @@ maildir_name_parse(const char *name, struct maildir_name_info *info)
 	colon = strchr(name, ':');
 	end = colon != NULL ? colon : name + strlen(name);
 	info->base_len = (size_t)(end - name);
-	if (colon != NULL && strncmp(colon, ":2,", 3) == 0)
-		info->flags = colon + 3;
+	info->flags = maildir_name_flags(name);
 
 	/* Leading seconds. */
 	for (p = name; p < end && *p >= '0' && *p <= '9'; p++)

@@ -1,7 +1,8 @@
 /*
  * libmaildir: the one place that knows the maildir format.
  *
- * No protocol, configuration or logging lives here.  Every function that
+ * No configuration or logging lives here, and no protocol but one rule of
+ * POP3's, which the format itself records (W=, below).  Every function that
  * can fail returns 0 (or a non-negative value) on success and -1 with errno
  * set on failure; nothing prints, logs or exits.  All file access is relative
  * to directory descriptors held in struct maildir (openat, renameat, ...):
@@ -17,7 +18,12 @@
  * before the first ',' or ':' is the unique name; the part before ':' is the
  * base name, which never changes once delivered and is what POP3's UIDL is
  * derived from.  W= is the size of the message as maildir_crlf produces it
- * for POP3 (see below), so a listing never opens a message.
+ * for POP3 (see below), so a listing never opens a message: LF becomes
+ * CRLF, NUL bytes are dropped and a message without a blank line gets one
+ * for TOP.  That is POP3's rule written into every file name BareMail
+ * delivers.  Never change it: files already delivered keep the W= of the
+ * version that wrote them, and a reader trusting a W= computed by another
+ * rule would announce sizes (LIST, STAT) that RETR does not send.
  */
 #ifndef MAILDIR_H
 #define MAILDIR_H
@@ -79,6 +85,14 @@ struct maildir_name_info {
 	size_t	    base_len; /* length of the part before ':' */
 	const char *flags;    /* after ":2,", or NULL */
 };
+
+/*
+ * The flags of a name: what follows ":2," when the name's info (from its
+ * first ':') is of that form, else NULL.
+ */
+const char *maildir_name_flags(const char *name);
+/* True when the name's flags hold the letter flag (e.g. 'S' for seen). */
+bool maildir_name_has_flag(const char *name, char flag);
 
 /* Parses a name; never fails (missing parts are left unset). */
 void maildir_name_parse(const char *name, struct maildir_name_info *info);

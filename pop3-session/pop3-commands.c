@@ -143,15 +143,6 @@ pop3_cmd_rset(struct pop3_conn *c, char *args)
 	pop3_ok(c, "maildrop has %zu messages", n);
 }
 
-/* True when the message's name already carries the flag. */
-static bool
-has_flag(const struct maildir_msg *m, char flag)
-{
-	const char *info = strstr(m->name + m->base_len, ":2,");
-
-	return info != NULL && strchr(info + 3, flag) != NULL;
-}
-
 /*
  * The UPDATE state: removes what DELE marked and flags what RETR sent
  * as seen.  A file that another session removed first is skipped
@@ -175,7 +166,7 @@ update(struct pop3_conn *c)
 				failed++;
 			}
 		} else if ((c->marks[i] & POP3_M_RETRIEVED) &&
-		    !has_flag(m, 'S') &&
+		    !maildir_name_has_flag(m->name, 'S') &&
 		    /*
 		     * No list: the longer name need not be kept (the
 		     * session ends), which would cost memory per message.

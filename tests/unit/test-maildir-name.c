@@ -113,6 +113,22 @@ test_parse(void)
 }
 
 static void
+test_flags(void)
+{
+	CHECK(strcmp(maildir_name_flags("1.M2P3.h,S=5:2,FS"), "FS") == 0);
+	CHECK(strcmp(maildir_name_flags("1.M2P3.h:2,"), "") == 0);
+	CHECK(maildir_name_flags("1.M2P3.h,S=5") == NULL);
+	/* The info starts at the first ':'; ":1," carries no flags. */
+	CHECK(maildir_name_flags("1.M2P3.h:1,x:2,S") == NULL);
+	CHECK(maildir_name_has_flag("1.M2P3.h:2,FS", 'S'));
+	CHECK(maildir_name_has_flag("1.M2P3.h:2,FS", 'F'));
+	CHECK(!maildir_name_has_flag("1.M2P3.h:2,F", 'S'));
+	CHECK(!maildir_name_has_flag("1.M2P3.hS", 'S'));
+	CHECK(!maildir_name_has_flag("1.M2P3.h:1,S", 'S'));
+	CHECK(!maildir_name_has_flag("1.M2P3.h:2,S", '\0'));
+}
+
+static void
 test_uidl(void)
 {
 	char	    buf[MAILDIR_UIDL_MAX + 1], again[MAILDIR_UIDL_MAX + 1];
@@ -170,6 +186,7 @@ main(void)
 	test_host();
 	test_unique();
 	test_parse();
+	test_flags();
 	test_uidl();
 	return CHECK_DONE();
 }
