@@ -408,9 +408,7 @@ config_load(
 	}
 	if (p.err_line != 0) {
 		/* The value is quoted in it: keep the message one clean line. */
-		for (char *c = p.why; *c != '\0'; c++)
-			if ((unsigned char)*c < 0x20 || *c == 0x7f)
-				*c = '?';
+		log_printable(p.why, sizeof(p.why), p.why, sizeof(p.why));
 		snprintf(err, errlen, "%s:%u: %s", path, p.err_line, p.why);
 		errno = EINVAL;
 		return -1;

@@ -142,13 +142,26 @@ level_name(int prio)
 	}
 }
 
+char *
+log_printable(char *dst, size_t dstlen, const char *src, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len && i + 1 < dstlen && src[i] != '\0'; i++)
+		dst[i] = (unsigned char)src[i] < 0x20 || src[i] == 0x7f
+		    ? '?'
+		    : src[i];
+	dst[i] = '\0';
+	return dst;
+}
+
 /* Control characters (client input) would break the one-line format. */
 static void
 sanitize(char *s)
 {
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			*s = '?';
+	size_t len = strlen(s);
+
+	log_printable(s, len + 1, s, len);
 }
 
 static void

@@ -11,6 +11,7 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <syslog.h>
 
 #define LOG_FORMAT(a, b) __attribute__((format(printf, a, b)))
@@ -26,6 +27,14 @@ void log_set_level(int level);
  * xinetd fd 2 is the client).  session_start() follows it too.
  */
 bool log_stderr_usable(void);
+
+/*
+ * Makes what a client sent fit for a one-line log: copies src up to len
+ * bytes or its first NUL into dst (dstlen > 0 bytes, always terminated),
+ * each control character (below 0x20, and 0x7F) as '?'.  dst may be src.
+ * Returns dst.
+ */
+char *log_printable(char *dst, size_t dstlen, const char *src, size_t len);
 
 /* Parses "error", "warning", "info", "debug" (and syslog's names); -1 if unknown. */
 int log_level_parse(const char *name);

@@ -15,11 +15,7 @@
 static void
 set_user(struct pop3_conn *c, const char *name, size_t len)
 {
-	size_t i;
-
-	for (i = 0; i < len && i < POP3_USER_MAX && name[i] != '\0'; i++)
-		c->user[i] = (name[i] > 0x20 && name[i] < 0x7f) ? name[i] : '?';
-	c->user[i] = '\0';
+	log_printable(c->user, sizeof(c->user), name, len);
 }
 
 static void

@@ -74,17 +74,6 @@ pop3_set_state(struct pop3_conn *c, enum pop3_state state)
 	c->state = state;
 }
 
-/* Keeps what a client may put in a log line: 0x21..0x7E, else '?'. */
-static void
-copy_printable(char *dst, size_t dstlen, const char *src)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < dstlen && src[i] != '\0'; i++)
-		dst[i] = (src[i] > 0x20 && src[i] < 0x7f) ? src[i] : '?';
-	dst[i] = '\0';
-}
-
 int
 pop3_conn_init(struct pop3_conn *c, const struct session_config *cfg,
     struct maildir *md, int in_fd, int out_fd)
@@ -104,10 +93,10 @@ pop3_conn_init(struct pop3_conn *c, const struct session_config *cfg,
 		return -1;
 	session_peer(in_fd, c->peer, sizeof(c->peer));
 	/* RFC 1939's APOP timestamp: unique per session, in msg-id form. */
-	copy_printable(host, sizeof(host),
-	    cfg->hostname[0] != '\0' ? cfg->hostname : "localhost");
+	log_printable(host, sizeof(host),
+	    cfg->hostname[0] != '\0' ? cfg->hostname : "localhost", SIZE_MAX);
 	for (char *p = host; *p != '\0'; p++)
-		if (*p == '<' || *p == '>')
+		if (*p == '<' || *p == '>' || *p == ' ')
 			*p = '?';
 	snprintf(c->timestamp, sizeof(c->timestamp), "<%ld.%lld@%s>",
 	    (long)getpid(), (long long)time(NULL), host);
@@ -380,7 +369,7 @@ dispatch(struct pop3_conn *c, char *line, size_t len)
 	if (cmd == NULL) {
 		char shown[16];
 
-		copy_printable(shown, sizeof(shown), verb);
+		log_printable(shown, sizeof(shown), verb, SIZE_MAX);
 		log_debug("%s: unknown command %s", c->peer, shown);
 		pop3_err(c, "unknown command");
 		return;

@@ -15,12 +15,7 @@
 static void
 set_user(struct smtp_conn *c, const char *s, size_t len)
 {
-	size_t o = 0;
-
-	for (size_t i = 0; i < len && o + 1 < sizeof c->auth_user; i++)
-		c->auth_user[o++] =
-		    (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
-	c->auth_user[o] = '\0';
+	log_printable(c->auth_user, sizeof c->auth_user, s, len);
 }
 
 /*

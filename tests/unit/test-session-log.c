@@ -84,6 +84,26 @@ child_usable(void *arg)
 	return 0;
 }
 
+/* The one filter for client text in logs. */
+static void
+test_printable(void)
+{
+	char buf[8], in[] = "a\tb\x7f\x1b c";
+
+	CHECK(strcmp(log_printable(buf, sizeof(buf), "ok user", 100),
+		  "ok user") == 0);
+	CHECK(strcmp(log_printable(buf, sizeof(buf), in, 3), "a?b") == 0);
+	/* Cut to the buffer, stopped at a NUL, and in place. */
+	CHECK(strcmp(log_printable(buf, sizeof(buf), "0123456789", 10),
+		  "0123456") == 0);
+	CHECK(strcmp(log_printable(buf, sizeof(buf), "ab\0cd", 5), "ab") == 0);
+	CHECK(strcmp(log_printable(in, sizeof(in), in, sizeof(in)),
+		  "a?b?? c") == 0);
+	/* High bytes (UTF-8) are text. */
+	CHECK(strcmp(log_printable(buf, sizeof(buf), "\xc3\xa9", 2),
+		  "\xc3\xa9") == 0);
+}
+
 static void
 test_stderr_decision(void)
 {
@@ -449,6 +469,7 @@ main(void)
 {
 	bool broken;
 
+	test_printable();
 	test_stderr_decision();
 	test_stderr_format();
 	test_not_to_connection();
