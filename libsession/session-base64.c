@@ -55,17 +55,17 @@ base64_decode(const char *s, size_t len, char *out, size_t outlen)
 	}
 	if (len % 4 == 1 || (pad > 0 && (len + pad) % 4 != 0))
 		return -1;
-	for (i = 0; i < len; i++) {
-		int d = b64val(s[i]);
-
-		if (d < 0)
+	/* Checked before the first write: a failure leaves out untouched. */
+	if (len / 4 * 3 + (len % 4 * 6) / 8 >= outlen)
+		return -1;
+	for (i = 0; i < len; i++)
+		if (b64val(s[i]) < 0)
 			return -1;
-		v = (v << 6) | (unsigned)d;
+	for (i = 0; i < len; i++) {
+		v = (v << 6) | (unsigned)b64val(s[i]);
 		nbits += 6;
 		if (nbits >= 8) {
 			nbits -= 8;
-			if (o + 1 >= outlen)
-				return -1;
 			out[o++] = (char)((v >> nbits) & 0xff);
 		}
 	}

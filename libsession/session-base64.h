@@ -17,7 +17,8 @@ size_t base64_encode(const char *in, size_t len, char *out, size_t outlen);
 /*
  * Decodes len characters of s into out (NUL-terminated); returns the
  * length, or -1 when s is not base64 (padding may be left out, but not
- * misplaced) or the result does not fit in outlen.  out may be s itself.
+ * misplaced) or the result does not fit in outlen, and then out is left
+ * untouched.  out may be s itself.
  */
 ssize_t base64_decode(const char *s, size_t len, char *out, size_t outlen);
 

@@ -10,6 +10,7 @@
 #include "pop3.h"
 #include "session-base64.h"
 #include "session-log.h"
+#include "session-sasl.h"
 
 /* Remembers the user name for the log (printable characters, up to a NUL). */
 static void
@@ -88,61 +89,37 @@ challenge(struct pop3_conn *c, const char *b64, char **resp_r)
 	return true;
 }
 
-/* Decodes a SASL response into buf; replies -ERR when it is not base64. */
-static ssize_t
-decode(struct pop3_conn *c, const char *resp, char *buf, size_t len)
+/* Decodes a response and keeps the user it names, for the log. */
+static void
+note_user(struct pop3_conn *c, enum sasl_mech mech, char *resp)
 {
-	ssize_t n;
+	const char *user;
+	size_t	    n = sasl_decode(resp);
 
-	/* RFC 5034: "=" is an empty initial response. */
-	if (strcmp(resp, "=") == 0) {
-		buf[0] = '\0';
-		return 0;
-	}
-	n = base64_decode(resp, strlen(resp), buf, len);
-	if (n < 0)
-		pop3_err(c, "invalid base64 in SASL response");
-	return n;
+	n = sasl_user(mech, resp, n, &user);
+	set_user(c, user, n);
 }
 
 static void
 auth_plain(struct pop3_conn *c, char *ir)
 {
-	char	    buf[POP3_LINE_MAX];
-	const char *authcid;
-	ssize_t	    n;
-
 	/* Thunderbird sends no initial response and waits for "+ ". */
 	if (ir == NULL && !challenge(c, "", &ir))
 		return;
-	if ((n = decode(c, ir, buf, sizeof(buf))) < 0)
-		return;
-	/* authzid NUL authcid NUL passwd: the authcid is the user. */
-	authcid = memchr(buf, '\0', (size_t)n);
-	if (authcid != NULL) {
-		authcid++;
-		set_user(
-		    c, authcid, strnlen(authcid, (size_t)(buf + n - authcid)));
-	}
+	note_user(c, SASL_PLAIN, ir);
 	login_ok(c, "AUTH PLAIN");
 }
 
 static void
 auth_login(struct pop3_conn *c, char *ir)
 {
-	char	buf[POP3_LINE_MAX];
-	char   *resp = ir;
-	ssize_t n;
+	char *resp = ir;
 
 	/* "Username:" and "Password:", the customary prompts. */
 	if (resp == NULL && !challenge(c, "VXNlcm5hbWU6", &resp))
 		return;
-	if ((n = decode(c, resp, buf, sizeof(buf))) < 0)
-		return;
-	set_user(c, buf, strnlen(buf, (size_t)n));
+	note_user(c, SASL_LOGIN, resp);
 	if (!challenge(c, "UGFzc3dvcmQ6", &resp))
-		return;
-	if (decode(c, resp, buf, sizeof(buf)) < 0)
 		return;
 	login_ok(c, "AUTH LOGIN");
 }
@@ -150,7 +127,7 @@ auth_login(struct pop3_conn *c, char *ir)
 static void
 auth_cram_md5(struct pop3_conn *c, char *ir)
 {
-	char  b64[2 * sizeof(c->timestamp)], buf[POP3_LINE_MAX];
+	char  b64[2 * sizeof(c->timestamp)];
 	char *resp;
 
 	if (ir != NULL) {
@@ -160,10 +137,8 @@ auth_cram_md5(struct pop3_conn *c, char *ir)
 	base64_encode(c->timestamp, strlen(c->timestamp), b64, sizeof(b64));
 	if (!challenge(c, b64, &resp))
 		return;
-	if (decode(c, resp, buf, sizeof(buf)) < 0)
-		return;
-	/* "user digest": the digest is not checked.  buf is NUL-terminated. */
-	set_user(c, buf, strcspn(buf, " "));
+	/* "user digest": the digest is not checked. */
+	note_user(c, SASL_CRAM_MD5, resp);
 	login_ok(c, "AUTH CRAM-MD5");
 }
 
@@ -183,12 +158,19 @@ pop3_cmd_auth(struct pop3_conn *c, char *args)
 		pop3_err(c, "too many arguments");
 		return;
 	}
-	if (strcasecmp(mech, "PLAIN") == 0)
+	switch (sasl_mech_parse(mech)) {
+	case SASL_PLAIN:
 		auth_plain(c, ir);
-	else if (strcasecmp(mech, "LOGIN") == 0)
+		break;
+	case SASL_LOGIN:
 		auth_login(c, ir);
-	else if (strcasecmp(mech, "CRAM-MD5") == 0)
+		break;
+	case SASL_CRAM_MD5:
 		auth_cram_md5(c, ir);
-	else
+		break;
+	case SASL_UNKNOWN:
+	default:
 		pop3_err(c, "unsupported SASL mechanism");
+		break;
+	}
 }

@@ -9,14 +9,8 @@
 
 #include "session-log.h"
 #include "session-base64.h"
+#include "session-sasl.h"
 #include "smtp-private.h"
-
-/* Keeps a printable copy of a decoded user name, for the log. */
-static void
-set_user(struct smtp_conn *c, const char *s, size_t len)
-{
-	log_printable(c->auth_user, sizeof c->auth_user, s, len);
-}
 
 /*
  * Sends a 334 challenge and reads the answer.  Returns its length, or -1
@@ -48,33 +42,28 @@ challenge(struct smtp_conn *c, const char *b64, char **line_r)
 	return n;
 }
 
-/* A base64 string of what a client sent, decoded (or kept when it is not base64). */
-static size_t
-decode(char *s)
+/* Decodes a response and keeps the user it names, for the log. */
+static void
+note_user(struct smtp_conn *c, enum sasl_mech mech, char *resp)
 {
-	if (strcmp(s, "=") == 0) { /* RFC 4954: an empty initial response */
-		s[0] = '\0';
-		return 0;
-	}
-	ssize_t n = base64_decode(s, strlen(s), s, strlen(s) + 1);
-	/* Forgiving: what is not base64 is still a credential we accept. */
-	return n < 0 ? strlen(s) : (size_t)n;
+	const char *user;
+	size_t	    n = sasl_decode(resp);
+
+	n = sasl_user(mech, resp, n, &user);
+	log_printable(c->auth_user, sizeof c->auth_user, user, n);
 }
 
 static bool
 auth_login(struct smtp_conn *c, char *initial)
 {
-	char  *line;
-	size_t n;
+	char *line;
 
 	if (*initial != '\0') {
-		n = decode(initial);
-		set_user(c, initial, n);
+		note_user(c, SASL_LOGIN, initial);
 	} else {
 		if (challenge(c, "VXNlcm5hbWU6", &line) < 0) /* "Username:" */
 			return false;
-		n = decode(line);
-		set_user(c, line, n);
+		note_user(c, SASL_LOGIN, line);
 	}
 	if (challenge(c, "UGFzc3dvcmQ6", &line) < 0) /* "Password:" */
 		return false;
@@ -84,20 +73,11 @@ auth_login(struct smtp_conn *c, char *initial)
 static bool
 auth_plain(struct smtp_conn *c, char *initial)
 {
-	char  *resp = initial, *user;
-	size_t n;
+	char *resp = initial;
 
 	if (*resp == '\0' && challenge(c, "", &resp) < 0)
 		return false;
-	n = decode(resp);
-	/* authzid NUL authcid NUL password: the log names authcid. */
-	user = memchr(resp, '\0', n);
-	if (user != NULL && user < resp + n) {
-		user++;
-		set_user(c, user, strnlen(user, (size_t)(resp + n - user)));
-	} else {
-		set_user(c, resp, n);
-	}
+	note_user(c, SASL_PLAIN, resp);
 	return true;
 }
 
@@ -120,10 +100,7 @@ auth_cram_md5(struct smtp_conn *c, char *initial)
 	base64_encode(id, n, b64, sizeof b64);
 	if (challenge(c, b64, &line) < 0)
 		return false;
-	n = decode(line);
-	/* "user hexdigest": the user is up to the last space. */
-	char *sp = memrchr(line, ' ', n);
-	set_user(c, line, sp != NULL ? (size_t)(sp - line) : n);
+	note_user(c, SASL_CRAM_MD5, line);
 	return true;
 }
 
@@ -143,17 +120,20 @@ smtp_cmd_auth(struct smtp_conn *c, char *args)
 	while (*initial == ' ' || *initial == '\t')
 		initial++;
 	/* args lives in the reader's buffer, which the exchange reuses. */
-	const char *mech = strcasecmp(args, "LOGIN") == 0 ? "LOGIN"
-	    : strcasecmp(args, "PLAIN") == 0		  ? "PLAIN"
-	    : strcasecmp(args, "CRAM-MD5") == 0		  ? "CRAM-MD5"
-							  : NULL;
-	if (mech != NULL && mech[0] == 'L') {
+	enum sasl_mech mech = sasl_mech_parse(args);
+
+	switch (mech) {
+	case SASL_LOGIN:
 		ok = auth_login(c, initial);
-	} else if (mech != NULL && mech[0] == 'P') {
+		break;
+	case SASL_PLAIN:
 		ok = auth_plain(c, initial);
-	} else if (mech != NULL) {
+		break;
+	case SASL_CRAM_MD5:
 		ok = auth_cram_md5(c, initial);
-	} else {
+		break;
+	case SASL_UNKNOWN:
+	default:
 		smtp_reply(c, 504, "5.5.4",
 		    "Error: unsupported authentication "
 		    "mechanism");
@@ -162,7 +142,7 @@ smtp_cmd_auth(struct smtp_conn *c, char *args)
 	if (!ok)
 		return;
 	c->authed = true;
-	log_info(
-	    "AUTH %s accepted for \"%s\" from %s", mech, c->auth_user, c->peer);
+	log_info("AUTH %s accepted for \"%s\" from %s", sasl_mech_name(mech),
+	    c->auth_user, c->peer);
 	smtp_reply(c, 235, "2.7.0", "Authentication successful");
 }

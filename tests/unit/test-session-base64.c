@@ -44,6 +44,16 @@ test_decode_forms(void)
 	/* Output that does not fit is refused, not truncated. */
 	CHECK(base64_decode("YWJjZA==", 8, dec, 4) == -1);
 	CHECK(base64_decode("YWJjZA==", 8, dec, 5) == 4);
+	/* A failure writes nothing, even in place (the SASL reader keeps it). */
+	{
+		char s[] = "YWJjZGVmZ!!!";
+
+		CHECK(base64_decode(s, 12, s, sizeof(s)) == -1);
+		CHECK(strcmp(s, "YWJjZGVmZ!!!") == 0);
+		memcpy(dec, "xyz", 4);
+		CHECK(base64_decode("YWJjZA==", 8, dec, 4) == -1);
+		CHECK(strcmp(dec, "xyz") == 0);
+	}
 }
 
 int
