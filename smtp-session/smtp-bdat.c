@@ -52,23 +52,11 @@ read_chunk(struct smtp_conn *c, uint64_t size, bool feed)
 		size_t want =
 		    size < SMTP_READ_CHUNK ? (size_t)size : SMTP_READ_CHUNK;
 		char   *buf;
-		ssize_t n = sio_read(&c->in, smtp_data_timeout(c), want, &buf);
+		ssize_t n = smtp_data_read(c, "BDAT", want, &buf);
 		size_t	used;
 
-		if (n == SIO_TIMEOUT)
-			die_reply(c, 0, 421, "4.4.2",
-			    "timeout in BDAT, "
-			    "closing connection",
-			    "timeout in BDAT");
-		if (n <= 0) {
-			log_info("end of input inside BDAT from %s: message "
-				 "discarded",
-			    c->peer);
-			smtp_tx_reset(c);
-			c->result = "eof in BDAT";
-			c->done = true;
+		if (n < 0)
 			return false;
-		}
 		if (feed)
 			smtp_data_feed(&c->tx.data, buf, (size_t)n, &used,
 			    smtp_tx_sink, c);

@@ -12,6 +12,7 @@
  * is stored as LF, a bare CR is stored as it came, CRLF is stored as LF.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sysexits.h>
 
@@ -201,6 +202,29 @@ smtp_data_finish(struct smtp_data *d, smtp_sink_fn sink, void *arg)
 	return 0;
 }
 
+ssize_t
+smtp_data_read(struct smtp_conn *c, const char *verb, size_t max, char **buf_r)
+{
+	ssize_t n = sio_read(&c->in, smtp_data_timeout(c), max, buf_r);
+	char	text[64], result[32];
+
+	if (n == SIO_TIMEOUT) {
+		snprintf(text, sizeof text, "timeout in %s, closing connection",
+		    verb);
+		snprintf(result, sizeof result, "timeout in %s", verb);
+		die_reply(c, 0, 421, "4.4.2", text, result);
+	}
+	if (n > 0)
+		return n;
+	/* The client is gone mid-message: nothing is stored. */
+	log_info(
+	    "end of input inside %s from %s: message discarded", verb, c->peer);
+	smtp_tx_reset(c);
+	c->result = strcmp(verb, "DATA") == 0 ? "eof in DATA" : "eof in BDAT";
+	c->done = true;
+	return -1;
+}
+
 void
 smtp_cmd_data(struct smtp_conn *c, char *args)
 {
@@ -219,25 +243,11 @@ smtp_cmd_data(struct smtp_conn *c, char *args)
 	smtp_data_init(&c->tx.data, true);
 	smtp_reply(c, 354, NULL, "End data with <CR><LF>.<CR><LF>");
 	for (;;) {
-		ssize_t n = sio_read(
-		    &c->in, smtp_data_timeout(c), SMTP_READ_CHUNK, &buf);
-		size_t used;
+		ssize_t n = smtp_data_read(c, "DATA", SMTP_READ_CHUNK, &buf);
+		size_t	used;
 
-		if (n == SIO_TIMEOUT)
-			die_reply(c, 0, 421, "4.4.2",
-			    "timeout in DATA, "
-			    "closing connection",
-			    "timeout in DATA");
-		if (n <= 0) {
-			/* The client is gone mid-message: nothing is stored. */
-			log_info("end of input inside DATA from %s: message "
-				 "discarded",
-			    c->peer);
-			smtp_tx_reset(c);
-			c->result = "eof in DATA";
-			c->done = true;
+		if (n < 0)
 			return;
-		}
 		/* The sink never fails: it records trouble in tx->err. */
 		if (smtp_data_feed(&c->tx.data, buf, (size_t)n, &used,
 			smtp_tx_sink, c) == 1) {

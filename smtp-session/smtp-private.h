@@ -164,6 +164,16 @@ int smtp_parse_path(char *args, const char *keyword, char *addr,
 
 void smtp_cmd_data(struct smtp_conn *c, char *args);
 
+/*
+ * Reads the next piece of DATA or BDAT content, at most max bytes, with
+ * the data timeout (421 and exit when it runs out).  At the end of input
+ * the transaction is dropped and the session marked done.  verb ("DATA"
+ * or "BDAT") names the command in the log.  Returns the length (> 0), or
+ * -1 when the session is over.
+ */
+ssize_t smtp_data_read(
+    struct smtp_conn *c, const char *verb, size_t max, char **buf_r);
+
 /* ---- smtp-bdat.c ---- */
 
 void smtp_cmd_bdat(struct smtp_conn *c, char *args);
