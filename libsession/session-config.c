@@ -215,26 +215,46 @@ hostname_ok(const char *s)
 	    s[0] != '.' && s[0] != '-';
 }
 
+int
+config_hostport(
+    const char *s, char *host, size_t hostlen, char *port, size_t portlen)
+{
+	const char   *colon = strrchr(s, ':');
+	char	     *end;
+	unsigned long n;
+	char	      name[300];
+	size_t	      len;
+
+	if (colon == NULL || colon == s || (size_t)(colon - s) >= sizeof(name))
+		return -1;
+	len = (size_t)(colon - s);
+	memcpy(name, s, len);
+	name[len] = '\0';
+	if (!hostname_ok(name) || !isdigit((unsigned char)colon[1]))
+		return -1;
+	errno = 0;
+	n = strtoul(colon + 1, &end, 10);
+	if (errno != 0 || *end != '\0' || n < 1 || n > 65535)
+		return -1;
+	/* An address literal's brackets are not part of the address. */
+	if (name[0] == '[') {
+		memmove(name, name + 1, len - 2);
+		name[len - 2] = '\0';
+	}
+	if (strlen(name) >= hostlen || strlen(colon + 1) >= portlen)
+		return -1;
+	memcpy(host, name, strlen(name) + 1);
+	memcpy(port, colon + 1, strlen(colon + 1) + 1);
+	return 0;
+}
+
 /* "host:port", "[v6]:port"; port 1..65535. */
 static bool
 hostport_ok(const char *s)
 {
-	const char   *colon = strrchr(s, ':');
-	char	     *end;
-	unsigned long port;
-	char	      host[300];
+	char host[300], port[8];
 
-	if (colon == NULL || colon == s || (size_t)(colon - s) >= sizeof(host))
-		return false;
-	memcpy(host, s, (size_t)(colon - s));
-	host[colon - s] = '\0';
-	if (!hostname_ok(host))
-		return false;
-	if (!isdigit((unsigned char)colon[1]))
-		return false;
-	errno = 0;
-	port = strtoul(colon + 1, &end, 10);
-	return errno == 0 && *end == '\0' && port >= 1 && port <= 65535;
+	return config_hostport(s, host, sizeof(host), port, sizeof(port)) == 0;
 }
 
 static int

@@ -44,6 +44,14 @@ void config_defaults(struct session_config *cfg);
 int config_load(
     struct session_config *cfg, const char *path, char *err, size_t errlen);
 
+/*
+ * Splits "host:port" or "[address]:port" (as [sendmail] smtp holds it)
+ * into host, without brackets, and port, 1..65535 in digits.  Returns 0,
+ * or -1 when s is not of that form or a part does not fit.
+ */
+int config_hostport(
+    const char *s, char *host, size_t hostlen, char *port, size_t portlen);
+
 /* Which file to read: $BAREMAIL_CONFIG, else the installed one if it exists, else NULL. */
 const char *config_default_path(void);
 

@@ -145,21 +145,18 @@ session_start(int argc, char **argv, const char *ident, const char *usage,
 	if (maildir != NULL)
 		snprintf(cfg->maildir, sizeof(cfg->maildir), "%s", maildir);
 
-	/* Before anything touches the maildir. */
+	/* Before anything touches the maildir, or reads the client. */
 	if (getuid() == 0 || geteuid() == 0) {
-		if (cfg->user[0] == '\0')
-			start_fail(EX_NOPERM, NULL,
-			    "refusing to run as root: "
-			    "set [user] name in %s to the account to switch to",
-			    path != NULL ? path
-					 : BAREMAIL_SYSCONFDIR
-				"/baremail.conf");
-		if (session_drop_root(cfg->user) != 0) {
-			int e = errno;
-			start_fail(e == ENOENT ? EX_CONFIG : EX_NOPERM, NULL,
-			    "cannot switch from root to user %s: %s", cfg->user,
-			    e == ENOENT ? "no such user" : strerror(e));
-		}
+		int status;
+
+		/* Without [user] name the maildir's owner decides. */
+		if (cfg->user[0] == '\0' && cfg->maildir[0] == '\0')
+			default_maildir(cfg, false);
+		status = session_leave_root(cfg->user, cfg->maildir,
+		    path != NULL ? path : BAREMAIL_SYSCONFDIR "/baremail.conf",
+		    err, sizeof(err));
+		if (status != 0)
+			start_fail(status, NULL, "%s", err);
 		switched = true;
 	}
 	if (cfg->maildir[0] == '\0')

@@ -1,6 +1,6 @@
 /*
  * The process around a session: who the peer is, the socket's options,
- * giving up root, and the one exit.
+ * the one root rule and the one way ids change, and the one exit.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include "session-sys.h"
@@ -123,12 +125,79 @@ session_nodelay(int fd)
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
+/* Root cannot come back: every id is the new one and setuid(0) fails. */
+static bool
+switched_for_good(uid_t uid, gid_t gid)
+{
+	uid_t ruid, euid, suid;
+	gid_t rgid, egid, sgid;
+
+	if (getresuid(&ruid, &euid, &suid) != 0 ||
+	    getresgid(&rgid, &egid, &sgid) != 0)
+		return false;
+	if (ruid != uid || euid != uid || suid != uid || rgid != gid ||
+	    egid != gid || sgid != gid)
+		return false;
+	return setuid(0) == -1 && seteuid(0) == -1 &&
+	    (gid == 0 || setgid(0) == -1);
+}
+
+int
+session_switch_ids(
+    uid_t uid, gid_t gid, const char *user, struct session_ids *saved)
+{
+	int e;
+
+	if (saved != NULL) {
+		saved->switched = false;
+		saved->egid = getegid();
+		saved->ngroups = getgroups(SESSION_MAX_GROUPS, saved->groups);
+		if (saved->ngroups < 0)
+			return -1;
+	}
+	/* Groups first: once the uid changes we may no longer set them. */
+	if ((user != NULL ? initgroups(user, gid) : setgroups(1, &gid)) != 0)
+		goto undo;
+	if (saved == NULL) {
+		if (setresgid(gid, gid, gid) != 0 ||
+		    setresuid(uid, uid, uid) != 0)
+			goto undo;
+		if (!switched_for_good(uid, gid)) {
+			errno = EPERM;
+			return -1; /* half-switched: the caller must stop */
+		}
+		errno = 0;
+		return 0;
+	}
+	if (setegid(gid) != 0 || seteuid(uid) != 0)
+		goto undo;
+	saved->switched = true;
+	return 0;
+undo:
+	e = errno;
+	if (saved != NULL) {
+		saved->switched = true;
+		session_ids_restore(saved);
+	}
+	errno = e;
+	return -1;
+}
+
+void
+session_ids_restore(struct session_ids *saved)
+{
+	if (!saved->switched)
+		return;
+	if (seteuid(0) < 0 || setegid(saved->egid) < 0 ||
+	    setgroups((size_t)saved->ngroups, saved->groups) < 0)
+		abort(); /* half-switched ids are no state to go on in */
+	saved->switched = false;
+}
+
 int
 session_drop_root(const char *user)
 {
 	struct passwd *pw;
-	uid_t	       uid, ruid, euid, suid;
-	gid_t	       gid, rgid, egid, sgid;
 
 	if (getuid() != 0 && geteuid() != 0)
 		return 0;
@@ -143,38 +212,45 @@ session_drop_root(const char *user)
 			errno = ENOENT;
 		return -1;
 	}
-	uid = pw->pw_uid;
-	gid = pw->pw_gid;
 	/* Switching to another root account would drop nothing. */
-	if (uid == 0) {
+	if (pw->pw_uid == 0) {
 		errno = EPERM;
 		return -1;
 	}
-	/* Groups first: once the uid changes we may no longer set them. */
-	if (initgroups(user, gid) != 0)
-		return -1;
-	if (setresgid(gid, gid, gid) != 0)
-		return -1;
-	if (setresuid(uid, uid, uid) != 0)
-		return -1;
+	return session_switch_ids(pw->pw_uid, pw->pw_gid, user, NULL);
+}
 
-	/* Verify: all three ids changed, and root cannot come back. */
-	if (getresuid(&ruid, &euid, &suid) != 0 ||
-	    getresgid(&rgid, &egid, &sgid) != 0)
-		return -1;
-	if (ruid != uid || euid != uid || suid != uid || rgid != gid ||
-	    egid != gid || sgid != gid || getuid() != uid || geteuid() != uid ||
-	    getgid() != gid || getegid() != gid) {
-		errno = EPERM;
-		return -1;
+int
+session_leave_root(const char *user, const char *maildir, const char *conf,
+    char *why, size_t whylen)
+{
+	struct stat st;
+	int	    e;
+
+	if (getuid() != 0 && geteuid() != 0)
+		return 0;
+	if (user != NULL && user[0] != '\0') {
+		if (session_drop_root(user) == 0)
+			return 0;
+		e = errno;
+		snprintf(why, whylen, "cannot switch from root to user %s: %s",
+		    user, e == ENOENT ? "no such user" : strerror(e));
+		return e == ENOENT ? EX_CONFIG : EX_NOPERM;
 	}
-	if (setuid(0) != -1 || seteuid(0) != -1 ||
-	    (gid != 0 && setgid(0) != -1)) {
-		errno = EPERM;
-		return -1;
+	/* No [user] name: the account that owns the maildir serves it. */
+	if (stat(maildir, &st) == 0 && st.st_uid != 0) {
+		if (session_switch_ids(st.st_uid, st.st_gid, NULL, NULL) == 0)
+			return 0;
+		snprintf(why, whylen,
+		    "cannot switch from root to the owner (uid %lu) of %s: %s",
+		    (unsigned long)st.st_uid, maildir, strerror(errno));
+		return EX_NOPERM;
 	}
-	errno = 0;
-	return 0;
+	snprintf(why, whylen,
+	    "refusing to run as root: set [user] name in %s to the account "
+	    "to switch to (or make that account the owner of the maildir %s)",
+	    conf, maildir);
+	return EX_NOPERM;
 }
 
 static void (*exit_hook)(int status);

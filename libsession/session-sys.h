@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 /*
  * Describes the client: the address of the socket on fd (getpeername), else
@@ -18,12 +19,47 @@ bool session_peer(int fd, char *buf, size_t len);
 /* Sets TCP_NODELAY when fd is a TCP socket; harmless otherwise. */
 void session_nodelay(int fd);
 
+#define SESSION_MAX_GROUPS 256
+
+/* Root's ids, kept while it acts as another account for a while. */
+struct session_ids {
+	bool  switched;
+	gid_t egid;
+	int   ngroups;
+	gid_t groups[SESSION_MAX_GROUPS];
+};
+
 /*
- * When running as root: switches to user (setgid, initgroups, setuid) and
- * verifies that root cannot be regained.  Fails (-1, errno) when user is
- * empty or unknown, or a step fails.  Not root: does nothing, returns 0.
+ * The one way ids change.  Becomes uid:gid, with the supplementary groups
+ * of user (initgroups) or gid alone when user is NULL.  saved NULL: for
+ * good (real, effective and saved ids), verified that root cannot come
+ * back (on failure the caller must stop: some ids may have changed).
+ * Else only the effective ids, until session_ids_restore(saved); on
+ * failure the ids are as they were.  Returns 0, or -1 (errno).
+ */
+int session_switch_ids(
+    uid_t uid, gid_t gid, const char *user, struct session_ids *saved);
+/* Back to the ids saved by session_switch_ids(); aborts when it cannot. */
+void session_ids_restore(struct session_ids *saved);
+
+/*
+ * When running as root: switches for good to user (setgid, initgroups,
+ * setuid) and verifies that root cannot be regained.  Fails (-1, errno)
+ * when user is empty or unknown, or a step fails.  Not root: does nothing,
+ * returns 0.
  */
 int session_drop_root(const char *user);
+
+/*
+ * The one root rule of every program that reads what a client sends:
+ * that never happens as root.  Run as root, switches for good to user
+ * ([user] name) when set, else to the owner of maildir when it exists and
+ * is not root; else refuses.  conf names the configuration file for the
+ * message.  Not root: does nothing.  Returns 0, or the exit status
+ * (EX_CONFIG for an unknown user, else EX_NOPERM) with the reason in why.
+ */
+int session_leave_root(const char *user, const char *maildir, const char *conf,
+    char *why, size_t whylen);
 
 /*
  * Ends the process with status.  All die_*() helpers end here, so a fuzz

@@ -1,6 +1,5 @@
 /* pop3-session: serves the maildir to one POP3 client on stdin/stdout. */
 #include <errno.h>
-#include <signal.h>
 #include <string.h>
 #include <sysexits.h>
 #include <unistd.h>
@@ -28,8 +27,6 @@ main(int argc, char **argv)
 	int			status;
 
 	session_start(argc, argv, "pop3-session", usage, &cfg);
-	/* A client that hangs up is not a reason to die mid-UPDATE. */
-	signal(SIGPIPE, SIG_IGN);
 	session_nodelay(STDOUT_FILENO);
 	if (maildir_open(&md, cfg.maildir) == -1) {
 		log_err("maildir %s: %s", cfg.maildir, strerror(errno));

@@ -20,30 +20,22 @@
 #include "maildir.h"
 #include "sendmail.h"
 #include "session-io.h"
+#include "session-sys.h"
 
 #define SM_CONNECT_TIMEOUT 30	/* seconds, to reach the SMTP service */
 #define SM_REPLY_MAX	   1000 /* a reply line (RFC 5321: 512) */
-#define SM_MAX_GROUPS	   256
 
 /* ---- the maildir ---- */
 
-/* Effective ids saved while root acts as the maildir's owner. */
-struct sm_ids {
-	bool  switched;
-	gid_t egid;
-	int   ngroups;
-	gid_t groups[SM_MAX_GROUPS];
-};
-
 /*
- * Run as root, becomes (effectively, and only until ids_restore) the
- * owner of the maildir, so that the message belongs to the account that
- * serves it and root does not create files where someone else could have
- * planted symlinks.  A maildir that does not exist yet is made for
+ * Run as root, becomes (effectively, and only until session_ids_restore)
+ * the owner of the maildir, so that the message belongs to the account
+ * that serves it and root does not create files where someone else could
+ * have planted symlinks.  A maildir that does not exist yet is made for
  * [user] name when there is one.
  */
 static int
-ids_switch(struct sendmail_delivery *d, struct sm_ids *ids)
+ids_switch(struct sendmail_delivery *d, struct session_ids *ids)
 {
 	const char *path = d->cfg->maildir;
 	struct stat st;
@@ -72,32 +64,13 @@ ids_switch(struct sendmail_delivery *d, struct sm_ids *ids)
 	}
 	if (st.st_uid == 0)
 		return 0;
-	ids->egid = getegid();
-	ids->ngroups = getgroups(SM_MAX_GROUPS, ids->groups);
-	if (ids->ngroups < 0 || setgroups(1, &st.st_gid) < 0 ||
-	    setegid(st.st_gid) < 0 || seteuid(st.st_uid) < 0) {
+	if (session_switch_ids(st.st_uid, st.st_gid, NULL, ids) < 0) {
 		snprintf(d->why_maildir, sizeof(d->why_maildir),
 		    "cannot act as the owner (uid %lu) of %s: %s",
 		    (unsigned long)st.st_uid, path, strerror(errno));
-		if (seteuid(0) == 0 && setegid(ids->egid) == 0 &&
-		    ids->ngroups >= 0)
-			(void)setgroups((size_t)ids->ngroups, ids->groups);
 		return -1;
 	}
-	ids->switched = true;
 	return 0;
-}
-
-static void
-ids_restore(struct sm_ids *ids)
-{
-	if (!ids->switched)
-		return;
-	/* Back to root: dead.letter may still have to be written as root. */
-	if (seteuid(0) < 0 || setegid(ids->egid) < 0 ||
-	    setgroups((size_t)ids->ngroups, ids->groups) < 0)
-		abort(); /* half-switched ids are no state to go on in */
-	ids->switched = false;
 }
 
 /* The message, under the trace fields of its final delivery. */
@@ -121,7 +94,7 @@ sendmail_deliver_maildir(struct sendmail_delivery *d)
 {
 	struct maildir	    md;
 	struct maildir_tmp *t;
-	struct sm_ids	    ids;
+	struct session_ids  ids;
 	char		    name[MAILDIR_NAME_MAX + 1];
 	int		    r = -1;
 
@@ -160,7 +133,7 @@ sendmail_deliver_maildir(struct sendmail_delivery *d)
 	r = 0;
 out:
 	free(t);
-	ids_restore(&ids);
+	session_ids_restore(&ids);
 	return r;
 }
 
@@ -175,30 +148,6 @@ struct sm_smtp {
 	char		  text[200]; /* its last line, for messages */
 };
 
-/* Splits "host:port" or "[v6]:port". */
-static int
-split_hostport(
-    const char *s, char *host, size_t hostlen, char *port, size_t portlen)
-{
-	const char *colon = strrchr(s, ':');
-	const char *h = s;
-	size_t	    hl;
-
-	if (colon == NULL)
-		return -1;
-	hl = (size_t)(colon - s);
-	if (hl >= 2 && s[0] == '[' && s[hl - 1] == ']') {
-		h = s + 1;
-		hl -= 2;
-	}
-	if (hl == 0 || hl >= hostlen || strlen(colon + 1) >= portlen)
-		return -1;
-	memcpy(host, h, hl);
-	host[hl] = '\0';
-	snprintf(port, portlen, "%s", colon + 1);
-	return 0;
-}
-
 static int
 smtp_connect(struct sendmail_delivery *d, const char *hostport)
 {
@@ -207,7 +156,7 @@ smtp_connect(struct sendmail_delivery *d, const char *hostport)
 	char		host[300], port[16];
 	int		fd = -1, e, saved = 0;
 
-	if (split_hostport(hostport, host, sizeof(host), port, sizeof(port)) <
+	if (config_hostport(hostport, host, sizeof(host), port, sizeof(port)) <
 	    0) {
 		snprintf(d->why_smtp, sizeof(d->why_smtp),
 		    "[sendmail] smtp %s is not host:port", hostport);

@@ -198,53 +198,19 @@ read_message(struct sendmail_input *in)
 
 /* -bs: the SMTP session, on stdin and stdout, in this process. */
 static int
-run_smtp(struct session_config *cfg)
+run_smtp(struct session_config *cfg, const char *conf)
 {
-	struct maildir md;
-	struct stat    st;
+	char why[1024];
+	int  status;
 
-	/*
-	 * As root: the [user] name every session switches to, else the
-	 * maildir's owner, for the same reasons as a delivery (see
-	 * sendmail-deliver.c).
-	 */
-	if (geteuid() == 0 && cfg->user[0] != '\0') {
-		if (session_drop_root(cfg->user) < 0) {
-			sm_say(LOG_ERR, "cannot switch to [user] name %s: %s",
-			    cfg->user, strerror(errno));
-			return EX_NOPERM;
-		}
-	} else if (geteuid() == 0 && stat(cfg->maildir, &st) == 0 &&
-	    st.st_uid != 0) {
-		if (setgroups(1, &st.st_gid) < 0 || setgid(st.st_gid) < 0 ||
-		    setuid(st.st_uid) < 0 || setuid(0) == 0) {
-			sm_say(LOG_ERR,
-			    "cannot switch to the owner "
-			    "(uid %lu) of %s: %s",
-			    (unsigned long)st.st_uid, cfg->maildir,
-			    strerror(errno));
-			return EX_NOPERM;
-		}
+	/* The client is parsed as smtp-session would: never as root. */
+	status =
+	    session_leave_root(cfg->user, cfg->maildir, conf, why, sizeof(why));
+	if (status != 0) {
+		sm_say(LOG_ERR, "%s", why);
+		return status;
 	}
-	if (maildir_open(&md, cfg->maildir) < 0) {
-		sm_say(
-		    LOG_ERR, "maildir %s: %s", cfg->maildir, strerror(errno));
-		printf("421 4.3.0 %s mailbox unavailable, try again later\r\n",
-		    cfg->hostname);
-		fflush(stdout);
-		return EX_TEMPFAIL;
-	}
-	struct smtp_conn *c =
-	    smtp_conn_new(cfg, &md, STDIN_FILENO, STDOUT_FILENO);
-	if (c == NULL) {
-		sm_say(LOG_ERR, "out of memory");
-		maildir_close(&md);
-		return EX_OSERR;
-	}
-	int status = smtp_session_run(c);
-	smtp_conn_free(c);
-	maildir_close(&md);
-	return status;
+	return smtp_serve(cfg, STDIN_FILENO, STDOUT_FILENO);
 }
 
 /* Envelope addresses from the command line, qualified, commas split. */
@@ -496,7 +462,11 @@ sendmail_run(int argc, char **argv)
 
 	switch (a.mode) {
 	case SM_MODE_SMTP:
-		status = cfg_ok ? run_smtp(&cfg) : EX_CONFIG;
+		status = cfg_ok
+		    ? run_smtp(&cfg,
+			  path != NULL ? path
+				       : BAREMAIL_SYSCONFDIR "/baremail.conf")
+		    : EX_CONFIG;
 		break;
 	case SM_MODE_VERIFY:
 		status = cfg_ok ? run_verify(&a, &cfg) : EX_CONFIG;

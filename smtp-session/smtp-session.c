@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sysexits.h>
+#include <unistd.h>
 
 #include "session-log.h"
 #include "session-sys.h"
@@ -305,4 +306,43 @@ smtp_session_run(struct smtp_conn *c)
 	smtp_tx_reset(c);
 	log_summary(c);
 	return 0;
+}
+
+/* Before a session exists: one 421 line, so the client retries later. */
+static int
+refuse(const struct session_config *cfg, int out_fd, int status)
+{
+	char line[512];
+	int  n = snprintf(line, sizeof line,
+	     "421 4.3.0 %s service not available, try again later\r\n",
+	     cfg->hostname);
+
+	if (n > 0 && (size_t)n < sizeof line &&
+	    write(out_fd, line, (size_t)n) < 0)
+		log_debug("the client is gone: %s", strerror(errno));
+	return status;
+}
+
+int
+smtp_serve(const struct session_config *cfg, int in_fd, int out_fd)
+{
+	struct maildir	  md;
+	struct smtp_conn *c;
+	int		  status;
+
+	if (maildir_open(&md, cfg->maildir) != 0) {
+		log_err("cannot open maildir %s: %s", cfg->maildir,
+		    strerror(errno));
+		return refuse(cfg, out_fd, EX_TEMPFAIL);
+	}
+	c = smtp_conn_new(cfg, &md, in_fd, out_fd);
+	if (c == NULL) {
+		log_err("out of memory");
+		maildir_close(&md);
+		return refuse(cfg, out_fd, EX_OSERR);
+	}
+	status = smtp_session_run(c);
+	smtp_conn_free(c);
+	maildir_close(&md);
+	return status;
 }

@@ -41,4 +41,14 @@ int smtp_session_run(struct smtp_conn *c);
 /* Aborts any open delivery and frees the session; safe with NULL. */
 void smtp_conn_free(struct smtp_conn *c);
 
+/*
+ * The whole of a program that serves SMTP once root is left behind
+ * (smtp-session, baremail-sendmail -bs): opens cfg->maildir, runs one
+ * session on in_fd/out_fd and closes it again.  When the maildir cannot
+ * be opened, or memory runs out, the client gets one 421 line instead of
+ * a greeting, so it retries later.  Returns the exit status: the
+ * session's, else EX_TEMPFAIL (maildir) or EX_OSERR (memory).
+ */
+int smtp_serve(const struct session_config *cfg, int in_fd, int out_fd);
+
 #endif

@@ -324,6 +324,8 @@ check_dropped() {
 @test "started as root without [user] name, the sessions refuse to run (77, no greeting)" {
 	[ "$(id -u)" = 0 ] || skip "needs root (CI runs as root)"
 	printf '[maildir]\npath = %s\n' "$MD" > "$CONF"
+	# A maildir of root's: one of another account's would be served as it.
+	chown -R root "$MD"
 	run bash -c 'printf "QUIT\r\n" | timeout "$1" $2 "$3"' _ "$T" "$WRAP" "$SMTP_SESSION"
 	[ "$status" = 77 ]
 	[[ "$output" != 220* ]]

@@ -335,6 +335,32 @@ test_strings(void)
 	CHECK(strcmp(cfg.maildir, "/m") == 0);
 }
 
+/* The one reading of host:port, for the config check and for sendmail. */
+static void
+test_hostport(void)
+{
+	char host[16], port[8];
+
+	CHECK(config_hostport(
+		  "127.0.0.1:25", host, sizeof(host), port, sizeof(port)) == 0);
+	CHECK(strcmp(host, "127.0.0.1") == 0 && strcmp(port, "25") == 0);
+	CHECK(config_hostport(
+		  "[::1]:2525", host, sizeof(host), port, sizeof(port)) == 0);
+	CHECK(strcmp(host, "::1") == 0 && strcmp(port, "2525") == 0);
+	CHECK(config_hostport("mail.lan:65535", host, sizeof(host), port,
+		  sizeof(port)) == 0);
+	CHECK(strcmp(host, "mail.lan") == 0);
+	const char *bad[] = { "", "host", ":25", "host:", "host:0",
+		"host:65536", "host:2x", "host:-1", "h st:25", "[::1:25",
+		"[]:25", "a:b:c" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK(config_hostport(bad[i], host, sizeof(host), port,
+			  sizeof(port)) == -1);
+	/* Too long for the caller's buffer: refused, not cut. */
+	CHECK(config_hostport("a-rather-long-host-name:25", host, sizeof(host),
+		  port, sizeof(port)) == -1);
+}
+
 static void
 test_structure(void)
 {
@@ -409,6 +435,7 @@ main(void)
 	test_booleans();
 	test_levels();
 	test_strings();
+	test_hostport();
 	test_structure();
 	test_unreadable();
 	unlink(path);

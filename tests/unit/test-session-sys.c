@@ -11,6 +11,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <sysexits.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -292,6 +294,112 @@ test_drop_root(void)
 	CHECK(getuid() == 0 && geteuid() == 0);
 }
 
+/* Acting as another account for a while, and back (sendmail's delivery). */
+static int
+child_act_as(void)
+{
+	struct passwd	  *pw = getpwnam(TEST_USER);
+	struct session_ids ids;
+	gid_t		   groups[64];
+	int		   ng;
+
+	if (pw == NULL)
+		return 2;
+	CHECK(session_switch_ids(pw->pw_uid, pw->pw_gid, NULL, &ids) == 0);
+	CHECK(ids.switched);
+	CHECK(geteuid() == pw->pw_uid && getegid() == pw->pw_gid);
+	CHECK(getuid() == 0);
+	ng = getgroups(64, groups);
+	CHECK(ng == 1 && groups[0] == pw->pw_gid);
+	session_ids_restore(&ids);
+	CHECK(!ids.switched && geteuid() == 0 && getegid() == 0);
+	session_ids_restore(&ids); /* safe twice */
+	CHECK(geteuid() == 0);
+	return 0;
+}
+
+/* The root rule: which account, or why not. */
+static int
+child_leave_root(const char *dir, bool owned)
+{
+	struct passwd *pw = getpwnam(TEST_USER);
+	char	       why[512];
+
+	if (pw == NULL)
+		return 2;
+	if (!owned) {
+		CHECK(session_leave_root(
+			  "", dir, "/x.conf", why, sizeof(why)) == EX_NOPERM);
+		CHECK(strstr(why, "set [user] name in /x.conf") != NULL);
+		CHECK(session_leave_root("no-such-user-here", dir, "/x.conf",
+			  why, sizeof(why)) == EX_CONFIG);
+		CHECK(strstr(why, "no such user") != NULL);
+		CHECK(geteuid() == 0);
+		return 0;
+	}
+	CHECK(chown(dir, pw->pw_uid, pw->pw_gid) == 0);
+	CHECK(session_leave_root("", dir, "/x.conf", why, sizeof(why)) == 0);
+	CHECK(getuid() == pw->pw_uid && geteuid() == pw->pw_uid);
+	CHECK(setuid(0) == -1);
+	return 0;
+}
+
+static void
+run_child(int (*fn)(void))
+{
+	int   status;
+	pid_t pid;
+
+	fflush(stdout); /* the child must not print our buffer again */
+	pid = fork();
+	if (pid == 0) {
+		int rc = fn();
+		_exit(rc ? rc : check_failures ? 1 : 0);
+	}
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+static char leave_dir[64];
+
+static int
+child_leave_root_owned(void)
+{
+	return child_leave_root(leave_dir, true);
+}
+
+static int
+child_leave_root_refused(void)
+{
+	return child_leave_root(leave_dir, false);
+}
+
+static void
+test_ids(void)
+{
+	char why[64] = "";
+
+	if (geteuid() != 0) {
+		printf("# skip id switches: not running as root\n");
+		CHECK(session_leave_root(
+			  "", "/", "/x.conf", why, sizeof(why)) == 0);
+		return;
+	}
+	if (getpwnam(TEST_USER) == NULL) {
+		printf("# skip id switches: no account %s\n", TEST_USER);
+		return;
+	}
+	run_child(child_act_as);
+	snprintf(leave_dir, sizeof(leave_dir), "/tmp/test-session-sys.XXXXXX");
+	CHECK(mkdtemp(leave_dir) != NULL);
+	run_child(child_leave_root_refused);
+	run_child(child_leave_root_owned);
+	/* A maildir that does not exist is no owner either. */
+	CHECK(rmdir(leave_dir) == 0);
+	run_child(child_leave_root_refused);
+	CHECK(geteuid() == 0);
+}
+
 static jmp_buf	    exit_jmp;
 static volatile int exit_status = -1;
 
@@ -330,6 +438,7 @@ main(void)
 	test_peer_tcp();
 	test_peer_env();
 	test_drop_root();
+	test_ids();
 	test_exit();
 	return CHECK_DONE();
 }
