@@ -1,5 +1,10 @@
 # Shared by every bats file.  Each test gets its own maildir and config
 # under $BATS_TEST_TMPDIR, and every program runs under timeout(1).
+#
+# A line '! cmd' never fails a bats test (errexit ignores it): write
+# 'run ! cmd', 'run -1 grep ...' or an explicit [ ... ] (scripts/analyze.sh
+# rejects the bare form).
+bats_require_minimum_version 1.5.0
 load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
 load '/usr/lib/bats/bats-file/load'
