@@ -94,7 +94,10 @@ other_caller() {
 	CALLER=$ME
 	if [ "$MYUID" = 0 ]; then
 		mkdir -p "$BATS_TEST_TMPDIR/bin"
-		cp "$SENDMAIL" "$BATS_TEST_TMPDIR/bin/baremail-sendmail"
+		# Setup may have copied it there already (a checkout under
+		# /root, which other accounts cannot enter).
+		[ "$SENDMAIL" -ef "$BATS_TEST_TMPDIR/bin/baremail-sendmail" ] ||
+		    cp "$SENDMAIL" "$BATS_TEST_TMPDIR/bin/baremail-sendmail"
 		chmod 0755 "$BATS_TEST_TMPDIR/bin" "$BATS_TEST_TMPDIR/bin/baremail-sendmail"
 		SENDMAIL="$BATS_TEST_TMPDIR/bin/baremail-sendmail"
 		CALLER=nobody
