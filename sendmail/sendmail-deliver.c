@@ -40,7 +40,8 @@ struct sm_ids {
  * owner of the maildir, so that the message belongs to the account that
  * serves it and root does not create files where someone else could have
  * planted symlinks.  A maildir that does not exist yet is made for
- * [user] name when there is one.
+ * [user] name when there is one, with the directories above it that are
+ * missing too.
  */
 static int
 ids_switch(struct sendmail_delivery *d, struct sm_ids *ids)
@@ -62,8 +63,7 @@ ids_switch(struct sendmail_delivery *d, struct sm_ids *ids)
 			    "[user] name %s: no such user", d->cfg->user);
 			return -1;
 		}
-		if ((mkdir(path, 0700) < 0 && errno != EEXIST) ||
-		    chown(path, pw->pw_uid, pw->pw_gid) < 0 ||
+		if (maildir_mkpath(path, pw->pw_uid, pw->pw_gid) < 0 ||
 		    stat(path, &st) < 0) {
 			snprintf(d->why_maildir, sizeof(d->why_maildir),
 			    "%s: %s", path, strerror(errno));

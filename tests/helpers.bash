@@ -109,6 +109,26 @@ only_message() {
 	printf '%s\n' "$f"
 }
 
+# fresh_top: an empty directory the sessions' account may write in, as a
+# new user's home would be; its path in $TOP.
+fresh_top() {
+	TOP="$BATS_TEST_TMPDIR/fresh"
+	mkdir "$TOP"
+	if [ "$(id -u)" = 0 ]; then chown "$TEST_USER" "$TOP"; fi
+}
+
+# assert_made_0700 DIR...: each is a directory of mode 0700, owned by the
+# account the sessions run as.
+assert_made_0700() {
+	local d owner
+	owner=$(id -un)
+	if [ "$(id -u)" = 0 ]; then owner=$TEST_USER; fi
+	for d in "$@"; do
+		[ -d "$d" ]
+		[ "$(stat -c '%a %U' "$d")" = "700 $owner" ]
+	done
+}
+
 # A free TCP port on loopback.
 free_port() {
 	$PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'

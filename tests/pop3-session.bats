@@ -574,6 +574,23 @@ assert t < (60 if WRAP else 5), t
 	[[ "$output" == *"-ERR [SYS/TEMP] mailbox unavailable"* ]]
 }
 
+@test "a maildir that does not exist yet (nor its parents) is an empty mailbox" {
+	fresh_top
+	run bash -c 'printf "USER u\r\nPASS p\r\nSTAT\r\nLIST\r\nUIDL\r\nQUIT\r\n" |
+	    timeout "$1" $2 "$3" -m "$4"' _ "$T" "$WRAP" "$POP3_SESSION" "$TOP/a/b/Maildir"
+	[ "$status" -eq 0 ]
+	mapfile -t lines <<<"${output//$'\r'/}"
+	[ "${lines[0]:0:4}" = "+OK " ]
+	[ "${lines[3]}" = "+OK 0 0" ]
+	[ "${lines[4]}" = "+OK scan listing follows" ]
+	[ "${lines[5]}" = "." ]
+	[ "${lines[6]}" = "+OK unique-id listing follows" ]
+	[ "${lines[7]}" = "." ]
+	[ "${lines[8]}" = "+OK BareMail POP3 signing off (0 messages deleted)" ]
+	# Made as smtp-session would make it, ready for the first delivery.
+	assert_made_0700 "$TOP/a" "$TOP/a/b" "$TOP/a/b/Maildir" "$TOP/a/b/Maildir/new"
+}
+
 # ---- over a socket, with real clients ----
 
 @test "socket: a Thunderbird-like dialogue (CAPA, AUTH PLAIN without initial response, ... QUIT)" {

@@ -731,6 +731,17 @@ EOF
 	[ "$(stat -c %U "$(only_message)")" = "$TEST_USER" ]
 }
 
+@test "a maildir whose parents do not exist is made (0700 each, the owner's) and delivered to" {
+	fresh_top
+	conf_set maildir path "$TOP/a/b/Maildir"
+	MD=$TOP/a/b/Maildir
+	run bash -c 'umask 022; printf "Subject: s\n\nb\n" | timeout "$1" $2 "$3" root' \
+	    _ "$T" "$WRAP" "$SENDMAIL"
+	[ "$status" -eq 0 ]
+	[ "$(stat -c %U "$(only_message)")" = "$OWNER" ]
+	assert_made_0700 "$TOP/a" "$TOP/a/b" "$MD" "$MD/tmp" "$MD/new" "$MD/cur"
+}
+
 @test "maildir not writable by the caller: submitted over SMTP to smtp-session" {
 	listen_inetd "$SMTP_SESSION"
 	locked_config "$PORT"

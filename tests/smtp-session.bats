@@ -577,6 +577,18 @@ smuggle() {
 	[[ "$(last_reply)" == "421 4.3.0 "* ]]
 }
 
+@test "a maildir whose parents do not exist is made (0700 each) and the message stored" {
+	fresh_top
+	# umask 022, a new user's: what is made is 0700 all the same.
+	run bash -c 'umask 022; printf "EHLO t\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\nSubject: s\r\n\r\nx\r\n.\r\nQUIT\r\n" |
+	    timeout "$1" $2 "$3" -m "$4"' _ "$T" "$WRAP" "$SMTP_SESSION" "$TOP/a/b/Maildir"
+	[ "$status" -eq 0 ]
+	[ "$(final_codes)" = "220 250 250 250 354 250 221" ]
+	[ "$(find "$TOP/a/b/Maildir/new" -type f | wc -l)" = 1 ]
+	assert_made_0700 "$TOP/a" "$TOP/a/b" "$TOP/a/b/Maildir" \
+	    "$TOP/a/b/Maildir/tmp" "$TOP/a/b/Maildir/new" "$TOP/a/b/Maildir/cur"
+}
+
 @test "a delivery that cannot be completed is 451 4.3.0, nothing stored, session goes on" {
 	# new/ turns read-only once the session has opened the maildir.
 	run timeout "$T" $PY - "$SMTP_SESSION" "$MD" <<'EOF'
