@@ -82,7 +82,7 @@ smtp=$top/build/smtp-session/smtp-session
 pop3=$top/build/pop3-session/pop3-session
 
 # The sessions' configuration: this maildir, this account; nothing from
-# /etc/baremail.conf.  systemd-socket-activate passes on only a few
+# an installed baremail.conf.  systemd-socket-activate passes on only a few
 # variables, so it goes by -c.
 run=$(mktemp -d "${TMPDIR:-/tmp}/baremail-serve.XXXXXX")
 chmod 0755 "$run"

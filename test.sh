@@ -40,10 +40,10 @@ check() {	# check NAME DIR MESON-TEST-ARGS...
 	fi
 }
 
-build build -Dwerror=true || failed="$failed build"
+build build -Dwerror=true -Dtests=enabled || failed="$failed build"
 check plain build --num-processes 2
 
-build build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false ||
+build build-asan -Dwerror=true -Dtests=enabled -Db_sanitize=address,undefined -Db_lundef=false ||
     failed="$failed build-asan"
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     check asan build-asan --num-processes 2

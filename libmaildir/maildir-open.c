@@ -1,6 +1,7 @@
 /* Opening, closing and locking a maildir. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/file.h>
@@ -43,19 +44,89 @@ open_sub(int dirfd, const char *sub, bool *made_r)
 	return fd;
 }
 
+/*
+ * Makes the one directory buf names (its parent exists), mode 0700, owned
+ * by uid:gid, and fsyncs its parent so that the new entry is durable.
+ * Returns 1 when it made it, 0 when it was there, -1 on error.
+ */
+static int
+make_one(const char *buf, uid_t uid, gid_t gid)
+{
+	int fd, up, e;
+
+	if (mkdir(buf, 0700) < 0)
+		return errno == EEXIST ? 0 : -1;
+	/* O_NOFOLLOW: chown what we made, never what replaced it. */
+	fd = open(buf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if ((uid != (uid_t)-1 || gid != (gid_t)-1) && fchown(fd, uid, gid) < 0)
+		goto fail;
+	up = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (up < 0)
+		goto fail;
+	if (fsync(up) < 0) {
+		e = errno;
+		close(up);
+		errno = e;
+		goto fail;
+	}
+	close(up);
+	close(fd);
+	return 1;
+fail:
+	e = errno;
+	close(fd);
+	errno = e;
+	return -1;
+}
+
+int
+maildir_mkpath(const char *path, uid_t uid, gid_t gid)
+{
+	char   buf[PATH_MAX];
+	size_t len = strlen(path);
+	int    r;
+
+	if (len == 0) {
+		errno = ENOENT;
+		return -1;
+	}
+	if (len >= sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	/* Usually the parent exists: one mkdir. */
+	r = make_one(path, uid, gid);
+	if (r >= 0 || errno != ENOENT)
+		return r;
+	/* Else every missing directory from the top down. */
+	memcpy(buf, path, len + 1);
+	for (size_t i = 1; i <= len; i++) {
+		if (buf[i] != '/' && buf[i] != '\0')
+			continue;
+		if (buf[i - 1] == '/')
+			continue; /* "a//b" */
+		buf[i] = '\0';
+		r = make_one(buf, uid, gid);
+		buf[i] = i < len ? '/' : '\0';
+		if (r < 0)
+			return -1;
+	}
+	return r;
+}
+
 int
 maildir_open(struct maildir *md, const char *path)
 {
-	bool made_top = false, made_sub = false;
+	bool made_sub = false;
 	char host[256];
 	int  e;
 
 	memset(md, 0, sizeof(*md));
 	md->dirfd = md->tmpfd = md->newfd = md->curfd = -1;
 
-	if (mkdir(path, 0700) == 0)
-		made_top = true;
-	else if (errno != EEXIST)
+	if (maildir_mkpath(path, (uid_t)-1, (gid_t)-1) < 0)
 		return -1;
 	md->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (md->dirfd < 0)
@@ -70,19 +141,6 @@ maildir_open(struct maildir *md, const char *path)
 	 */
 	if (made_sub && fsync(md->dirfd) < 0)
 		goto fail;
-	if (made_top) {
-		int up =
-		    openat(md->dirfd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-		if (up < 0 || fsync(up) < 0) {
-			e = errno;
-			if (up >= 0)
-				close(up);
-			errno = e;
-			goto fail;
-		}
-		close(up);
-	}
 
 	if (gethostname(host, sizeof(host)) < 0 || host[0] == '\0')
 		strcpy(host, "localhost");

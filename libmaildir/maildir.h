@@ -31,6 +31,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 #define MAILDIR_NAME_MAX  255 /* a file name, without NUL */
@@ -47,14 +48,23 @@ struct maildir {
 };
 
 /*
- * Opens the maildir at path, creating path (if its parent exists) and tmp/,
- * new/ and cur/ with mode 0700 when they are missing.  Fails with ENOTDIR
+ * Opens the maildir at path, creating path, the directories above it and
+ * tmp/, new/ and cur/ with mode 0700 when they are missing.  Fails with ENOTDIR
  * when path or one of the three is not a directory, with EACCES when one of
  * them is not writable, and with whatever open/mkdir said otherwise.  The
  * caller owns *md and releases it with maildir_close().
  */
 int  maildir_open(struct maildir *md, const char *path);
 void maildir_close(struct maildir *md); /* safe twice */
+
+/*
+ * Makes path and every missing directory above it, mode 0700, each owned
+ * by uid:gid ((uid_t)-1 and (gid_t)-1 leave the creator's), and fsyncs the
+ * directory that names each one it makes.  Returns 1 when it made path
+ * itself, 0 when path was there already (a file there fails later, when
+ * it is opened as a directory), -1 on error.
+ */
+int maildir_mkpath(const char *path, uid_t uid, gid_t gid);
 
 /*
  * Takes a lock on the whole maildir (flock on the directory), for POP3's

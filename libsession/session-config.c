@@ -361,7 +361,9 @@ config_key(void *user, const char *section, const char *key, const char *value)
  * inih's line reader, ours so that we know the line number in config_key()
  * and can refuse lines longer than inih's fixed buffer (it would split
  * them) and strip indentation (inih would take an indented line for the
- * continuation of the previous value).
+ * continuation of the previous value).  The buffer holds num - 1 bytes of
+ * a line, not counting its indentation or its LF or CRLF: 199 with inih's
+ * default INI_MAX_LINE of 200, the figure the README gives.
  */
 static char *
 config_reader(char *str, int num, void *stream)
@@ -378,17 +380,22 @@ config_reader(char *str, int num, void *stream)
 	while (*s == ' ' || *s == '\t')
 		s++;
 	n -= s - p->line;
+	/* Nor does the line end count: inih needs none. */
+	if (n > 0 && s[n - 1] == '\n')
+		n--;
+	if (n > 0 && s[n - 1] == '\r')
+		n--;
 	if (n >= num) {
 		if (p->err_line == 0) {
 			p->err_line = p->lineno;
 			snprintf(p->why, sizeof(p->why),
-			    "line too long (at most %d bytes)", num - 2);
+			    "line too long (at most %d bytes)", num - 1);
 		}
 		/* An empty line for inih: the error is recorded. */
-		s = "\n";
-		n = 1;
+		n = 0;
 	}
-	memcpy(str, s, (size_t)n + 1);
+	memcpy(str, s, (size_t)n);
+	str[n] = '\0';
 	return str;
 }
 

@@ -3,7 +3,8 @@
 #   1. a clang build with -Dfuzz=true under ASan+UBSan (its own build dir),
 #   2. cppcheck --enable=warning,performance,portability over it,
 #   3. clang-tidy with the checked-in .clang-tidy, every warning an error,
-#   4. clang-format --dry-run --Werror on every tracked .c and .h,
+#   4. clang-format --dry-run --Werror on every tracked .c and .h, and no
+#      bare '! cmd' line in a bats file (it could never fail a test),
 #   5. every fuzz target for FUZZ_SECONDS (default 60) from its seed corpus,
 #      two at a time (the CI machines have two cores).
 # Ends with one line per step and "analyze: ok" or "analyze: FAILED: ...".
@@ -112,6 +113,27 @@ if [ "$do_format" = 1 ]; then
 		echo "would be reformatted:$bad"
 		note "clang-format: FAILED ($n of $(echo $all_files | wc -w) files differ; clang-format -i to fix)"
 		failed="$failed clang-format"
+	fi
+fi
+
+# 4b. bats: a line '! cmd' never fails a test (errexit ignores a negated
+# command), so a check written that way passes whatever the program does.
+if [ "$do_format" = 1 ]; then
+	echo "=== bats negations"
+	if git rev-parse --git-dir >/dev/null 2>&1; then
+		bats_files=$(git ls-files '*.bats' '*.bash')
+	else
+		bats_files=$(find . -path './build*' -prune -o \( -name '*.bats' -o \
+		    -name '*.bash' \) -print | sed 's|^\./||' | sort)
+	fi
+	# shellcheck disable=SC2086
+	bare=$(grep -nE '^[[:space:]]*![[:space:]]' $bats_files /dev/null)
+	if [ -z "$bare" ]; then
+		note "bats negations: ok (no bare '! cmd' line)"
+	else
+		printf '%s\n' "$bare"
+		note "bats negations: FAILED (a bare '! cmd' cannot fail a test: use 'run ! cmd', 'run -1 grep', '! cmd || false' or [ ... ])"
+		failed="$failed bats-negations"
 	fi
 fi
 

@@ -28,11 +28,12 @@
 /* ---- the maildir ---- */
 
 /*
- * Run as root, becomes (effectively, and only until session_ids_restore)
- * the owner of the maildir, so that the message belongs to the account
- * that serves it and root does not create files where someone else could
- * have planted symlinks.  A maildir that does not exist yet is made for
- * [user] name when there is one.
+ * Run as root, becomes (effectively, and only until session_ids_restore) the
+ * owner of the maildir, so that the message belongs to the account that
+ * serves it and root does not create files where someone else could have
+ * planted symlinks.  A maildir that does not exist yet is made for
+ * [user] name when there is one, with the directories above it that are
+ * missing too.
  */
 static int
 ids_switch(struct sendmail_delivery *d, struct session_ids *ids)
@@ -54,8 +55,7 @@ ids_switch(struct sendmail_delivery *d, struct session_ids *ids)
 			    "[user] name %s: no such user", d->cfg->user);
 			return -1;
 		}
-		if ((mkdir(path, 0700) < 0 && errno != EEXIST) ||
-		    chown(path, pw->pw_uid, pw->pw_gid) < 0 ||
+		if (maildir_mkpath(path, pw->pw_uid, pw->pw_gid) < 0 ||
 		    stat(path, &st) < 0) {
 			snprintf(d->why_maildir, sizeof(d->why_maildir),
 			    "%s: %s", path, strerror(errno));

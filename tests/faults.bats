@@ -136,7 +136,9 @@ fill_disk() {
 	ok=$(printf '%s\n' "$output" | grep -c 'queued as')
 	full=$(printf '%s\n' "$output" | grep -c '^452 4\.3\.1')
 	echo "# $1: $ok messages stored, $full refused with 452 4.3.1" >&3
-	[ "$ok" -ge 5 ] && [ "$full" -ge 1 ] && [ $((ok + full)) = 30 ]
+	[ "$ok" -ge 5 ]
+	[ "$full" -ge 1 ]
+	[ $((ok + full)) = 30 ]
 	[ "$(count_messages)" = "$ok" ]
 	[ "$(count_tmp)" = 0 ]
 	# Every stored message is whole: its last line is its own "end N".

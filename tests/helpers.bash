@@ -1,5 +1,10 @@
 # Shared by every bats file.  Each test gets its own maildir and config
 # under $BATS_TEST_TMPDIR, and every program runs under timeout(1).
+#
+# A line '! cmd' never fails a bats test (errexit ignores it): write
+# 'run ! cmd', 'run -1 grep ...' or an explicit [ ... ] (scripts/analyze.sh
+# rejects the bare form).
+bats_require_minimum_version 1.5.0
 load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
 load '/usr/lib/bats/bats-file/load'
@@ -102,6 +107,26 @@ only_message() {
 	f=$(find "$MD/new" "$MD/cur" -type f)
 	[ "$(printf '%s\n' "$f" | grep -c .)" = 1 ] || { echo "expected one message, got: $f" >&2; return 1; }
 	printf '%s\n' "$f"
+}
+
+# fresh_top: an empty directory the sessions' account may write in, as a
+# new user's home would be; its path in $TOP.
+fresh_top() {
+	TOP="$BATS_TEST_TMPDIR/fresh"
+	mkdir "$TOP"
+	if [ "$(id -u)" = 0 ]; then chown "$TEST_USER" "$TOP"; fi
+}
+
+# assert_made_0700 DIR...: each is a directory of mode 0700, owned by the
+# account the sessions run as.
+assert_made_0700() {
+	local d owner
+	owner=$(id -un)
+	if [ "$(id -u)" = 0 ]; then owner=$TEST_USER; fi
+	for d in "$@"; do
+		[ -d "$d" ]
+		[ "$(stat -c '%a %U' "$d")" = "700 $owner" ]
+	done
 }
 
 # A free TCP port on loopback.

@@ -60,7 +60,7 @@ serve() {
 	[ "$(count_messages)" = 0 ]
 	[ "$(count_tmp)" = 0 ]
 	# Under valgrind, its reports land in the listener's stderr.
-	! grep -E '^==[0-9]+== ' "$BATS_TEST_TMPDIR/serve.log"
+	run -1 grep -E '^==[0-9]+== ' "$BATS_TEST_TMPDIR/serve.log"
 }
 
 # xinetd_conf NAME PORT PROGRAM INSTANCES: an entry for NAME derived from

@@ -425,7 +425,7 @@ assert r[0][0] == "+OK 1 %d" % len(want)
 	first=$(printf '%s\n' "${lines[@]:2:4}")
 	# Every UID: 1..70 characters in 0x21..0x7E, and all different.
 	printf '%s\n' "${lines[@]:2:4}" | awk '{ print $2 }' > "$BATS_TEST_TMPDIR/uids"
-	! LC_ALL=C grep -vqE '^[!-~]{1,70}$' "$BATS_TEST_TMPDIR/uids"
+	run -1 env LC_ALL=C grep -vE '^[!-~]{1,70}$' "$BATS_TEST_TMPDIR/uids"
 	[ "$(sort -u "$BATS_TEST_TMPDIR/uids" | wc -l)" = 4 ]
 	p3 "UIDL" "QUIT"
 	[ "$(printf '%s\n' "${lines[@]:2:4}")" = "$first" ]
@@ -480,7 +480,7 @@ assert r[0][0].startswith("+OK 4 "), r
 	[ "${lines[6]}" = "+OK 3 135" ]
 	[ "${lines[8]}" = "+OK BareMail POP3 signing off (1 messages deleted)" ]
 	[ "$(count_messages)" = 2 ]
-	! ls "$MD/cur" | grep -q 1700000003
+	[ "$(ls "$MD/cur" | grep -c 1700000003)" = 0 ]
 }
 
 @test "EOF without QUIT deletes nothing and flags nothing" {
@@ -574,6 +574,23 @@ assert t < (60 if WRAP else 5), t
 	run bash -c "printf 'QUIT\r\n' | timeout $T $WRAP $POP3_SESSION -m $BATS_TEST_TMPDIR/file/x"
 	[ "$status" = 75 ]
 	[[ "$output" == *"-ERR [SYS/TEMP] mailbox unavailable"* ]]
+}
+
+@test "a maildir that does not exist yet (nor its parents) is an empty mailbox" {
+	fresh_top
+	run bash -c 'printf "USER u\r\nPASS p\r\nSTAT\r\nLIST\r\nUIDL\r\nQUIT\r\n" |
+	    timeout "$1" $2 "$3" -m "$4"' _ "$T" "$WRAP" "$POP3_SESSION" "$TOP/a/b/Maildir"
+	[ "$status" -eq 0 ]
+	mapfile -t lines <<<"${output//$'\r'/}"
+	[ "${lines[0]:0:4}" = "+OK " ]
+	[ "${lines[3]}" = "+OK 0 0" ]
+	[ "${lines[4]}" = "+OK scan listing follows" ]
+	[ "${lines[5]}" = "." ]
+	[ "${lines[6]}" = "+OK unique-id listing follows" ]
+	[ "${lines[7]}" = "." ]
+	[ "${lines[8]}" = "+OK BareMail POP3 signing off (0 messages deleted)" ]
+	# Made as smtp-session would make it, ready for the first delivery.
+	assert_made_0700 "$TOP/a" "$TOP/a/b" "$TOP/a/b/Maildir" "$TOP/a/b/Maildir/new"
 }
 
 # ---- over a socket, with real clients ----

@@ -82,7 +82,7 @@ for s, g in zip(sent, got):
 '
 	[ "$(count_messages)" = 4 ]
 	# Stored with LF ends, as mail readers expect.
-	! grep -lq $'\r$' "$MD"/cur/*
+	run -1 grep -l $'\r$' "$MD"/cur/*
 }
 
 @test "round trip of a 20 MB message" {

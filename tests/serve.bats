@@ -205,7 +205,7 @@ p.quit()
 	assert_output ''
 	local p
 	for p in $pids; do
-		! kill -0 "$p" 2>/dev/null
+		run ! kill -0 "$p"
 	done
 	run bash -c 'ls -d /run/baremail-serve.* /tmp/baremail-serve.* 2>/dev/null'
 	assert_output ''

@@ -79,7 +79,7 @@ all_enhanced() {
 250-AUTH LOGIN PLAIN CRAM-MD5\r
 250 HELP\r'
 	[ "$(printf '%s\n' "$output" | sed -n '2,10p')" = "$want" ]
-	! grep -qi starttls <<<"$output"
+	[[ "${output,,}" != *starttls* ]]
 }
 
 @test "SIZE advertises max_message_size" {
@@ -196,7 +196,7 @@ body line
 last'
 	[ "$(stored)" = "$want" ]
 	# LF line ends only, and the reply names the stored file.
-	! grep -q $'\r' "$(only_message)"
+	[ "$(grep -c $'\r' "$(only_message)")" = 0 ]
 	name=$(basename "$(only_message)")
 	grep -q "^250 2.0.0 Ok: queued as ${name%%,*}"$'\r$' <<<"$output"
 }
@@ -383,7 +383,7 @@ smuggle() {
 	[ "$(count_messages)" = 1 ]
 	grep -q 'MAIL FROM:<evil@x>' "$(only_message)"
 	grep -qx 'second' "$(only_message)"
-	! grep -q 'evil' <<<"$(grep -h '^Return-Path' "$MD"/new/*)"
+	[[ "$(grep -h '^Return-Path' "$MD"/new/*)" != *evil* ]]
 }
 
 @test "smuggling: LF . LF inside a CRLF message is content" {
@@ -539,14 +539,14 @@ smuggle() {
 	[ "$status" -eq 0 ]
 	[ "$(printf '%s\n' "$output" | grep -c '^500 ')" = 20 ]
 	[[ "$(last_reply)" == "421 4.7.0 "* ]]
-	! grep -q '^250 2.0.0' <<<"$output"
+	[ "$(printf '%s\n' "$output" | grep -c '^250 2.0.0')" = 0 ]
 }
 
 @test "errors separated by a success do not add up" {
 	args=()
 	for i in $(seq 1 15); do args+=("BOGUS" "BOGUS" "NOOP"); done
 	smtp "${args[@]}" "QUIT"
-	! grep -q '^421' <<<"$output"
+	[ "$(printf '%s\n' "$output" | grep -c '^421')" = 0 ]
 	[[ "$(last_reply)" == "221 "* ]]
 }
 
@@ -575,6 +575,18 @@ smuggle() {
 	run bash -c 'printf "QUIT\r\n" | timeout "$1" $2 "$3" -m /proc/nonexistent/Maildir' _ "$T" "$WRAP" "$SMTP_SESSION"
 	[ "$status" -eq 75 ]
 	[[ "$(last_reply)" == "421 4.3.0 "* ]]
+}
+
+@test "a maildir whose parents do not exist is made (0700 each) and the message stored" {
+	fresh_top
+	# umask 022, a new user's: what is made is 0700 all the same.
+	run bash -c 'umask 022; printf "EHLO t\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\nSubject: s\r\n\r\nx\r\n.\r\nQUIT\r\n" |
+	    timeout "$1" $2 "$3" -m "$4"' _ "$T" "$WRAP" "$SMTP_SESSION" "$TOP/a/b/Maildir"
+	[ "$status" -eq 0 ]
+	[ "$(final_codes)" = "220 250 250 250 354 250 221" ]
+	[ "$(find "$TOP/a/b/Maildir/new" -type f | wc -l)" = 1 ]
+	assert_made_0700 "$TOP/a" "$TOP/a/b" "$TOP/a/b/Maildir" \
+	    "$TOP/a/b/Maildir/tmp" "$TOP/a/b/Maildir/new" "$TOP/a/b/Maildir/cur"
 }
 
 @test "a delivery that cannot be completed is 451 4.3.0, nothing stored, session goes on" {

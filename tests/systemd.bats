@@ -443,7 +443,8 @@ for i in range(200):
 	local netns boxns
 	netns=$(in_box readlink "/proc/$pid/ns/net")
 	boxns=$(in_box readlink /proc/1/ns/net)
-	[ -n "$netns" ] && [ "$netns" != "$boxns" ]
+	[ -n "$netns" ]
+	[ "$netns" != "$boxns" ]
 	run in_box nsenter -t "$pid" -n ip -o link
 	assert_output --partial 'lo:'
 	refute_output --partial 'host0'

@@ -182,7 +182,7 @@ p.user("a"); p.pass_("b"); p.stat(); p.quit()
 	rm -f "$XPID"
 	run ss -Hltn "sport = :$SMTP_PORT"
 	assert_output ''
-	! kill -0 "$pid" 2>/dev/null
+	run ! kill -0 "$pid"
 }
 
 @test "as shipped, on ports 25, 587 and 110 by service name, in a network namespace of its own" {

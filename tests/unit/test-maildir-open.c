@@ -1,4 +1,4 @@
-/* Tests for libmaildir/maildir-open.c: open, create, refuse, lock. */
+/* Tests for libmaildir/maildir-open.c: open, create (mkpath), refuse, lock. */
 #include "maildir.h"
 #include "test-maildir-util.h"
 
@@ -46,12 +46,62 @@ test_create(void)
 	CHECK(is_dir_0700(dir, "cur"));
 	maildir_close(&md);
 
-	/* Only one level is made. */
-	tu_path(dir, top, "a", "b");
-	errno = 0;
-	CHECK(maildir_open(&md, dir) == -1 && errno == ENOENT);
-	CHECK(md.dirfd == -1);
+	/* Missing directories above it are made too, each 0700. */
+	tu_path(dir, top, "a/b", "Maildir");
+	CHECK(maildir_open(&md, dir) == 0);
 	maildir_close(&md);
+	CHECK(is_dir_0700(dir, "cur"));
+	tu_path(dir, top, "a", "b");
+	CHECK(is_dir_0700(dir, "."));
+	tu_path(dir, top, "a", "");
+	CHECK(is_dir_0700(dir, "."));
+	tu_rmrf(top);
+}
+
+static void
+test_mkpath(void)
+{
+	char	    top[PATH_MAX], dir[PATH_MAX], cwd[PATH_MAX];
+	struct stat st;
+	mode_t	    old = umask(022);
+
+	tu_mkdtemp(top, sizeof(top));
+	/* 1: made (with its parents), 0: there already. */
+	tu_path(dir, top, "x/y", "z");
+	CHECK(maildir_mkpath(dir, (uid_t)-1, (gid_t)-1) == 1);
+	CHECK(is_dir_0700(dir, "."));
+	CHECK(maildir_mkpath(dir, (uid_t)-1, (gid_t)-1) == 0);
+	/* Doubled and trailing slashes. */
+	tu_path(dir, top, "p//q", "r/");
+	CHECK(maildir_mkpath(dir, (uid_t)-1, (gid_t)-1) == 1);
+	tu_path(dir, top, "p", "q");
+	CHECK(is_dir_0700(dir, "r"));
+	/* A relative path. */
+	CHECK(getcwd(cwd, sizeof(cwd)) != NULL);
+	CHECK(chdir(top) == 0);
+	CHECK(maildir_mkpath("rel/a/b", (uid_t)-1, (gid_t)-1) == 1);
+	CHECK(is_dir_0700("rel/a", "b"));
+	CHECK(chdir(cwd) == 0);
+	/* A file on the way. */
+	CHECK(tu_write(top, ".", "file", "x", 1) == 0);
+	tu_path(dir, top, "file", "sub/md");
+	errno = 0;
+	CHECK(maildir_mkpath(dir, (uid_t)-1, (gid_t)-1) == -1 &&
+	    errno == ENOTDIR);
+	errno = 0;
+	CHECK(
+	    maildir_mkpath("", (uid_t)-1, (gid_t)-1) == -1 && errno == ENOENT);
+	/* As root: what it makes belongs to the account given, not what was there. */
+	if (geteuid() == 0) {
+		tu_path(dir, top, "own/a", "md");
+		CHECK(maildir_mkpath(dir, NOBODY, NOBODY) == 1);
+		CHECK(stat(dir, &st) == 0 && st.st_uid == NOBODY &&
+		    st.st_gid == NOBODY && (st.st_mode & 07777) == 0700);
+		tu_path(dir, top, "own", "a");
+		CHECK(stat(dir, &st) == 0 && st.st_uid == NOBODY);
+		CHECK(stat(top, &st) == 0 && st.st_uid == 0);
+	}
+	umask(old);
 	tu_rmrf(top);
 }
 
@@ -140,6 +190,7 @@ int
 main(void)
 {
 	test_create();
+	test_mkpath();
 	test_not_a_dir();
 	test_unwritable();
 	test_lock();

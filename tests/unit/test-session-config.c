@@ -395,6 +395,25 @@ test_structure(void)
 	memset(text + strlen(text), 'a', 300);
 	strcat(text, "\n");
 	expect_error(text, 2, "line too long");
+	/*
+	 * The limit is 199 bytes (inih's 200-byte buffer, less its NUL),
+	 * not counting indentation or the line end: 199 loads with LF, CRLF
+	 * or none, 200 is refused with the figure.
+	 */
+	static const char *const ends[] = { "\n", "\r\n", "" };
+	for (size_t e = 0; e < sizeof(ends) / sizeof(ends[0]); e++) {
+		memset(text, 0, sizeof(text));
+		strcpy(text, "[maildir]\n\t  path = /");
+		memset(text + strlen(text), 'a', 199 - strlen("path = /"));
+		strcat(text, ends[e]);
+		CHECK(load(&cfg, text, err, sizeof(err)) == 0);
+		CHECK(strlen(cfg.maildir) == 199 - strlen("path = "));
+		memset(text, 0, sizeof(text));
+		strcpy(text, "[maildir]\npath = /");
+		memset(text + strlen(text), 'a', 200 - strlen("path = /"));
+		strcat(text, ends[e]);
+		expect_error(text, 2, "line too long (at most 199 bytes)");
+	}
 	/* An empty file is fine, and so is one with only sections. */
 	CHECK(load(&cfg, "", err, sizeof(err)) == 0);
 	CHECK(load(&cfg, "[smtp]\n[pop3]\n", err, sizeof(err)) == 0);
