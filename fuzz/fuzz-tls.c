@@ -19,8 +19,8 @@
 
 /* Not session-tls.c's struct: the real functions never see this one. */
 struct tls_conn {
-	struct io_layer layer;
-	int		fd_in, fd_out;
+	struct sio_layer layer;
+	int		 fd_in, fd_out;
 };
 
 static bool stub_available, stub_handshake_ok;
@@ -28,8 +28,8 @@ static bool stub_available, stub_handshake_ok;
 bool		 __wrap_tls_available(const struct session_config *cfg);
 struct tls_conn *__wrap_tls_new(
     const struct session_config *cfg, char *why, size_t whylen);
-int __wrap_tls_handshake(struct tls_conn *t, struct lr *in, struct out *out,
-    unsigned timeout_s, char *why, size_t whylen);
+int	    __wrap_tls_handshake(struct tls_conn *t, struct sio_reader *in,
+	    struct sio_writer *out, unsigned timeout_s, char *why, size_t whylen);
 const char *__wrap_tls_version(const struct tls_conn *t);
 const char *__wrap_tls_cipher(const struct tls_conn *t);
 void	    __wrap_tls_free(struct tls_conn *t);
@@ -99,8 +99,8 @@ stub_pending(void *arg)
 }
 
 int
-__wrap_tls_handshake(struct tls_conn *t, struct lr *in, struct out *out,
-    unsigned timeout_s, char *why, size_t whylen)
+__wrap_tls_handshake(struct tls_conn *t, struct sio_reader *in,
+    struct sio_writer *out, unsigned timeout_s, char *why, size_t whylen)
 {
 	(void)timeout_s;
 	if (!stub_handshake_ok) {
@@ -109,15 +109,15 @@ __wrap_tls_handshake(struct tls_conn *t, struct lr *in, struct out *out,
 	}
 	t->fd_in = in->fd;
 	t->fd_out = out->fd;
-	t->layer = (struct io_layer){
+	t->layer = (struct sio_layer){
 		.read = stub_read,
 		.write = stub_write,
 		.pending = stub_pending,
 		.close = NULL,
 		.arg = t,
 	};
-	lr_set_layer(in, &t->layer);
-	out_set_layer(out, &t->layer);
+	sio_reader_set_layer(in, &t->layer);
+	sio_writer_set_layer(out, &t->layer);
 	return 0;
 }
 
