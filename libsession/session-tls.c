@@ -37,6 +37,8 @@ _Static_assert(OPENSSL_VERSION_MAJOR == 3, "built for OpenSSL 3 (libssl.so.3)");
 #define TLS13_SUITES                                           \
 	"TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256:" \
 	"TLS_AES_256_GCM_SHA384"
+/* Key exchange: elliptic curves only, the cheap X25519 first (no ffdhe). */
+#define TLS_GROUPS "X25519:P-256:X448:P-384:P-521"
 
 /* Every OpenSSL function used, resolved by name from libssl.so.3. */
 #define TLS_FUNCTIONS(X)                      \
@@ -221,7 +223,9 @@ tls_new(const struct session_config *cfg, char *why, size_t whylen)
 		SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS,
 	    NULL);
 	if (ossl.SSL_CTX_set_cipher_list(t->ctx, TLS12_CIPHERS) != 1 ||
-	    ossl.SSL_CTX_set_ciphersuites(t->ctx, TLS13_SUITES) != 1) {
+	    ossl.SSL_CTX_set_ciphersuites(t->ctx, TLS13_SUITES) != 1 ||
+	    ossl.SSL_CTX_ctrl(
+		t->ctx, SSL_CTRL_SET_GROUPS_LIST, 0, (void *)TLS_GROUPS) != 1) {
 		step = "cipher configuration";
 		goto fail;
 	}
