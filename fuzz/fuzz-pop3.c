@@ -7,7 +7,9 @@
  * sent holds a NUL or a bare LF (message bodies are served as CRLF); no
  * file appears in tmp/ or anywhere new; a session that did not reach the
  * UPDATE state deleted nothing; a normal return closes every descriptor
- * the session opened.
+ * the session opened; CAPA lists STLS only with a certificate.  TLS is
+ * fuzz-tls.c's stand-in: STLS and implicit TLS succeed or fail as the
+ * input's size says, and after them the bytes go on unchanged.
  */
 #include <sys/stat.h>
 
@@ -150,6 +152,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_input_set(data, size);
 	fuzz_output_reset();
 	fuzz_fds_snapshot();
+	cfg.tls_mode = fuzz_tls_begin(size);
 	if (pop3_conn_init(&c, &cfg, &md, fuzz_input_fd(), fuzz_output_fd()) !=
 	    0)
 		fuzz_fail("pop3_conn_init: %s", strerror(errno));
@@ -174,6 +177,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fuzz_fail("bare LF sent at offset %zu", i);
 	if (out[len - 1] != '\n')
 		fuzz_fail("output does not end with a line end");
+	if (!fuzz_tls_available() && memmem(out, len, "\r\nSTLS\r\n", 8))
+		fuzz_fail("STLS offered without a certificate");
 
 	if ((n = fuzz_count_dir(md.tmpfd)) != 0)
 		fuzz_fail("%zu files left in tmp/", n);

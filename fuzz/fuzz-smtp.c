@@ -14,7 +14,10 @@
  *  - the trace fields on top of each stored message are well formed:
  *    envelope addresses cannot end a field early or add one (header
  *    injection through CR, LF or NUL in MAIL FROM / RCPT TO);
- *  - a normal return closes every descriptor the session opened.
+ *  - a normal return closes every descriptor the session opened;
+ *  - STARTTLS is not offered without a certificate.
+ * TLS is fuzz-tls.c's stand-in: STARTTLS and implicit TLS succeed or fail
+ * as the input's size says, and after them the bytes go on unchanged.
  */
 #include <sys/stat.h>
 
@@ -213,6 +216,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_input_set(data, size);
 	fuzz_output_reset();
 	fuzz_fds_snapshot();
+	cfg.tls_mode = fuzz_tls_begin(size);
 	c = smtp_conn_new(&cfg, &md, fuzz_input_fd(), fuzz_output_fd());
 	if (c == NULL)
 		fuzz_fail("smtp_conn_new: %s", strerror(errno));
@@ -229,6 +233,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	out = fuzz_output(&len);
 	check_replies(out, len, &queued, &datas);
+	if (!fuzz_tls_available() && memmem(out, len, "250-STARTTLS\r\n", 14))
+		fuzz_fail("STARTTLS offered without a certificate");
 	if ((n = fuzz_count_dir(md.tmpfd)) != 0)
 		fuzz_fail("%zu files left in tmp/", n);
 	if (fuzz_count_dir(md.curfd) != 0)

@@ -53,6 +53,11 @@ config_defaults(struct session_config *cfg)
 	cfg->log_level = LOG_INFO;
 	snprintf(
 	    cfg->sendmail_smtp, sizeof(cfg->sendmail_smtp), "127.0.0.1:25");
+	snprintf(cfg->tls_certificate, sizeof(cfg->tls_certificate),
+	    "%s/baremail/tls/server.crt", BAREMAIL_SYSCONFDIR);
+	snprintf(cfg->tls_key, sizeof(cfg->tls_key),
+	    "%s/baremail/tls/server.key", BAREMAIL_SYSCONFDIR);
+	cfg->tls_mode = TLS_OFF;
 
 	if (gethostname(cfg->hostname, sizeof(cfg->hostname) - 1) != 0 ||
 	    cfg->hostname[0] == '\0')
@@ -347,12 +352,19 @@ config_key(void *user, const char *section, const char *key, const char *value)
 		return set_string(
 		    p, section, key, value, cfg->user, sizeof(cfg->user));
 	}
+	if (IS("tls", "certificate"))
+		return set_string(p, section, key, value, cfg->tls_certificate,
+		    sizeof(cfg->tls_certificate));
+	if (IS("tls", "key"))
+		return set_string(
+		    p, section, key, value, cfg->tls_key, sizeof(cfg->tls_key));
 
 	if (strcasecmp(section, "maildir") != 0 &&
 	    strcasecmp(section, "smtp") != 0 &&
 	    strcasecmp(section, "pop3") != 0 &&
 	    strcasecmp(section, "sendmail") != 0 &&
-	    strcasecmp(section, "log") != 0 && strcasecmp(section, "user") != 0)
+	    strcasecmp(section, "log") != 0 &&
+	    strcasecmp(section, "user") != 0 && strcasecmp(section, "tls") != 0)
 		return parse_fail(p, section, key, "unknown section");
 	return parse_fail(p, section, key, "unknown key");
 }

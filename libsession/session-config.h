@@ -19,6 +19,13 @@
 #define CONFIG_DEFAULT_SMTP_TIMEOUT	300 /* RFC 5321 4.5.3.2.7 */
 #define CONFIG_DEFAULT_POP3_TIMEOUT	600 /* RFC 1939's minimum */
 
+/* --tls: what a listener does about TLS (session-tls.h). */
+enum tls_mode {
+	TLS_OFF,      /* plain text only, STARTTLS/STLS not offered */
+	TLS_STARTTLS, /* plain text, STARTTLS/STLS offered when a cert is there */
+	TLS_IMPLICIT, /* TLS from the first byte (ports 465, 995) */
+};
+
 struct session_config {
 	char	 file[PATH_MAX]; /* the config file read, "" if none */
 	char	 maildir[PATH_MAX];
@@ -31,6 +38,9 @@ struct session_config {
 	int	 log_level;	     /* [log] level, a syslog LOG_* priority */
 	char	 user[64];	     /* [user] name, "" if none */
 	char	 sendmail_smtp[300]; /* [sendmail] smtp, "host:port" */
+	char	 tls_certificate[PATH_MAX]; /* [tls] certificate, PEM chain */
+	char	 tls_key[PATH_MAX];	    /* [tls] key, PEM */
+	enum tls_mode tls_mode;		    /* --tls, not in the file */
 };
 
 /* Fills cfg with the built-in defaults (maildir and hostname resolved too). */
@@ -57,7 +67,7 @@ const char *config_default_path(void);
 
 /*
  * What a session program's main() calls first: parses -c/--config,
- * -m/--maildir, -h/--help, -V/--version, loads the configuration, sets up
+ * -m/--maildir, --tls=off|starttls|implicit, -h/--help, -V/--version, loads the configuration, sets up
  * logging under ident, and when running as root switches to [user] name.
  * Exits on its own with EX_USAGE, EX_CONFIG or EX_NOPERM and a message on
  * stderr (nothing on stdout, which is the client); -h and -V print to

@@ -30,6 +30,7 @@ void
 sio_writer_init(struct sio_writer *o, int fd)
 {
 	o->fd = fd;
+	o->layer = NULL;
 	o->failed = false;
 	o->len = 0;
 	sio_set_timeout(o, SIO_OUT_TIMEOUT);
@@ -40,7 +41,9 @@ static int
 sio_write_all(struct sio_writer *o, const char *buf, size_t len)
 {
 	while (len > 0) {
-		ssize_t n = write(o->fd, buf, len);
+		ssize_t n = o->layer != NULL
+		    ? o->layer->write(o->layer->arg, buf, len)
+		    : write(o->fd, buf, len);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -86,7 +89,8 @@ sio_flush(struct sio_writer *o)
 void
 sio_hangup(struct sio_writer *o)
 {
-	sio_flush(o);
+	if (sio_flush(o) == 0 && o->layer != NULL && o->layer->close != NULL)
+		o->layer->close(o->layer->arg);
 	/* Not a socket (a pipe, a fuzzer's file): nothing to shut down. */
 	(void)shutdown(o->fd, SHUT_WR);
 }
@@ -187,6 +191,28 @@ sio_pending(const struct sio_reader *r)
 	return r->start < r->end;
 }
 
+size_t
+sio_discard(struct sio_reader *r)
+{
+	size_t n = r->end - r->start;
+
+	r->start = r->end = 0;
+	r->skipping = false;
+	return n;
+}
+
+void
+sio_reader_set_layer(struct sio_reader *r, const struct sio_layer *layer)
+{
+	r->layer = layer;
+}
+
+void
+sio_writer_set_layer(struct sio_writer *o, const struct sio_layer *layer)
+{
+	o->layer = layer;
+}
+
 static long long
 now_ms(void)
 {
@@ -218,7 +244,11 @@ sio_fill(struct sio_reader *r, long long deadline)
 		r->start = 0;
 	}
 	for (;;) {
-		rc = poll(&pfd, 1, 0);
+		/* A layer may hold bytes already taken off the descriptor. */
+		if (r->layer != NULL && r->layer->pending(r->layer->arg) > 0)
+			rc = 1;
+		else
+			rc = poll(&pfd, 1, 0);
 		if (rc == 0) {
 			/* We are about to block: the client must see our replies. */
 			if (r->out != NULL)
@@ -243,7 +273,10 @@ sio_fill(struct sio_reader *r, long long deadline)
 				continue;
 			return SIO_EOF;
 		}
-		n = read(r->fd, r->buf + r->end, r->cap - r->end);
+		n = r->layer != NULL
+		    ? r->layer->read(
+			  r->layer->arg, r->buf + r->end, r->cap - r->end)
+		    : read(r->fd, r->buf + r->end, r->cap - r->end);
 		if (n > 0) {
 			r->end += (size_t)n;
 			return 0;

@@ -15,12 +15,31 @@
 #define SIO_OUT_BUFSIZE 16384
 #define SIO_OUT_TIMEOUT 600 /* seconds a client may leave replies unread */
 
+/*
+ * A layer between the descriptor and the reader or writer (TLS, see
+ * session-tls.h; a fuzzer's stand-in).  read and write behave like
+ * read(2) and write(2) on a non-blocking descriptor: -1 with EAGAIN means
+ * "poll the descriptor and call again"; read returns 0 at the end of input
+ * and -1 with another errno when the connection broke.  pending is the
+ * number of bytes read returns without touching the descriptor.  close,
+ * when not NULL, ends the layer's side cleanly (TLS close_notify) at
+ * sio_hangup().
+ */
+struct sio_layer {
+	ssize_t (*read)(void *arg, void *buf, size_t len);
+	ssize_t (*write)(void *arg, const void *buf, size_t len);
+	size_t (*pending)(void *arg);
+	void (*close)(void *arg);
+	void *arg;
+};
+
 struct sio_writer {
-	int	 fd;
-	bool	 failed;    /* a write failed: the client is gone */
-	unsigned timeout_s; /* see sio_set_timeout() */
-	size_t	 len;
-	char	 buf[SIO_OUT_BUFSIZE];
+	int			fd;
+	const struct sio_layer *layer;	/* NULL: write(2) on fd */
+	bool			failed; /* a write failed: the client is gone */
+	unsigned		timeout_s; /* see sio_set_timeout() */
+	size_t			len;
+	char			buf[SIO_OUT_BUFSIZE];
 };
 
 /* Sets the SIO_OUT_TIMEOUT write timeout too. */
@@ -52,15 +71,16 @@ void sio_hangup(struct sio_writer *o);
 #define SIO_TOOLONG (-3) /* a line over max; skipped up to its LF */
 
 struct sio_reader {
-	int		   fd;
-	struct sio_writer *out; /* flushed before every blocking read */
-	size_t		   max; /* longest line accepted, without its end */
-	char		  *buf;
-	size_t		   cap;
-	size_t		   start; /* first unread byte */
-	size_t		   end;	  /* one past the last byte read */
-	bool		   eof;
-	bool skipping; /* inside an over-long line, looking for its LF */
+	int			fd;
+	const struct sio_layer *layer; /* NULL: read(2) on fd */
+	struct sio_writer      *out;   /* flushed before every blocking read */
+	size_t max; /* longest line accepted, without its end */
+	char  *buf;
+	size_t cap;
+	size_t start; /* first unread byte */
+	size_t end;   /* one past the last byte read */
+	bool   eof;
+	bool   skipping; /* inside an over-long line, looking for its LF */
 };
 
 /* max is the longest command line accepted; the buffer is allocated once. Returns -1 on ENOMEM. */
@@ -99,5 +119,18 @@ int sio_unread(struct sio_reader *r, const char *buf, size_t n);
 
 /* True when unread input is already buffered (the client pipelined). */
 bool sio_pending(const struct sio_reader *r);
+
+/*
+ * Forgets the input buffered and not yet returned (what a client sent
+ * behind STARTTLS in plain text); returns how many bytes that was.
+ */
+size_t sio_discard(struct sio_reader *r);
+
+/*
+ * Puts layer under the reader or the writer from now on; NULL goes back
+ * to the descriptor.  The caller keeps owning layer.
+ */
+void sio_reader_set_layer(struct sio_reader *r, const struct sio_layer *layer);
+void sio_writer_set_layer(struct sio_writer *o, const struct sio_layer *layer);
 
 #endif

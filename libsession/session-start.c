@@ -76,14 +76,16 @@ session_start(int argc, char **argv, const char *ident, const char *usage,
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "maildir", required_argument, NULL, 'm' },
+		{ "tls", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *config = NULL, *maildir = NULL, *path;
-	bool	    switched = false;
-	char	    err[1024];
-	int	    c;
+	const char   *config = NULL, *maildir = NULL, *path;
+	enum tls_mode tls = TLS_OFF;
+	bool	      switched = false;
+	char	      err[1024];
+	int	      c;
 
 	/*
 	 * A closed 0, 1 or 2 would be reused by the next open(): a log line
@@ -109,6 +111,19 @@ session_start(int argc, char **argv, const char *ident, const char *usage,
 			break;
 		case 'm':
 			maildir = optarg;
+			break;
+		case 'T':
+			if (strcmp(optarg, "off") == 0)
+				tls = TLS_OFF;
+			else if (strcmp(optarg, "starttls") == 0)
+				tls = TLS_STARTTLS;
+			else if (strcmp(optarg, "implicit") == 0)
+				tls = TLS_IMPLICIT;
+			else
+				start_fail(EX_USAGE, usage,
+				    "--tls: \"%s\" is not off, starttls or "
+				    "implicit",
+				    optarg);
 			break;
 		case 'h':
 			fputs(usage, stdout);
@@ -142,6 +157,7 @@ session_start(int argc, char **argv, const char *ident, const char *usage,
 	if (path != NULL && config_load(cfg, path, err, sizeof(err)) != 0)
 		start_fail(EX_CONFIG, NULL, "%s", err);
 	log_set_level(cfg->log_level);
+	cfg->tls_mode = tls;
 	if (maildir != NULL)
 		snprintf(cfg->maildir, sizeof(cfg->maildir), "%s", maildir);
 

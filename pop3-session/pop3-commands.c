@@ -24,6 +24,9 @@ pop3_cmd_capa(struct pop3_conn *c, char *args)
 	if (!no_more_args(c, args))
 		return;
 	pop3_ok(c, "capability list follows");
+	/* RFC 2595 4: only before TLS, and only when it can start. */
+	if (pop3_tls_offered(c))
+		sio_printf(&c->out, "STLS\r\n");
 	sio_printf(&c->out,
 	    "TOP\r\n"
 	    "UIDL\r\n"

@@ -9,10 +9,13 @@
 #include "session-sys.h"
 
 static const char usage[] =
-    "usage: pop3-session [-c FILE] [-m DIR]\n"
+    "usage: pop3-session [-c FILE] [-m DIR] [--tls=MODE]\n"
     "Serves the maildir to one POP3 client on stdin/stdout.\n"
     "  -c, --config=FILE   configuration file\n"
     "  -m, --maildir=DIR   the maildir to serve\n"
+    "      --tls=MODE      off (default: plain text, no STLS), starttls\n"
+    "                      (offer STLS, port 110) or implicit (TLS from\n"
+    "                      the first byte, port 995)\n"
     "  -h, --help          this text\n"
     "  -V, --version       the version\n";
 

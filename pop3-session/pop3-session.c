@@ -16,6 +16,7 @@
 #include "pop3.h"
 #include "session-log.h"
 #include "session-sys.h"
+#include "session-tls.h"
 
 struct pop3_cmd {
 	const char *verb;	   /* compared case-insensitively */
@@ -49,6 +50,7 @@ static const struct pop3_cmd pop3_cmds[] = {
 	{ "TOP", AUTH | TRANS,	true,	pop3_cmd_top },
 	{ "DELE", AUTH | TRANS,	true,	pop3_cmd_dele },
 	{ "RSET", AUTH | TRANS,	true,	pop3_cmd_rset },
+	{ "STLS", AUTH,		false,	pop3_cmd_stls },
 };
 /* clang-format on */
 
@@ -117,6 +119,8 @@ pop3_conn_free(struct pop3_conn *c)
 	free(c->cbuf);
 	c->cbuf = NULL;
 	sio_reader_free(&c->in);
+	tls_free(c->tls);
+	c->tls = NULL;
 }
 
 static void reply(struct pop3_conn *c, const char *status, const char *code,
@@ -177,17 +181,24 @@ pop3_err_sys(struct pop3_conn *c, const char *fmt, ...)
 static void
 log_summary(struct pop3_conn *c)
 {
-	char	    peer[80], user[80];
-	const char *fields[] = { peer, user, NULL };
+	char	    peer[80], user[80], tls[100], tls_text[100] = "";
+	const char *fields[] = { peer, user, NULL, NULL };
 
 	snprintf(peer, sizeof(peer), "PEER=%s", c->peer);
 	snprintf(user, sizeof(user), "POP3_USER=%s",
 	    c->user[0] != '\0' ? c->user : "-");
+	if (c->tls != NULL) {
+		snprintf(tls, sizeof(tls), "TLS=%s %s", tls_version(c->tls),
+		    tls_cipher(c->tls));
+		snprintf(tls_text, sizeof(tls_text), ", %s %s",
+		    tls_version(c->tls), tls_cipher(c->tls));
+		fields[2] = tls;
+	}
 	log_fields(LOG_INFO, fields,
 	    "session end (%s): %zu messages, %lu retrieved, %lu deleted, "
-	    "%llu octets sent",
+	    "%llu octets sent%s",
 	    c->end, c->have_list ? c->list.count : 0, c->nretr, c->ndele,
-	    (unsigned long long)c->octets);
+	    (unsigned long long)c->octets, tls_text);
 }
 
 _Noreturn void
@@ -393,6 +404,11 @@ pop3_session_run(struct pop3_conn *c)
 	char   *line;
 	ssize_t n;
 
+	if (c->cfg->tls_mode == TLS_IMPLICIT && pop3_tls_implicit(c) != 0) {
+		sio_hangup(&c->out);
+		log_summary(c);
+		return c->status;
+	}
 	pop3_ok(c, "BareMail POP3 ready %s", c->timestamp);
 	while (!c->done) {
 		n = sio_read_line(&c->in, c->cfg->pop3_timeout, &line);

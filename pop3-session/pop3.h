@@ -64,6 +64,7 @@ struct pop3_conn {
 	unsigned long ndele;  /* removed at QUIT */
 	uint64_t      octets; /* message octets sent */
 	struct sio_writer out;
+	struct tls_conn	 *tls; /* after STLS or implicit TLS, else NULL */
 };
 
 /*
@@ -138,6 +139,18 @@ void pop3_cmd_noop(struct pop3_conn *c, char *args);
 void pop3_cmd_quit(struct pop3_conn *c, char *args);
 void pop3_cmd_retr(struct pop3_conn *c, char *args);
 void pop3_cmd_top(struct pop3_conn *c, char *args);
+void pop3_cmd_stls(struct pop3_conn *c, char *args);
+
+/* ---- pop3-stls.c ---- */
+
+/* CAPA's STLS line: on a --tls=starttls listener with a certificate, before TLS. */
+bool pop3_tls_offered(const struct pop3_conn *c);
+/*
+ * Implicit TLS (--tls=implicit): the handshake before the greeting.
+ * Returns 0, or -1 when the session must end now (logged; c->status is
+ * EX_CONFIG without a usable certificate).
+ */
+int pop3_tls_implicit(struct pop3_conn *c);
 
 
 #endif

@@ -1,9 +1,11 @@
 # Sourced by serve.sh and test.sh: makes sure Debian packages are there.
 # As root, installs what is missing with apt-get; otherwise names it and stops.
 
-BUILD_PACKAGES="gcc libc6-dev meson ninja-build pkg-config libinih-dev libsystemd-dev"
+BUILD_PACKAGES="gcc libc6-dev meson ninja-build pkg-config libinih-dev libsystemd-dev
+	libssl-dev"
 SERVE_PACKAGES="systemd curl util-linux mount passwd"
 TEST_PACKAGES="bats bats-support bats-assert bats-file python3 curl swaks msmtp
+	mutt openssl ca-certificates
 	mpop fetchmail xinetd systemd valgrind s-nail bsd-mailx strace clang
 	libfuzzer-14-dev libclang-rt-14-dev systemd-container procps iproute2
 	util-linux passwd coreutils findutils cppcheck clang-tidy clang-format

@@ -60,6 +60,8 @@ smtp_cmd_ehlo(struct smtp_conn *c, char *args)
 	smtp_reply_more(c, 250, "SMTPUTF8");
 	smtp_reply_more(c, 250, "ENHANCEDSTATUSCODES");
 	smtp_reply_more(c, 250, "CHUNKING");
+	if (smtp_tls_offered(c))
+		smtp_reply_more(c, 250, "STARTTLS");
 	/*
 	 * This order: Alertmanager takes the first it can use, Go's PLAIN
 	 * refuses plain TCP except to localhost, Grafana and smtplib prefer
@@ -356,5 +358,6 @@ smtp_cmd_help(struct smtp_conn *c, char *args)
 {
 	smtp_reply(c, 214, "2.0.0",
 	    "Commands: EHLO HELO MAIL RCPT DATA BDAT "
-	    "RSET NOOP QUIT AUTH VRFY EXPN HELP");
+	    "RSET NOOP QUIT AUTH VRFY EXPN HELP%s",
+	    smtp_tls_offered(c) ? " STARTTLS" : "");
 }

@@ -6,12 +6,15 @@
 #include "smtp-session.h"
 
 static const char usage[] =
-    "usage: smtp-session [-c FILE] [-m DIR] [-h] [-V]\n"
+    "usage: smtp-session [-c FILE] [-m DIR] [--tls=MODE] [-h] [-V]\n"
     "Speaks SMTP on stdin/stdout and delivers every message to one maildir.\n"
     "  -c, --config=FILE   configuration (default $BAREMAIL_CONFIG, then\n"
     "                      " BAREMAIL_SYSCONFDIR "/baremail.conf)\n"
     "  -m, --maildir=DIR   the maildir (default [maildir] path, $MAILDIR,\n"
     "                      $HOME/Maildir)\n"
+    "      --tls=MODE      off (default: plain text, no STARTTLS), starttls\n"
+    "                      (offer STARTTLS, port 587) or implicit (TLS from\n"
+    "                      the first byte, port 465)\n"
     "  -h, --help          this text\n"
     "  -V, --version       the version\n";
 

@@ -115,6 +115,7 @@ struct smtp_conn {
 	struct smtp_tx	  tx;
 	struct sio_reader in;
 	struct sio_writer out;
+	struct tls_conn	 *tls; /* after STARTTLS or implicit TLS, else NULL */
 };
 
 /* ---- smtp-session.c ---- */
@@ -183,6 +184,18 @@ void smtp_cmd_bdat_drain(struct smtp_conn *c, char *args);
 /* ---- smtp-auth.c ---- */
 
 void smtp_cmd_auth(struct smtp_conn *c, char *args);
+
+/* ---- smtp-starttls.c ---- */
+
+void smtp_cmd_starttls(struct smtp_conn *c, char *args);
+/* EHLO's STARTTLS line: on a --tls=starttls listener with a certificate, before TLS. */
+bool smtp_tls_offered(const struct smtp_conn *c);
+/*
+ * Implicit TLS (--tls=implicit): the handshake before the greeting.
+ * Returns 0, or -1 when the session must end now (logged) with the exit
+ * status in *status_r: EX_CONFIG without a usable certificate.
+ */
+int smtp_tls_implicit(struct smtp_conn *c, int *status_r);
 
 /* ---- smtp-trace.c ---- */
 

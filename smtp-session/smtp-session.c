@@ -16,6 +16,7 @@
 
 #include "session-log.h"
 #include "session-sys.h"
+#include "session-tls.h"
 #include "smtp-private.h"
 
 #define SMTP_DATA_TIMEOUT_MIN 600 /* RFC 5321 4.5.3.2.6: 10 minutes */
@@ -43,6 +44,8 @@ static const struct smtp_cmd smtp_cmds[] = {
 	{ "VRFY", SMTP_ST_ANY & ~SMTP_ST_BDAT, smtp_cmd_vrfy, NULL },
 	{ "EXPN", SMTP_ST_ANY & ~SMTP_ST_BDAT, smtp_cmd_expn, NULL },
 	{ "HELP", SMTP_ST_ANY, smtp_cmd_help, NULL },
+	/* Not inside a transaction: RFC 3207 resets the state it would lose. */
+	{ "STARTTLS", SMTP_ST_READY, smtp_cmd_starttls, NULL },
 };
 
 const char *
@@ -145,16 +148,24 @@ smtp_reply_more(struct smtp_conn *c, int code, const char *fmt, ...)
 static void
 log_summary(struct smtp_conn *c)
 {
-	char	    peer[160], msgs[40], bytes[40], result[40];
-	const char *fields[] = { peer, msgs, bytes, result, NULL };
+	char	    peer[160], msgs[40], bytes[40], result[40], tls[100];
+	char	    tls_text[100] = "";
+	const char *fields[] = { peer, msgs, bytes, result, NULL, NULL };
 
 	snprintf(peer, sizeof peer, "PEER=%s", c->peer);
 	snprintf(msgs, sizeof msgs, "MESSAGES=%lu", c->messages);
 	snprintf(bytes, sizeof bytes, "BYTES=%" PRIu64, c->bytes);
 	snprintf(result, sizeof result, "RESULT=%s", c->result);
+	if (c->tls != NULL) {
+		snprintf(tls, sizeof tls, "TLS=%s %s", tls_version(c->tls),
+		    tls_cipher(c->tls));
+		snprintf(tls_text, sizeof tls_text, ", %s %s",
+		    tls_version(c->tls), tls_cipher(c->tls));
+		fields[4] = tls;
+	}
 	log_fields(LOG_INFO, fields,
-	    "session from %s: %lu message(s), %" PRIu64 " bytes, %s", c->peer,
-	    c->messages, c->bytes, c->result);
+	    "session from %s: %lu message(s), %" PRIu64 " bytes, %s%s", c->peer,
+	    c->messages, c->bytes, c->result, tls_text);
 }
 
 _Noreturn void
@@ -215,6 +226,7 @@ smtp_conn_free(struct smtp_conn *c)
 		return;
 	smtp_tx_free(&c->tx);
 	sio_reader_free(&c->in);
+	tls_free(c->tls);
 	free(c);
 }
 
@@ -275,7 +287,14 @@ int
 smtp_session_run(struct smtp_conn *c)
 {
 	char *line;
+	int   status;
 
+	if (c->cfg->tls_mode == TLS_IMPLICIT &&
+	    smtp_tls_implicit(c, &status) != 0) {
+		sio_hangup(&c->out);
+		log_summary(c);
+		return status;
+	}
 	smtp_reply(c, 220, NULL, "%s ESMTP BareMail", c->cfg->hostname);
 	while (!c->done) {
 		ssize_t n = sio_read_line(&c->in, smtp_cmd_timeout(c), &line);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "session-tls.h"
 #include "smtp-private.h"
 
 #define FOLD_AT 78 /* RFC 5322 2.1.1: lines SHOULD stay within 78 */
@@ -64,15 +65,22 @@ write_original_to(struct smtp_conn *c)
 	return trace_printf(c, "\n");
 }
 
-/* RFC 3848's "with" keyword: ESMTP, ESMTPA after AUTH, UTF8SMTP (RFC 6531)... */
+/*
+ * RFC 3848's "with" keyword: ESMTP, then S over TLS and A after AUTH
+ * (ESMTPS, ESMTPSA), UTF8SMTP... for SMTPUTF8 (RFC 6531); SMTP after HELO.
+ */
 static const char *
 with_protocol(const struct smtp_conn *c)
 {
-	if (c->tx.smtputf8)
-		return c->authed ? "UTF8SMTPA" : "UTF8SMTP";
-	if (c->authed)
-		return "ESMTPA";
-	return c->esmtp ? "ESMTP" : "SMTP";
+	static const char *const names[2][2][2] = {
+		/* [smtputf8][tls][authed] */
+		{ { "ESMTP", "ESMTPA" }, { "ESMTPS", "ESMTPSA" } },
+		{ { "UTF8SMTP", "UTF8SMTPA" }, { "UTF8SMTPS", "UTF8SMTPSA" } },
+	};
+
+	if (!c->tx.smtputf8 && !c->authed && !c->esmtp && c->tls == NULL)
+		return "SMTP";
+	return names[c->tx.smtputf8][c->tls != NULL][c->authed];
 }
 
 int
@@ -90,8 +98,15 @@ smtp_trace_write(struct smtp_conn *c)
 	    trace_printf(c, "Received: from %s (%s%s%s)\n",
 		c->helo[0] != '\0' ? c->helo : "unknown", bracket ? "[" : "",
 		peer, bracket ? "]" : "") < 0 ||
-	    trace_printf(c, "\tby %s (BareMail) with %s id %s",
-		c->cfg->hostname, with_protocol(c), tx->tmp->name) < 0)
+	    trace_printf(c, "\tby %s (BareMail) with %s", c->cfg->hostname,
+		with_protocol(c)) < 0)
+		return -1;
+	/* The protocol version and cipher, in a comment (RFC 3848 3). */
+	if (c->tls != NULL &&
+	    trace_printf(
+		c, "\n\t(%s, %s)", tls_version(c->tls), tls_cipher(c->tls)) < 0)
+		return -1;
+	if (trace_printf(c, " id %s", tx->tmp->name) < 0)
 		return -1;
 	if (tx->nrcpts == 1)
 		return trace_printf(c, "\n\tfor <%s>; %s\n", tx->rcpts, date);

@@ -144,12 +144,13 @@ md_put() {
 
 # listen_inetd PROGRAM ARG...: serves PROGRAM on 127.0.0.1:$PORT, one
 # process per connection, in the background until listen_stop (call it
-# from teardown).  The programs' log goes to $BATS_TEST_TMPDIR/listen.log.
+# from teardown).  The programs' log goes to $LISTEN_LOG, by default
+# $BATS_TEST_TMPDIR/listen.log.
 listen_inetd() {
 	PORT=$(free_port)
 	timeout "${LISTEN_TIMEOUT:-120}" systemd-socket-activate --inetd -a -l "127.0.0.1:$PORT" \
 	    -E BAREMAIL_CONFIG $WRAP "$@" \
-	    </dev/null >/dev/null 2>"$BATS_TEST_TMPDIR/listen.log" 3>&- &
+	    </dev/null >/dev/null 2>"${LISTEN_LOG:-$BATS_TEST_TMPDIR/listen.log}" 3>&- &
 	LISTEN_PID=$!
 	local i
 	for i in $(seq 200); do

@@ -112,7 +112,10 @@ test_every_key(void)
 		  "[log]\n"
 		  "level = debug\n"
 		  "[user]\n"
-		  "name = baremail\n",
+		  "name = baremail\n"
+		  "[tls]\n"
+		  "certificate = /srv/tls/fullchain.pem\n"
+		  "key = /srv/tls/privkey.pem\n",
 		  err, sizeof(err)) == 0);
 	CHECK(err[0] == '\0');
 	CHECK(strcmp(cfg.file, path) == 0);
@@ -126,6 +129,23 @@ test_every_key(void)
 	CHECK(strcmp(cfg.sendmail_smtp, "[::1]:2025") == 0);
 	CHECK(cfg.log_level == LOG_DEBUG);
 	CHECK(strcmp(cfg.user, "baremail") == 0);
+	CHECK(strcmp(cfg.tls_certificate, "/srv/tls/fullchain.pem") == 0);
+	CHECK(strcmp(cfg.tls_key, "/srv/tls/privkey.pem") == 0);
+	/* --tls is an option, never a key: the file leaves it off. */
+	CHECK(cfg.tls_mode == TLS_OFF);
+}
+
+static void
+test_tls_defaults(void)
+{
+	struct session_config cfg;
+
+	config_defaults(&cfg);
+	CHECK(strcmp(cfg.tls_certificate,
+		  BAREMAIL_SYSCONFDIR "/baremail/tls/server.crt") == 0);
+	CHECK(strcmp(cfg.tls_key,
+		  BAREMAIL_SYSCONFDIR "/baremail/tls/server.key") == 0);
+	CHECK(cfg.tls_mode == TLS_OFF);
 }
 
 static void
@@ -448,6 +468,7 @@ main(void)
 	test_defaults();
 	test_default_path();
 	test_every_key();
+	test_tls_defaults();
 	test_shipped_example();
 	test_sizes();
 	test_numbers();

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -508,6 +509,133 @@ test_out_hangup(void)
 	close(sv[1]);
 }
 
+static void
+test_discard(void)
+{
+	struct sio_reader r;
+	int		  sv[2];
+
+	pair(SOCK_STREAM, sv);
+	CHECK(sio_reader_init(&r, sv[0], NULL, 512) == 0);
+	/* An injection behind STARTTLS arrives in the same read. */
+	PUT(sv[1], "STARTTLS\r\nRSET\r\nMAIL FROM:<x>\r\n");
+	EXPECT(&r, "STARTTLS");
+	CHECK(sio_pending(&r));
+	CHECK(sio_discard(&r) == 21);
+	CHECK(!sio_pending(&r));
+	CHECK(sio_discard(&r) == 0);
+	PUT(sv[1], "EHLO again\r\n");
+	EXPECT(&r, "EHLO again");
+	/* Half a line counts too, and the next line starts clean. */
+	PUT(sv[1], "half a li");
+	CHECK(sio_read_line(&r, 1, &(char *){ NULL }) == SIO_TIMEOUT);
+	CHECK(sio_discard(&r) == 9);
+	PUT(sv[1], "NOOP\r\n");
+	EXPECT(&r, "NOOP");
+	sio_reader_free(&r);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/*
+ * A layer like TLS's: it takes everything off the descriptor at once and
+ * hands it out three bytes at a time (so bytes wait in the layer while
+ * poll() says the descriptor is empty), and changes every byte (XOR 1)
+ * both ways.
+ */
+struct xor_layer {
+	int    fd;
+	char   buf[256];
+	size_t len, off;
+	bool   is_closed;
+};
+
+static ssize_t
+xor_read(void *arg, void *buf, size_t len)
+{
+	struct xor_layer *x = arg;
+	char		 *out = buf;
+	size_t		  n;
+
+	if (x->off == x->len) {
+		ssize_t got = read(x->fd, x->buf, sizeof(x->buf));
+		if (got <= 0)
+			return got;
+		x->len = (size_t)got;
+		x->off = 0;
+	}
+	n = x->len - x->off < 3 ? x->len - x->off : 3;
+	n = n < len ? n : len;
+	for (size_t i = 0; i < n; i++)
+		out[i] = (char)(x->buf[x->off + i] ^ 1);
+	x->off += n;
+	return (ssize_t)n;
+}
+
+static ssize_t
+xor_write(void *arg, const void *buf, size_t len)
+{
+	struct xor_layer *x = arg;
+	char		  tmp[256];
+	size_t		  n = len < sizeof(tmp) ? len : sizeof(tmp);
+
+	for (size_t i = 0; i < n; i++)
+		tmp[i] = (char)(((const char *)buf)[i] ^ 1);
+	return write(x->fd, tmp, n);
+}
+
+static size_t
+xor_pending(void *arg)
+{
+	struct xor_layer *x = arg;
+
+	return x->len - x->off;
+}
+
+static void
+xor_close(void *arg)
+{
+	struct xor_layer *x = arg;
+
+	x->is_closed = true;
+}
+
+static void
+test_layer(void)
+{
+	static struct sio_writer o;
+	struct sio_reader	 r;
+	struct xor_layer	 x = { 0 };
+	struct sio_layer l = { xor_read, xor_write, xor_pending, xor_close,
+		&x };
+	char		 in[32], buf[64];
+	const char	*plain = "EHLO a\r\nNOOP\r\n";
+	int		 sv[2];
+
+	pair(SOCK_STREAM, sv);
+	x.fd = sv[0];
+	sio_writer_init(&o, sv[0]);
+	CHECK(sio_reader_init(&r, sv[0], &o, 512) == 0);
+	sio_reader_set_layer(&r, &l);
+	sio_writer_set_layer(&o, &l);
+	for (size_t i = 0; i < strlen(plain); i++)
+		in[i] = (char)(plain[i] ^ 1);
+	put(sv[1], in, strlen(plain));
+	/* Both lines, though the second waits in the layer, not the socket. */
+	EXPECT(&r, "EHLO a");
+	EXPECT(&r, "NOOP");
+	sio_printf(&o, "250 ok\r\n");
+	sio_hangup(&o);
+	CHECK(x.is_closed);
+	CHECK(read(sv[1], buf, sizeof(buf)) == 8);
+	for (size_t i = 0; i < 8; i++)
+		buf[i] = (char)(buf[i] ^ 1);
+	CHECK(memcmp(buf, "250 ok\r\n", 8) == 0);
+	sio_reader_free(&r);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 int
 main(void)
 {
@@ -525,5 +653,7 @@ main(void)
 	test_trickle();
 	test_out_timeout();
 	test_out_hangup();
+	test_discard();
+	test_layer();
 	return CHECK_DONE();
 }
