@@ -93,8 +93,8 @@ header_fix_init(struct header_fix *h, const char *host, const char *from,
 	h->first_line = true;
 }
 
-static bool
-is_name_char(unsigned char c)
+bool
+header_name_char(unsigned char c)
 {
 	return c >= 0x21 && c <= 0x7e && c != ':';
 }
@@ -151,7 +151,7 @@ classify(struct header_fix *h)
 {
 	size_t n = 0;
 
-	while (n < h->hold_len && is_name_char((unsigned char)h->hold[n]))
+	while (n < h->hold_len && header_name_char((unsigned char)h->hold[n]))
 		n++;
 	if (n == 4 && strncasecmp(h->hold, "Date", 4) == 0)
 		h->has_date = true;
@@ -239,7 +239,7 @@ header_fix_write(struct header_fix *h, const void *vbuf, size_t len)
 			} else if ((c == ' ' || c == '\t') && !h->first_line) {
 				h->state = HF_ST_FIELD; /* a continuation */
 				continue;
-			} else if (is_name_char(c)) {
+			} else if (header_name_char(c)) {
 				h->hold[h->hold_len++] = (char)c;
 				h->state = HF_ST_NAME;
 			} else if (not_a_header(h) < 0) {
@@ -290,7 +290,8 @@ header_fix_write(struct header_fix *h, const void *vbuf, size_t len)
 			if (c == ' ' || c == '\t') {
 				h->hold[h->hold_len++] = (char)c;
 				h->state = HF_ST_WSP;
-			} else if (h->state == HF_ST_NAME && is_name_char(c)) {
+			} else if (h->state == HF_ST_NAME &&
+			    header_name_char(c)) {
 				h->hold[h->hold_len++] = (char)c;
 			} else {
 				if (not_a_header(h) < 0)

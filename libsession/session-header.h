@@ -35,6 +35,13 @@
 #define HEADER_HOLD	 80  /* longest field name recognised, bytes */
 
 /*
+ * The header field-name rule (RFC 5322 3.6.8): 0x21..0x7E without ':'.
+ * Blanks may stand between the name and its colon (obsolete syntax, still
+ * sent).  Used by header_fix and by baremail-sendmail's header pass.
+ */
+bool header_name_char(unsigned char c);
+
+/*
  * Formats t as an RFC 5322 date-time in local time with a numeric zone,
  * e.g. "Tue, 24 Nov 2026 04:03:04 +0100", independent of the locale.
  * Returns the length written (buf holds at least HEADER_DATE_MAX bytes),

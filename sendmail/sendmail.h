@@ -3,9 +3,11 @@
  *
  * Pieces, each testable (and fuzzable) without main():
  *   sendmail-args.c	the command line, sendmail's way
- *   sendmail-headers.c	reading the message from stdin (a lone "." may end
- *			it), -t recipients, Bcc removal, address qualification,
- *			the Received: line
+ *   sendmail-buf.c	the growing buffer and address list the others use
+ *   sendmail-input.c	reading the message from stdin (a lone "." may end it)
+ *   sendmail-addr.c	address qualification, -t recipients
+ *   sendmail-headers.c	the header section: Received:, Bcc removal, the
+ *			trace fields of the final delivery
  *   sendmail-deliver.c	maildir, else SMTP to [sendmail] smtp, else
  *			~/dead.letter
  *   sendmail-run.c	the program: mode, config, which of the above
@@ -68,7 +70,7 @@ int sendmail_args_parse(
     struct sendmail_args *a, int argc, char **argv, char *err, size_t errlen);
 void sendmail_args_free(struct sendmail_args *a);
 
-/* ---- the message (sendmail-headers.c) ---- */
+/* ---- the message (sendmail-buf.c, -input.c, -addr.c, -headers.c) ---- */
 
 /* A growing byte buffer. */
 struct sm_buf {

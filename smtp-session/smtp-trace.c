@@ -9,9 +9,8 @@
 #include <time.h>
 
 #include "session-tls.h"
+#include "session-trace.h"
 #include "smtp-private.h"
-
-#define FOLD_AT 78 /* RFC 5322 2.1.1: lines SHOULD stay within 78 */
 
 /* Writes a formatted piece of the trace fields; -1 on a write error. */
 static int trace_printf(struct smtp_conn *c, const char *fmt, ...)
@@ -32,37 +31,6 @@ trace_printf(struct smtp_conn *c, const char *fmt, ...)
 		return -1;
 	}
 	return smtp_tx_write(c, buf, (size_t)n);
-}
-
-/* Every recipient, once, folded: one copy of the message serves them all. */
-static int
-write_original_to(struct smtp_conn *c)
-{
-	const struct smtp_tx *tx = &c->tx;
-	size_t		      col = strlen("X-Original-To: ");
-
-	if (trace_printf(c, "X-Original-To: ") < 0)
-		return -1;
-	for (size_t off = 0; off < tx->rcpts_len;) {
-		const char *r = tx->rcpts + off;
-		size_t	    len = strlen(r);
-		bool	    first = off == 0;
-
-		off += len + 1;
-		if (!first && col + 2 + len > FOLD_AT) {
-			if (trace_printf(c, ",\n\t") < 0)
-				return -1;
-			col = 8;
-		} else if (!first) {
-			if (trace_printf(c, ", ") < 0)
-				return -1;
-			col += 2;
-		}
-		if (trace_printf(c, "%s", r) < 0)
-			return -1;
-		col += len;
-	}
-	return trace_printf(c, "\n");
 }
 
 /*
@@ -89,12 +57,13 @@ smtp_trace_write(struct smtp_conn *c)
 	const struct smtp_tx *tx = &c->tx;
 	char		      date[HEADER_DATE_MAX];
 	const char	     *peer = c->peer;
+	const char	     *one = trace_for(tx->rcpts, tx->rcpts_len);
 	bool		      bracket =
 	    strspn(peer, "0123456789.") == strlen(peer) && peer[0] != '\0';
 
 	header_date(time(NULL), date, sizeof date);
-	if (trace_printf(c, "Return-Path: <%s>\n", tx->from) < 0 ||
-	    write_original_to(c) < 0 ||
+	if (trace_write(smtp_tx_write, c, tx->from, tx->rcpts, tx->rcpts_len) <
+		0 ||
 	    trace_printf(c, "Received: from %s (%s%s%s)\n",
 		c->helo[0] != '\0' ? c->helo : "unknown", bracket ? "[" : "",
 		peer, bracket ? "]" : "") < 0 ||
@@ -108,7 +77,7 @@ smtp_trace_write(struct smtp_conn *c)
 		return -1;
 	if (trace_printf(c, " id %s", tx->tmp->name) < 0)
 		return -1;
-	if (tx->nrcpts == 1)
-		return trace_printf(c, "\n\tfor <%s>; %s\n", tx->rcpts, date);
+	if (one != NULL)
+		return trace_printf(c, "\n\tfor <%s>; %s\n", one, date);
 	return trace_printf(c, ";\n\t%s\n", date);
 }
