@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <pwd.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,8 @@ struct config_parse {
 	char		       why[512]; /* "[section] key: why" */
 	char		      *line;	 /* getline() buffer */
 	size_t		       linecap;
+	const char	      *section; /* of the key being parsed */
+	const char	      *key;
 };
 
 void
@@ -165,44 +168,6 @@ parse_size(const char *s, uint64_t mult_allowed, uint64_t *val_r)
 	return 0;
 }
 
-static int
-parse_uint(struct config_parse *p, const char *section, const char *key,
-    const char *value, unsigned min, unsigned max, unsigned *val_r)
-{
-	uint64_t v;
-
-	if (parse_size(value, 0, &v) != 0)
-		return parse_fail(
-		    p, section, key, "\"%s\" is not a whole number", value);
-	if (v < min || v > max)
-		return parse_fail(p, section, key,
-		    "%s is out of range (%u to %u)", value, min, max);
-	*val_r = (unsigned)v;
-	return 1;
-}
-
-static int
-parse_bool(struct config_parse *p, const char *section, const char *key,
-    const char *value, bool *val_r)
-{
-	static const char *const yes[] = { "yes", "true", "on", "1" };
-	static const char *const no[] = { "no", "false", "off", "0" };
-	size_t			 i;
-
-	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
-		if (strcasecmp(value, yes[i]) == 0) {
-			*val_r = true;
-			return 1;
-		}
-		if (strcasecmp(value, no[i]) == 0) {
-			*val_r = false;
-			return 1;
-		}
-	}
-	return parse_fail(p, section, key,
-	    "\"%s\" is not yes/no/true/false/on/off/1/0", value);
-}
-
 /* A host name or an address literal: goes into replies and headers as is. */
 static bool
 hostname_ok(const char *s)
@@ -262,111 +227,176 @@ hostport_ok(const char *s)
 	return config_hostport(s, host, sizeof(host), port, sizeof(port)) == 0;
 }
 
+/* One key of the file: where it goes and what its value may be. */
+struct config_key {
+	const char *section;
+	const char *name;
+	/* Checks value and stores it in field; 1, or parse_fail()'s 0. */
+	int (*parse)(struct config_parse *p, const struct config_key *k,
+	    const char *value, void *field);
+	size_t	 offset; /* of the field in struct session_config */
+	size_t	 size;	 /* of the field */
+	unsigned max;	 /* the largest number allowed */
+};
+
+/* parse_fail() for the key, named as the file spells it. */
+#define KEY_FAIL(p, ...) parse_fail((p), (p)->section, (p)->key, __VA_ARGS__)
+
 static int
-set_string(struct config_parse *p, const char *section, const char *key,
-    const char *value, char *dst, size_t dstlen)
+key_string(struct config_parse *p, const struct config_key *k,
+    const char *value, void *field)
 {
-	if (strlen(value) >= dstlen)
-		return parse_fail(p, section, key,
-		    "too long (at most %zu bytes)", dstlen - 1);
-	memcpy(dst, value, strlen(value) + 1);
+	if (strlen(value) >= k->size)
+		return KEY_FAIL(p, "too long (at most %zu bytes)", k->size - 1);
+	memcpy(field, value, strlen(value) + 1);
 	return 1;
 }
 
-#define IS(s, k) (strcasecmp(section, (s)) == 0 && strcasecmp(key, (k)) == 0)
+static int
+key_hostname(struct config_parse *p, const struct config_key *k,
+    const char *value, void *field)
+{
+	if (!hostname_ok(value))
+		return KEY_FAIL(
+		    p, "\"%s\" is not a host name or [address]", value);
+	return key_string(p, k, value, field);
+}
+
+static int
+key_hostport(struct config_parse *p, const struct config_key *k,
+    const char *value, void *field)
+{
+	if (!hostport_ok(value))
+		return KEY_FAIL(p, "\"%s\" is not host:port", value);
+	return key_string(p, k, value, field);
+}
+
+static int
+key_user(struct config_parse *p, const struct config_key *k, const char *value,
+    void *field)
+{
+	/* Portable user names, as useradd accepts them. */
+	if (strspn(value,
+		"abcdefghijklmnopqrstuvwxyz"
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != strlen(value) ||
+	    value[0] == '-')
+		return KEY_FAIL(p, "\"%s\" is not a user name", value);
+	return key_string(p, k, value, field);
+}
+
+static int
+key_size(struct config_parse *p, const struct config_key *k, const char *value,
+    void *field)
+{
+	uint64_t size;
+
+	if (parse_size(value, 1, &size) != 0)
+		return KEY_FAIL(p,
+		    "\"%s\" is not a size (a number with an optional k, M or G)",
+		    value);
+	if (size < 1024 || size > CONFIG_MAX_MESSAGE_SIZE)
+		return KEY_FAIL(p, "%s is out of range (1k to 1024G)", value);
+	*(size_t *)field = (size_t)size;
+	return 1;
+}
+
+static int
+key_uint(struct config_parse *p, const struct config_key *k, const char *value,
+    void *field)
+{
+	uint64_t v;
+
+	if (parse_size(value, 0, &v) != 0)
+		return KEY_FAIL(p, "\"%s\" is not a whole number", value);
+	if (v < 1 || v > k->max)
+		return KEY_FAIL(
+		    p, "%s is out of range (%u to %u)", value, 1u, k->max);
+	*(unsigned *)field = (unsigned)v;
+	return 1;
+}
+
+static int
+key_bool(struct config_parse *p, const struct config_key *k, const char *value,
+    void *field)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (strcasecmp(value, yes[i]) == 0) {
+			*(bool *)field = true;
+			return 1;
+		}
+		if (strcasecmp(value, no[i]) == 0) {
+			*(bool *)field = false;
+			return 1;
+		}
+	}
+	return KEY_FAIL(p, "\"%s\" is not yes/no/true/false/on/off/1/0", value);
+}
+
+static int
+key_level(struct config_parse *p, const struct config_key *k, const char *value,
+    void *field)
+{
+	int level = log_level_parse(value);
+
+	if (level < 0)
+		return KEY_FAIL(p,
+		    "\"%s\" is not one of error, warning, info, debug", value);
+	*(int *)field = level;
+	return 1;
+}
+
+#define FIELD(f)                            \
+	offsetof(struct session_config, f), \
+	    sizeof(((struct session_config *)NULL)->f)
+
+/* Every key there is; config_key() refuses the rest. */
+static const struct config_key config_keys[] = {
+	{ "maildir", "path", key_string, FIELD(maildir), 0 },
+	{ "smtp", "hostname", key_hostname, FIELD(hostname), 0 },
+	{ "smtp", "max_message_size", key_size, FIELD(max_message_size), 0 },
+	{ "smtp", "max_recipients", key_uint, FIELD(max_recipients),
+	    CONFIG_MAX_RECIPIENTS },
+	{ "smtp", "timeout", key_uint, FIELD(smtp_timeout),
+	    CONFIG_MAX_TIMEOUT },
+	{ "pop3", "timeout", key_uint, FIELD(pop3_timeout),
+	    CONFIG_MAX_TIMEOUT },
+	{ "pop3", "exclusive", key_bool, FIELD(pop3_exclusive), 0 },
+	{ "sendmail", "smtp", key_hostport, FIELD(sendmail_smtp), 0 },
+	{ "log", "level", key_level, FIELD(log_level), 0 },
+	{ "user", "name", key_user, FIELD(user), 0 },
+	{ "tls", "certificate", key_string, FIELD(tls_certificate), 0 },
+	{ "tls", "key", key_string, FIELD(tls_key), 0 },
+};
 
 /* inih's callback: one key.  Returns 0 on an error, which inih counts. */
 static int
 config_key(void *user, const char *section, const char *key, const char *value)
 {
-	struct config_parse   *p = user;
-	struct session_config *cfg = p->cfg;
-	uint64_t	       size;
-	int		       level;
+	struct config_parse *p = user;
+	bool		     known_section = false;
 
+	p->section = section;
+	p->key = key;
 	if (section[0] == '\0')
-		return parse_fail(p, section, key, "key before any [section]");
+		return KEY_FAIL(p, "key before any [section]");
 	if (value[0] == '\0')
-		return parse_fail(p, section, key,
-		    "empty value (comment the line out for the default)");
+		return KEY_FAIL(
+		    p, "empty value (comment the line out for the default)");
+	for (size_t i = 0; i < sizeof(config_keys) / sizeof(config_keys[0]);
+	     i++) {
+		const struct config_key *k = &config_keys[i];
 
-	if (IS("maildir", "path"))
-		return set_string(
-		    p, section, key, value, cfg->maildir, sizeof(cfg->maildir));
-	if (IS("smtp", "hostname")) {
-		if (!hostname_ok(value))
-			return parse_fail(p, section, key,
-			    "\"%s\" is not a host name or [address]", value);
-		return set_string(p, section, key, value, cfg->hostname,
-		    sizeof(cfg->hostname));
+		if (strcasecmp(section, k->section) != 0)
+			continue;
+		known_section = true;
+		if (strcasecmp(key, k->name) == 0)
+			return k->parse(
+			    p, k, value, (char *)p->cfg + k->offset);
 	}
-	if (IS("smtp", "max_message_size")) {
-		if (parse_size(value, 1, &size) != 0)
-			return parse_fail(p, section, key,
-			    "\"%s\" is not a size "
-			    "(a number with an optional k, M or G)",
-			    value);
-		if (size < 1024 || size > CONFIG_MAX_MESSAGE_SIZE)
-			return parse_fail(p, section, key,
-			    "%s is out of range (1k to 1024G)", value);
-		cfg->max_message_size = (size_t)size;
-		return 1;
-	}
-	if (IS("smtp", "max_recipients"))
-		return parse_uint(p, section, key, value, 1,
-		    CONFIG_MAX_RECIPIENTS, &cfg->max_recipients);
-	if (IS("smtp", "timeout"))
-		return parse_uint(p, section, key, value, 1, CONFIG_MAX_TIMEOUT,
-		    &cfg->smtp_timeout);
-	if (IS("pop3", "timeout"))
-		return parse_uint(p, section, key, value, 1, CONFIG_MAX_TIMEOUT,
-		    &cfg->pop3_timeout);
-	if (IS("pop3", "exclusive"))
-		return parse_bool(p, section, key, value, &cfg->pop3_exclusive);
-	if (IS("sendmail", "smtp")) {
-		if (!hostport_ok(value))
-			return parse_fail(
-			    p, section, key, "\"%s\" is not host:port", value);
-		return set_string(p, section, key, value, cfg->sendmail_smtp,
-		    sizeof(cfg->sendmail_smtp));
-	}
-	if (IS("log", "level")) {
-		level = log_level_parse(value);
-		if (level < 0)
-			return parse_fail(p, section, key,
-			    "\"%s\" is not one of "
-			    "error, warning, info, debug",
-			    value);
-		cfg->log_level = level;
-		return 1;
-	}
-	if (IS("user", "name")) {
-		/* Portable user names, as useradd accepts them. */
-		if (strspn(value,
-			"abcdefghijklmnopqrstuvwxyz"
-			"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
-			strlen(value) ||
-		    value[0] == '-')
-			return parse_fail(p, section, key,
-			    "\"%s\" is not a user name", value);
-		return set_string(
-		    p, section, key, value, cfg->user, sizeof(cfg->user));
-	}
-	if (IS("tls", "certificate"))
-		return set_string(p, section, key, value, cfg->tls_certificate,
-		    sizeof(cfg->tls_certificate));
-	if (IS("tls", "key"))
-		return set_string(
-		    p, section, key, value, cfg->tls_key, sizeof(cfg->tls_key));
-
-	if (strcasecmp(section, "maildir") != 0 &&
-	    strcasecmp(section, "smtp") != 0 &&
-	    strcasecmp(section, "pop3") != 0 &&
-	    strcasecmp(section, "sendmail") != 0 &&
-	    strcasecmp(section, "log") != 0 &&
-	    strcasecmp(section, "user") != 0 && strcasecmp(section, "tls") != 0)
-		return parse_fail(p, section, key, "unknown section");
-	return parse_fail(p, section, key, "unknown key");
+	return KEY_FAIL(p, known_section ? "unknown key" : "unknown section");
 }
 
 /*

@@ -69,9 +69,23 @@ default_maildir(struct session_config *cfg, bool switched)
 	memcpy(cfg->maildir, defaults.maildir, sizeof(cfg->maildir));
 }
 
-void
-session_start(int argc, char **argv, const char *ident, const char *usage,
-    struct session_config *cfg)
+/*
+ * A closed 0, 1 or 2 would be reused by the next open(): a log line could
+ * land in a message file.  Holds them with /dev/null.
+ */
+static void
+hold_std_fds(void)
+{
+	for (int fd = 0; fd <= 2; fd++)
+		if (fcntl(fd, F_GETFD) == -1 && errno == EBADF &&
+		    open("/dev/null", O_RDWR) != fd)
+			session_exit(EX_OSERR);
+}
+
+/* -c, -m, --tls, -h and -V; anything else ends the program (EX_USAGE). */
+static void
+parse_options(int argc, char **argv, const char *ident, const char *usage,
+    const char **config_r, const char **maildir_r, enum tls_mode *tls_r)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -81,25 +95,7 @@ session_start(int argc, char **argv, const char *ident, const char *usage,
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char   *config = NULL, *maildir = NULL, *path;
-	enum tls_mode tls = TLS_OFF;
-	bool	      switched = false;
-	char	      err[1024];
-	int	      c;
-
-	/*
-	 * A closed 0, 1 or 2 would be reused by the next open(): a log line
-	 * could land in a message file.  Hold them with /dev/null.
-	 */
-	for (int fd = 0; fd <= 2; fd++)
-		if (fcntl(fd, F_GETFD) == -1 && errno == EBADF &&
-		    open("/dev/null", O_RDWR) != fd)
-			session_exit(EX_OSERR);
-	/* A client that hangs up must be a write error, not a killed process. */
-	signal(SIGPIPE, SIG_IGN);
-	log_init(ident, LOG_INFO);
-	if (usage == NULL)
-		usage = "usage: [-c FILE] [-m DIR] [-h] [-V]\n";
+	int c;
 
 	/* We report bad options ourselves: stderr may be the client. */
 	opterr = 0;
@@ -107,18 +103,18 @@ session_start(int argc, char **argv, const char *ident, const char *usage,
 	while ((c = getopt_long(argc, argv, "+:c:m:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
-			config = optarg;
+			*config_r = optarg;
 			break;
 		case 'm':
-			maildir = optarg;
+			*maildir_r = optarg;
 			break;
 		case 'T':
 			if (strcmp(optarg, "off") == 0)
-				tls = TLS_OFF;
+				*tls_r = TLS_OFF;
 			else if (strcmp(optarg, "starttls") == 0)
-				tls = TLS_STARTTLS;
+				*tls_r = TLS_STARTTLS;
 			else if (strcmp(optarg, "implicit") == 0)
-				tls = TLS_IMPLICIT;
+				*tls_r = TLS_IMPLICIT;
 			else
 				start_fail(EX_USAGE, usage,
 				    "--tls: \"%s\" is not off, starttls or "
@@ -145,6 +141,25 @@ session_start(int argc, char **argv, const char *ident, const char *usage,
 	if (optind < argc)
 		start_fail(EX_USAGE, usage, "unexpected argument \"%s\"",
 		    argv[optind]);
+}
+
+void
+session_start(int argc, char **argv, const char *ident, const char *usage,
+    struct session_config *cfg)
+{
+	const char   *config = NULL, *maildir = NULL, *path;
+	enum tls_mode tls = TLS_OFF;
+	bool	      switched = false;
+	char	      err[1024];
+	int	      status;
+
+	hold_std_fds();
+	/* A client that hangs up must be a write error, not a killed process. */
+	signal(SIGPIPE, SIG_IGN);
+	log_init(ident, LOG_INFO);
+	if (usage == NULL)
+		usage = "usage: [-c FILE] [-m DIR] [-h] [-V]\n";
+	parse_options(argc, argv, ident, usage, &config, &maildir, &tls);
 	if (maildir != NULL &&
 	    (maildir[0] == '\0' || strlen(maildir) >= sizeof(cfg->maildir)))
 		start_fail(EX_USAGE, usage, "-m: bad maildir path");
@@ -163,8 +178,6 @@ session_start(int argc, char **argv, const char *ident, const char *usage,
 
 	/* Before anything touches the maildir, or reads the client. */
 	if (getuid() == 0 || geteuid() == 0) {
-		int status;
-
 		/* Without [user] name the maildir's owner decides. */
 		if (cfg->user[0] == '\0' && cfg->maildir[0] == '\0')
 			default_maildir(cfg, false);

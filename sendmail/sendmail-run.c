@@ -267,6 +267,94 @@ save_dead_letter(
 	return sendmail_dead_letter(d, path);
 }
 
+/* The envelope sender: -f/-r when usable, else self; "<>" is "". */
+static void
+envelope_sender(const struct sendmail_args *a, const char *host,
+    const char *self, char *sender, size_t len)
+{
+	snprintf(sender, len, "%s", self);
+	if (a->has_sender &&
+	    (sendmail_addr_qualify(a->sender, host, sender, len) < 0 ||
+		!envelope_ok(sender))) {
+		sm_say(LOG_WARNING, "sender \"%s\" unusable: using %s",
+		    a->sender, self);
+		snprintf(sender, len, "%s", self);
+	}
+}
+
+/*
+ * The envelope recipients: the command line's, and with -t the header's,
+ * each usable one once; none at all is root.  Returns 0 or -1 (ENOMEM).
+ */
+static int
+envelope_rcpts(const struct sendmail_args *a, const char *host,
+    const struct sm_addrs *cmd, const struct sm_addrs *hdr,
+    struct sm_addrs *env)
+{
+	char root[300];
+
+	for (size_t i = 0; i < cmd->n + hdr->n; i++) {
+		const char *r = i < cmd->n ? cmd->v[i] : hdr->v[i - cmd->n];
+
+		if (!envelope_ok(r)) {
+			sm_say(LOG_WARNING,
+			    "recipient \"%s\" unusable: left out", r);
+			continue;
+		}
+		if (sm_addrs_add(env, r, strlen(r)) < 0)
+			return -1;
+	}
+	if (env->n > 0)
+		return 0;
+	/* One maildir holds everything: it still has a reader. */
+	sm_say(LOG_WARNING, "no recipients%s: delivering anyway, as for root",
+	    a->extract ? " in To:, Cc: or Bcc:" : "");
+	snprintf(root, sizeof(root), "root@%s", host);
+	return sm_addrs_add(env, root, strlen(root));
+}
+
+/*
+ * The maildir, else SMTP, else ~/dead.letter.  Returns the exit status:
+ * 0 when delivered, else EX_TEMPFAIL (EX_CONFIG when the configuration
+ * was unusable), the message then kept in dead.letter if it could be.
+ */
+static int
+deliver(struct sendmail_delivery *d, const struct sm_caller *who, bool cfg_ok)
+{
+	char dead[PATH_MAX + 16];
+	bool delivered = false;
+
+	if (!cfg_ok) {
+		snprintf(d->why_maildir, sizeof(d->why_maildir),
+		    "the configuration is unusable");
+	} else if (sendmail_deliver_maildir(d) == 0) {
+		delivered = true;
+	} else {
+		log_debug("maildir: %s: trying SMTP", d->why_maildir);
+		delivered = sendmail_deliver_smtp(d) == 0;
+	}
+	if (delivered) {
+		sm_say(LOG_INFO,
+		    "%s: from <%s>, uid %lu, %zu bytes, %zu recipient%s",
+		    d->where, d->sender, who->uid,
+		    d->msg->head.len + d->msg->body_len, d->rcpts->n,
+		    d->rcpts->n == 1 ? "" : "s");
+		return 0;
+	}
+	/* Neither way works: keep the message where its sender can find it. */
+	if (save_dead_letter(d, who->home, dead, sizeof(dead)) < 0)
+		sm_say(LOG_ERR,
+		    "cannot deliver the message (%s%s%s), nor save it in %s: %s",
+		    d->why_maildir, d->why_smtp[0] != '\0' ? "; " : "",
+		    d->why_smtp, dead, strerror(errno));
+	else
+		sm_say(LOG_ERR,
+		    "cannot deliver the message now (%s%s%s): saved in %s",
+		    d->why_maildir, d->why_smtp[0] != '\0' ? "; " : "",
+		    d->why_smtp, dead);
+	return cfg_ok ? EX_TEMPFAIL : EX_CONFIG;
+}
+
 /* The default mode: one message from stdin to wherever it can go. */
 static int
 run_deliver(const struct sendmail_args *a, const struct session_config *cfg,
@@ -279,8 +367,7 @@ run_deliver(const struct sendmail_args *a, const struct session_config *cfg,
 	struct sm_addrs		 cmd = { 0 }, env = { 0 };
 	struct sm_caller	 who;
 	struct sm_buf		 from = { 0 };
-	char			 sender[320], self[320], dead[PATH_MAX + 16];
-	bool			 delivered = false;
+	char			 sender[320], self[320];
 	int			 status;
 
 	caller_identify(&who);
@@ -295,24 +382,14 @@ run_deliver(const struct sendmail_args *a, const struct session_config *cfg,
 	}
 	if (in.too_big) {
 		sm_say(LOG_ERR,
-		    "message refused: larger than [smtp] "
-		    "max_message_size (%zu bytes)",
+		    "message refused: larger than [smtp] max_message_size "
+		    "(%zu bytes)",
 		    cfg->max_message_size);
 		status = EX_DATAERR;
 		goto out;
 	}
-
-	/* Envelope sender: -f/-r, else the caller; "<>" stays empty. */
 	snprintf(self, sizeof(self), "%s@%s", who.login, cfg->hostname);
-	snprintf(sender, sizeof(sender), "%s", self);
-	if (a->has_sender &&
-	    (sendmail_addr_qualify(
-		 a->sender, cfg->hostname, sender, sizeof(sender)) < 0 ||
-		!envelope_ok(sender))) {
-		sm_say(LOG_WARNING, "sender \"%s\" unusable: using %s",
-		    a->sender, self);
-		snprintf(sender, sizeof(sender), "%s", self);
-	}
+	envelope_sender(a, cfg->hostname, self, sender, sizeof(sender));
 	if (from_value(&from, a->fullname != NULL ? a->fullname : who.gecos,
 		sender[0] != '\0' ? sender : self) < 0 ||
 	    cmdline_rcpts(a, cfg->hostname, &cmd) < 0)
@@ -324,71 +401,15 @@ run_deliver(const struct sendmail_args *a, const struct session_config *cfg,
 	s.from = from.p;
 	s.extract = a->extract;
 	s.now = time(NULL);
-	if (sendmail_msg_build(&m, in.msg.p, in.msg.len, &s, &cmd) < 0)
+	if (sendmail_msg_build(&m, in.msg.p, in.msg.len, &s, &cmd) < 0 ||
+	    envelope_rcpts(a, cfg->hostname, &cmd, &m.rcpts, &env) < 0)
 		goto oom;
-
-	/* -t adds the header's recipients to the command line's. */
-	for (size_t i = 0; i < cmd.n + m.rcpts.n; i++) {
-		const char *r = i < cmd.n ? cmd.v[i] : m.rcpts.v[i - cmd.n];
-		if (!envelope_ok(r)) {
-			sm_say(LOG_WARNING,
-			    "recipient \"%s\" unusable: "
-			    "left out",
-			    r);
-			continue;
-		}
-		if (sm_addrs_add(&env, r, strlen(r)) < 0)
-			goto oom;
-	}
-	if (env.n == 0) {
-		/* One maildir holds everything: it still has a reader. */
-		char root[300];
-		sm_say(LOG_WARNING,
-		    "no recipients%s: delivering anyway, as "
-		    "for root",
-		    a->extract ? " in To:, Cc: or Bcc:" : "");
-		snprintf(root, sizeof(root), "root@%s", cfg->hostname);
-		if (sm_addrs_add(&env, root, strlen(root)) < 0)
-			goto oom;
-	}
 
 	d.cfg = cfg;
 	d.sender = sender;
 	d.rcpts = &env;
 	d.msg = &m;
-	if (!cfg_ok) {
-		snprintf(d.why_maildir, sizeof(d.why_maildir),
-		    "the configuration is unusable");
-	} else if (sendmail_deliver_maildir(&d) == 0) {
-		delivered = true;
-	} else {
-		log_debug("maildir: %s: trying SMTP", d.why_maildir);
-		delivered = sendmail_deliver_smtp(&d) == 0;
-	}
-	if (delivered) {
-		sm_say(LOG_INFO,
-		    "%s: from <%s>, uid %lu, %zu bytes, "
-		    "%zu recipient%s",
-		    d.where, sender, who.uid, m.head.len + m.body_len, env.n,
-		    env.n == 1 ? "" : "s");
-		status = 0;
-		goto out;
-	}
-
-	/* Neither way works: keep the message where its sender can find it. */
-	if (save_dead_letter(&d, who.home, dead, sizeof(dead)) < 0)
-		sm_say(LOG_ERR,
-		    "cannot deliver the message (%s%s%s), nor "
-		    "save it in %s: %s",
-		    d.why_maildir, d.why_smtp[0] != '\0' ? "; " : "",
-		    d.why_smtp, dead, strerror(errno));
-	else
-		sm_say(LOG_ERR,
-		    "cannot deliver the message now (%s%s%s): "
-		    "saved in %s",
-		    d.why_maildir, d.why_smtp[0] != '\0' ? "; " : "",
-		    d.why_smtp, dead);
-	status = cfg_ok ? EX_TEMPFAIL : EX_CONFIG;
+	status = deliver(&d, &who, cfg_ok);
 	goto out;
 oom:
 	sm_say(LOG_ERR, "out of memory");

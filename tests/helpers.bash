@@ -167,3 +167,29 @@ listen_stop() {
 		LISTEN_PID=
 	fi
 }
+
+# waiting_status GREETING PROGRAM [ARG...]: starts the program on a FIFO,
+# waits for its greeting and copies the /proc status of the process then
+# waiting for the client to $BATS_TEST_TMPDIR/status (left empty when no
+# greeting came).  Returns the program's exit status.
+waiting_status() {
+	local greeting=$1 fifo="$BATS_TEST_TMPDIR/in" out="$BATS_TEST_TMPDIR/out" pid spid i
+	shift
+	rm -f "$fifo" "$out"
+	: > "$BATS_TEST_TMPDIR/status"
+	mkfifo "$fifo"
+	timeout "$T" $WRAP "$@" <"$fifo" >"$out" 2>/dev/null &
+	pid=$!
+	exec 7>"$fifo"
+	for i in $(seq 400); do
+		grep -q "^$greeting" "$out" 2>/dev/null && break
+		sleep 0.05
+	done
+	# timeout(1) is our child; the program (or its wrapper) is its child.
+	spid=$(pgrep -P "$pid" | head -1)
+	if [ -n "$spid" ] && grep -q "^$greeting" "$out"; then
+		cat "/proc/$spid/status" > "$BATS_TEST_TMPDIR/status"
+	fi
+	exec 7>&-
+	wait "$pid"
+}

@@ -279,23 +279,8 @@ print("fortify" if d["b_sanitize"] == "none" and d["optimization"] not in ("0", 
 
 # The /proc status of a session started as root, read while it waits.
 session_status() {	# session_status PROGRAM GREETING-PREFIX
-	local fifo="$BATS_TEST_TMPDIR/in" out="$BATS_TEST_TMPDIR/out" pid i
-	mkfifo "$fifo"
-	timeout "$T" $WRAP "$1" <"$fifo" >"$out" 2>/dev/null &
-	pid=$!
-	exec 7>"$fifo"
-	for i in $(seq 400); do
-		grep -q "^$2" "$out" 2>/dev/null && break
-		sleep 0.05
-	done
-	grep -q "^$2" "$out"
-	# timeout(1) is our child: the session is its child.
-	local spid
-	spid=$(pgrep -P "$pid" | head -1)
-	[ -n "$spid" ]
-	cat "/proc/$spid/status" > "$BATS_TEST_TMPDIR/status"
-	exec 7>&-
-	wait "$pid"
+	waiting_status "$2" "$1"
+	[ -s "$BATS_TEST_TMPDIR/status" ]
 }
 
 check_dropped() {

@@ -19,28 +19,11 @@ conf_without_user() {
 	printf '[maildir]\npath = %s\n[smtp]\nhostname = test.example\n' "$MD" > "$CONF"
 }
 
-# reader_uid GREETING PROGRAM [ARG...]: starts the program as root on a
-# FIFO, waits for its greeting, and prints the real, effective, saved
-# and file-system uids of the process then waiting for the client.
+# reader_uid GREETING PROGRAM [ARG...]: the real, effective, saved and
+# file-system uids of the process waiting for the client.
 reader_uid() {
-	local greeting=$1 fifo="$BATS_TEST_TMPDIR/in" out="$BATS_TEST_TMPDIR/out" pid spid i
-	shift
-	rm -f "$fifo"
-	mkfifo "$fifo"
-	timeout "$T" $WRAP "$@" <"$fifo" >"$out" 2>/dev/null &
-	pid=$!
-	exec 7>"$fifo"
-	for i in $(seq 400); do
-		grep -q "^$greeting" "$out" 2>/dev/null && break
-		sleep 0.05
-	done
-	# timeout(1) is our child; the program (or its wrapper) is its child.
-	spid=$(pgrep -P "$pid" | head -1)
-	if [ -n "$spid" ] && grep -q "^$greeting" "$out"; then
-		sed -n 's/^Uid:\t//p' "/proc/$spid/status" | tr '\t' ' '
-	fi
-	exec 7>&-
-	wait "$pid" || true
+	waiting_status "$@"
+	sed -n 's/^Uid:\t//p' "$BATS_TEST_TMPDIR/status" | tr '\t' ' '
 }
 
 # expect_reader UID GREETING PROGRAM [ARG...]: all four uids are UID.

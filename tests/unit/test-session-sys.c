@@ -256,10 +256,24 @@ child_drop(void)
 }
 
 static void
+run_child(int (*fn)(void))
+{
+	int   status;
+	pid_t pid;
+
+	fflush(stdout); /* the child must not print our buffer again */
+	pid = fork();
+	if (pid == 0) {
+		int rc = fn();
+		_exit(rc ? rc : check_failures ? 1 : 0);
+	}
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+static void
 test_drop_root(void)
 {
-	int status;
-
 	if (geteuid() != 0) {
 		printf("# skip root switch: not running as root\n");
 		/* Not root: nothing to drop, whatever the name. */
@@ -273,16 +287,7 @@ test_drop_root(void)
 		    TEST_USER);
 		return;
 	}
-	pid_t pid;
-
-	fflush(stdout); /* the child must not print our buffer again */
-	pid = fork();
-	if (pid == 0) {
-		int rc = child_drop();
-		_exit(rc ? rc : check_failures ? 1 : 0);
-	}
-	CHECK(waitpid(pid, &status, 0) == pid);
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	run_child(child_drop);
 
 	/* The failures leave us root. */
 	errno = 0;
@@ -342,22 +347,6 @@ child_leave_root(const char *dir, bool owned)
 	CHECK(getuid() == pw->pw_uid && geteuid() == pw->pw_uid);
 	CHECK(setuid(0) == -1);
 	return 0;
-}
-
-static void
-run_child(int (*fn)(void))
-{
-	int   status;
-	pid_t pid;
-
-	fflush(stdout); /* the child must not print our buffer again */
-	pid = fork();
-	if (pid == 0) {
-		int rc = fn();
-		_exit(rc ? rc : check_failures ? 1 : 0);
-	}
-	CHECK(waitpid(pid, &status, 0) == pid);
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
 static char leave_dir[64];
