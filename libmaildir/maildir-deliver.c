@@ -84,19 +84,22 @@ flush_buf(struct maildir_tmp *t)
 	return 0;
 }
 
-/* Fails with the delivery's first error, or EBADF when none is open. */
-static int
-not_open(const struct maildir_tmp *t)
+/*
+ * True when a delivery is open and no write has failed; else false with
+ * errno the delivery's first error, or EBADF when none is open.
+ */
+static bool
+is_usable(const struct maildir_tmp *t)
 {
 	if (t->error != 0) {
 		errno = t->error;
-		return -1;
+		return false;
 	}
 	if (t->fd < 0) {
 		errno = EBADF;
-		return -1;
+		return false;
 	}
-	return 0;
+	return true;
 }
 
 /*
@@ -118,7 +121,7 @@ maildir_deliver_write(struct maildir_tmp *t, const void *buf, size_t len)
 {
 	const char *p = buf;
 
-	if (not_open(t) < 0)
+	if (!is_usable(t))
 		return -1;
 	t->wsize += maildir_crlf_count(&t->cx, p, len);
 	t->size += len;
@@ -179,7 +182,7 @@ maildir_deliver_commit(struct maildir_tmp *t, char *name_r, size_t len)
 	uint64_t	    wsize;
 	int		    e, n, r = -1;
 
-	if (not_open(t) < 0)
+	if (!is_usable(t))
 		return -1;
 	wsize = t->wsize + maildir_crlf_finish(&cx, trailer);
 	if (flush_buf(t) < 0 || fsync_retry(t->fd) < 0)

@@ -195,8 +195,8 @@ void maildir_deliver_abort(struct maildir_tmp *t);
 /* ---- listing (maildir-list.c) ---- */
 
 /*
- * One message of a listing: 32 bytes, so that a listing costs about
- * 85 bytes a message with its name (bench/pop3's names).
+ * One message of a listing, kept to 32 bytes: a listing holds every
+ * message of the maildir, so its memory is this times their number.
  */
 struct maildir_msg {
 	char	*name;	   /* file name, owned by the list */

@@ -31,10 +31,12 @@ struct smtp_conn *smtp_conn_new(const struct session_config *cfg,
     struct maildir *md, int in_fd, int out_fd);
 
 /*
- * Greets and serves commands until QUIT, end of input or a fatal error.
- * Returns the process exit status: 0 after QUIT, a clean EOF (even inside
- * DATA, where nothing is stored) or a timeout; EX_OSERR on an internal
- * error.  Logs one summary line (peer, messages, bytes, result).
+ * Greets and serves commands until QUIT, end of input or the client's
+ * going away, and returns 0, the exit status of all of these (a clean EOF
+ * even inside DATA, where nothing is stored).  A timeout or too many
+ * errors (0) and running out of memory (EX_OSERR) end the session from
+ * inside, through session_exit().  Logs one summary line (peer, messages,
+ * bytes, result).
  */
 int smtp_session_run(struct smtp_conn *c);
 
