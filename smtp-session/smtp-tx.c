@@ -89,7 +89,6 @@ smtp_tx_begin(struct smtp_conn *c)
 
 	tx->err = TX_ERR_NONE;
 	tx->stored = 0;
-	tx->tmp->name[0] = '\0';
 	if (maildir_deliver_begin(c->md, tx->tmp) != 0) {
 		tx_disk_error(c, "cannot create a file in tmp/ for", errno);
 		return -1;
