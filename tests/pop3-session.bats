@@ -441,6 +441,23 @@ assert r[0][0] == "+OK 1 %d" % len(want)
 	[[ "${lines[6]}" =~ ^5\ 1700000009 ]]
 }
 
+@test "UIDLs and sizes of a maildir other programs wrote are those of the committed fixture" {
+	# tests/fixtures/foreign-maildir holds names as Postfix, procmail,
+	# Courier, qmail, Dovecot and BareMail write them; the .expected file
+	# was written by pop3-session before the size cache existed (commit
+	# "tests: a foreign maildir and its UIDL/LIST ..."). A client keeps
+	# UIDLs across upgrades: they must never change.
+	cp -a "$BAREMAIL_SOURCE/tests/fixtures/foreign-maildir/." "$MD/"
+	mkdir -p "$MD/tmp"
+	if [ "$(id -u)" = 0 ]; then chown -R "$TEST_USER" "$MD"; fi
+	want=$(cat "$BAREMAIL_SOURCE/tests/fixtures/foreign-maildir.expected")
+	# Twice: the second session may answer from what the first learned.
+	for i in 1 2; do
+		p3 "UIDL" "LIST" "STAT" "QUIT"
+		[ "$(printf '%s\n' "${lines[@]:1}")" = "$want" ]
+	done
+}
+
 # ---- snapshot, DELE, QUIT, UPDATE ----
 
 @test "login moves new/ to cur/ and numbers messages oldest first" {
