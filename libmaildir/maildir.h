@@ -199,14 +199,17 @@ void maildir_deliver_abort(struct maildir_tmp *t);
  * 85 bytes a message with its name (bench/pop3's names).
  */
 struct maildir_msg {
-	char	*name;	   /* file name, owned by the list */
-	uint64_t wsize;	   /* CRLF size, if has_wsize */
-	uint64_t order;	   /* sec * 10^6 + usec from the name */
-	uint32_t size;	   /* bytes on disk, if has_size */
-	uint8_t	 base_len; /* the part of name before ':' */
-	bool	 has_size; /* false only from 4 GiB on */
-	bool	 has_wsize;
-	bool	 in_new; /* in new/ rather than cur/ */
+	char	*name;		 /* file name, owned by the list */
+	uint64_t wsize;		 /* CRLF size, if has_wsize */
+	uint64_t order;		 /* sec * 10^6 + usec from the name */
+	uint32_t size;		 /* bytes on disk, if has_size */
+	uint8_t	 base_len;	 /* the part of name before ':' */
+	bool	 has_size : 1;	 /* false from 4 GiB on */
+	bool	 has_wsize : 1;	 /* from W=, the size cache or a count */
+	bool	 in_new : 1;	 /* in new/ rather than cur/ */
+	bool	 is_cached : 1;	 /* wsize (and size) from the size cache */
+	bool	 is_counted : 1; /* wsize read from the file by this process */
+	bool	 is_removed : 1; /* maildir_msg_remove() removed it */
 };
 
 struct maildir_spill; /* renamed names; see maildir-list.c */
@@ -217,6 +220,8 @@ struct maildir_list {
 	char		     *arena; /* the listed names, end to end */
 	size_t		      arena_len;
 	struct maildir_spill *spill; /* names longer than those they replaced */
+	size_t sizes_loaded;	     /* entries of the size cache when listed */
+	bool   sizes_bad;	     /* the size cache was there but unusable */
 };
 
 /*
@@ -225,8 +230,10 @@ struct maildir_list {
  * times past the year 580 000 all count as one).
  * A message seen twice (renamed while the directories were read) is
  * listed once, from cur/.
- * Entries starting with '.' are skipped.  A file without S= is stat()ed
- * for size; W= is left unset when the name does not carry it.
+ * Entries starting with '.' are skipped.  A name without W= takes its
+ * sizes from the size cache (is_cached) when the cache knows its base
+ * name (and, with S=, that size); else a file without S= is stat()ed for
+ * size and W= is left unset.
  * The caller frees the list with maildir_list_free().
  */
 int  maildir_list(struct maildir *md, struct maildir_list *l);
@@ -241,7 +248,8 @@ void maildir_list_free(struct maildir_list *l);
 int maildir_new_to_cur(struct maildir *md);
 
 /*
- * Opens a message read-only (O_NOFOLLOW).  When its file was renamed by
+ * Opens a message read-only (O_NOFOLLOW) and sets m->size and has_size
+ * from the file itself.  When its file was renamed by
  * another process since it was listed (a flag change, new/ -> cur/), finds
  * it again by its base name and records the new name in m (in place when
  * it is no longer than the old one, else in memory l owns; with l NULL
@@ -267,10 +275,36 @@ int maildir_msg_remove(
 
 /*
  * Reads a message once to learn its CRLF size, for messages whose name
- * carries no W= (another program delivered them).  Sets m->wsize.
+ * carries no W= (another program delivered them).  Sets m->wsize and
+ * m->is_counted.
  */
 int maildir_msg_wsize(
     struct maildir *md, struct maildir_list *l, struct maildir_msg *m);
+
+/*
+ * Counts the CRLF size of m's file, open as fd by maildir_msg_open(),
+ * from its start into *wsize_r (pread: the file offset does not move).
+ */
+int maildir_msg_count(int fd, const struct maildir_msg *m, uint64_t *wsize_r);
+
+/* ---- the size cache (maildir-sizes.c) ---- */
+
+/*
+ * The file in the maildir's root that remembers the POP3 size of messages
+ * whose names lack W=, so that each is read once, not once per session.
+ * maildir_list() reads it; it never overrides a name's W=, and a size
+ * from it is a claim to check against the file before sending one.
+ */
+#define MAILDIR_SIZES_FILE ".baremail-sizes"
+
+/*
+ * Writes the size cache for the messages of l that lack W= and are still
+ * there (not removed through l), when it would differ from the one the
+ * listing read: sizes were counted, cached messages went, or the file
+ * was unusable.  Returns 1 written, 0 nothing to do, -1 with errno.
+ * Safe with concurrent sessions (the last complete file wins).
+ */
+int maildir_sizes_save(struct maildir *md, const struct maildir_list *l);
 
 /*
  * Removes regular files in tmp/ neither modified nor read for
