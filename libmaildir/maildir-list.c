@@ -138,9 +138,11 @@ read_dir(int dirfd, bool in_new, const struct maildir_sizes *sizes,
 		/*
 		 * A name with S= is trusted without a stat, even where the
 		 * filesystem leaves d_type unknown: maildir_msg_open()
-		 * checks that it opened a regular file.
+		 * checks that it opened a regular file.  A file readdir
+		 * calls regular is not stat()ed either: its size is learned
+		 * when it is opened (to be counted, or sent).
 		 */
-		if (!info.has_size) {
+		if (!info.has_size && de->d_type != DT_REG) {
 			struct stat st;
 
 			if (fstatat(dirfd, de->d_name, &st,
@@ -171,7 +173,7 @@ read_dir(int dirfd, bool in_new, const struct maildir_sizes *sizes,
 		m->wsize = info.wsize;
 		m->has_wsize = info.has_wsize;
 		/* Sizes from 4 GiB on are unknown: a listing rarely meets one. */
-		m->has_size = info.size <= UINT32_MAX;
+		m->has_size = info.has_size && info.size <= UINT32_MAX;
 		m->size = m->has_size ? (uint32_t)info.size : 0;
 		m->order = (uint64_t)info.sec <= ORDER_SEC_MAX
 		    ? (uint64_t)info.sec * 1000000 + (uint64_t)info.usec

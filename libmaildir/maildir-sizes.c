@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "maildir.h"
@@ -225,8 +226,8 @@ write_file(struct maildir *md, struct maildir_sizes_entry *v, size_t n)
 {
 	struct sizes_head h;
 	char		  tmp[MAILDIR_NAME_MAX + 1];
+	struct iovec	  iov[2];
 	size_t		  len = sizeof(h) + n * sizeof(*v);
-	char		 *buf;
 	ssize_t		  w;
 	int		  fd, e;
 
@@ -235,37 +236,29 @@ write_file(struct maildir *md, struct maildir_sizes_entry *v, size_t n)
 	h.bom = SIZES_BOM;
 	h.count = (uint32_t)n;
 	h.sum = maildir_sizes_hash(v, n * sizeof(*v));
-	/* The header goes in front of the entries: one write. */
-	if ((buf = malloc(len)) == NULL)
-		return -1;
-	memcpy(buf, &h, sizeof(h));
-	if (n > 0)
-		memcpy(buf + sizeof(h), v, n * sizeof(*v));
 	/*
 	 * A unique name in tmp/: two sessions writing at once each rename
 	 * their own complete file, and the last one wins.  A crash leaves
 	 * debris that maildir_clean_tmp() removes with the rest.
 	 */
-	if (maildir_name_unique(md, tmp, sizeof(tmp) - 6) < 0) {
-		free(buf);
+	if (maildir_name_unique(md, tmp, sizeof(tmp) - 6) < 0)
 		return -1;
-	}
 	strcat(tmp, ".sizes");
 	fd = openat(md->tmpfd, tmp,
 	    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		e = errno;
-		free(buf);
-		errno = e;
+	if (fd < 0)
 		return -1;
-	}
 	/*
-	 * No fsync: a cache lost or torn by a crash fails the check on the
-	 * next read and is counted again; a message is never at stake.
+	 * One write, header and entries.  No fsync: a cache lost or torn
+	 * by a crash fails the check on the next read and is counted
+	 * again; a message is never at stake.
 	 */
-	w = write(fd, buf, len);
+	iov[0].iov_base = &h;
+	iov[0].iov_len = sizeof(h);
+	iov[1].iov_base = v;
+	iov[1].iov_len = n * sizeof(*v);
+	w = writev(fd, iov, 2);
 	e = errno;
-	free(buf);
 	if (close(fd) < 0 && w == (ssize_t)len) {
 		e = errno;
 		w = -1;

@@ -204,7 +204,7 @@ struct maildir_msg {
 	uint64_t order;		 /* sec * 10^6 + usec from the name */
 	uint32_t size;		 /* bytes on disk, if has_size */
 	uint8_t	 base_len;	 /* the part of name before ':' */
-	bool	 has_size : 1;	 /* false from 4 GiB on */
+	bool	 has_size : 1;	 /* false from 4 GiB on, or not yet known */
 	bool	 has_wsize : 1;	 /* from W=, the size cache or a count */
 	bool	 in_new : 1;	 /* in new/ rather than cur/ */
 	bool	 is_cached : 1;	 /* wsize (and size) from the size cache */
@@ -232,8 +232,9 @@ struct maildir_list {
  * listed once, from cur/.
  * Entries starting with '.' are skipped.  A name without W= takes its
  * sizes from the size cache (is_cached) when the cache knows its base
- * name (and, with S=, that size); else a file without S= is stat()ed for
- * size and W= is left unset.
+ * name (and, with S=, that size); else W= is left unset, and so is the
+ * size of a name without S= (has_size) unless the file had to be
+ * stat()ed (no d_type): maildir_msg_open() learns it.
  * The caller frees the list with maildir_list_free().
  */
 int  maildir_list(struct maildir *md, struct maildir_list *l);
