@@ -189,6 +189,28 @@ int maildir_deliver_write(struct maildir_tmp *t, const void *buf, size_t len);
  */
 int maildir_deliver_commit(struct maildir_tmp *t, char *name_r, size_t len);
 
+/*
+ * The same in steps, so that one fsync of new/ can make several messages
+ * durable (SMTP's group commit): stage each (flush and fsync the file,
+ * close it; it stays in tmp/ and t is free for the next delivery), then
+ * publish each (move it into new/ under its final name, never replacing
+ * a file), then sync once.  A message is delivered when the sync after
+ * its publish returned 0, and not before.  A failed stage or publish
+ * leaves nothing behind; after a failed sync, maildir_staged_remove()
+ * each published message.
+ */
+struct maildir_staged {
+	char	 name[MAILDIR_NAME_MAX + 1];  /* in tmp/ */
+	char	 final[MAILDIR_NAME_MAX + 1]; /* in new/ once published */
+	uint64_t size;
+	uint64_t wsize;
+};
+
+int  maildir_deliver_stage(struct maildir_tmp *t, struct maildir_staged *s);
+int  maildir_deliver_publish(struct maildir *md, struct maildir_staged *s);
+int  maildir_deliver_sync(struct maildir *md); /* fsync of new/ */
+void maildir_staged_remove(struct maildir *md, struct maildir_staged *s);
+
 /* Abandons a delivery: closes and unlinks the tmp file; safe twice. */
 void maildir_deliver_abort(struct maildir_tmp *t);
 
