@@ -175,16 +175,16 @@ fsync_retry(int fd)
 }
 
 int
-maildir_deliver_commit(struct maildir_tmp *t, char *name_r, size_t len)
+maildir_deliver_stage(struct maildir_tmp *t, struct maildir_staged *s)
 {
 	struct maildir_crlf cx = t->cx;
-	char		    trailer[4], final[MAILDIR_NAME_MAX + 1];
-	uint64_t	    wsize;
-	int		    e, n, r = -1;
+	char		    trailer[4];
+	int		    e, r;
 
 	if (!is_usable(t))
 		return -1;
-	wsize = t->wsize + maildir_crlf_finish(&cx, trailer);
+	s->wsize = t->wsize + maildir_crlf_finish(&cx, trailer);
+	s->size = t->size;
 	if (flush_buf(t) < 0 || fsync_retry(t->fd) < 0)
 		goto fail;
 	/* close() can report a late write error on some filesystems (NFS). */
@@ -192,45 +192,89 @@ maildir_deliver_commit(struct maildir_tmp *t, char *name_r, size_t len)
 	t->fd = -1;
 	if (r < 0 && errno != EINTR)
 		goto fail;
-
-	for (int i = 0; i < DELIVER_TRIES; i++) {
-		char uniq[MAILDIR_NAME_MAX + 1];
-
-		/* The first try keeps the tmp name; later ones need a new one. */
-		if (i == 0)
-			snprintf(uniq, sizeof(uniq), "%s", t->name);
-		else if (maildir_name_unique(t->md, uniq, sizeof(uniq)) < 0)
-			goto fail;
-		n = snprintf(final, sizeof(final),
-		    "%s,S=%" PRIu64 ",W=%" PRIu64, uniq, t->size, wsize);
-		if (n < 0 || (size_t)n >= sizeof(final)) {
-			errno = ENAMETOOLONG;
-			goto fail;
-		}
-		r = maildir_move_noreplace(
-		    t->md->tmpfd, t->name, t->md->newfd, final);
-		if (r == 0 || errno != EEXIST)
-			break;
-	}
-	if (r < 0)
-		goto fail;
+	/* The file is s's now: t may begin the next delivery. */
+	memcpy(s->name, t->name, sizeof(s->name));
+	s->final[0] = '\0';
 	t->name[0] = '\0';
-
-	/* The rename is not durable until new/ itself reaches the disk. */
-	if (fsync_retry(t->md->newfd) < 0) {
-		e = errno;
-		unlinkat(t->md->newfd, final, 0);
-		errno = e;
-		return -1;
-	}
-	if (name_r != NULL && len > 0)
-		snprintf(name_r, len, "%s", final);
 	return 0;
 fail:
 	e = errno;
 	maildir_deliver_abort(t);
 	errno = e;
 	return -1;
+}
+
+int
+maildir_deliver_publish(struct maildir *md, struct maildir_staged *s)
+{
+	int e, n, r = -1;
+
+	for (int i = 0; i < DELIVER_TRIES; i++) {
+		char uniq[MAILDIR_NAME_MAX + 1];
+
+		/* The first try keeps the tmp name; later ones need a new one. */
+		if (i == 0)
+			snprintf(uniq, sizeof(uniq), "%s", s->name);
+		else if (maildir_name_unique(md, uniq, sizeof(uniq)) < 0)
+			goto fail;
+		n = snprintf(s->final, sizeof(s->final),
+		    "%s,S=%" PRIu64 ",W=%" PRIu64, uniq, s->size, s->wsize);
+		if (n < 0 || (size_t)n >= sizeof(s->final)) {
+			errno = ENAMETOOLONG;
+			goto fail;
+		}
+		r = maildir_move_noreplace(
+		    md->tmpfd, s->name, md->newfd, s->final);
+		if (r == 0 || errno != EEXIST)
+			break;
+	}
+	if (r < 0)
+		goto fail;
+	return 0;
+fail:
+	e = errno;
+	s->final[0] = '\0';
+	unlinkat(md->tmpfd, s->name, 0);
+	errno = e;
+	return -1;
+}
+
+int
+maildir_deliver_sync(struct maildir *md)
+{
+	return fsync_retry(md->newfd);
+}
+
+void
+maildir_staged_remove(struct maildir *md, struct maildir_staged *s)
+{
+	int e = errno;
+
+	if (s->final[0] != '\0')
+		unlinkat(md->newfd, s->final, 0);
+	else if (s->name[0] != '\0')
+		unlinkat(md->tmpfd, s->name, 0);
+	s->final[0] = s->name[0] = '\0';
+	errno = e;
+}
+
+int
+maildir_deliver_commit(struct maildir_tmp *t, char *name_r, size_t len)
+{
+	struct maildir_staged s;
+	struct maildir	     *md = t->md;
+
+	if (maildir_deliver_stage(t, &s) < 0 ||
+	    maildir_deliver_publish(md, &s) < 0)
+		return -1;
+	/* The rename is not durable until new/ itself reaches the disk. */
+	if (maildir_deliver_sync(md) < 0) {
+		maildir_staged_remove(md, &s);
+		return -1;
+	}
+	if (name_r != NULL && len > 0)
+		snprintf(name_r, len, "%s", s.final);
+	return 0;
 }
 
 void

@@ -86,10 +86,32 @@ grow(void **p, size_t *cap, size_t need, size_t elem)
 	return 0;
 }
 
+/*
+ * Takes a name's sizes from the size cache when it lacks W= and the cache
+ * knows its base name (with S=, at that size).
+ */
+static bool
+from_cache(const struct maildir_sizes *sizes, const char *name,
+    struct maildir_name_info *info)
+{
+	const struct maildir_sizes_entry *e;
+
+	if (info->has_wsize || sizes->count == 0)
+		return false;
+	e = maildir_sizes_find(sizes, maildir_sizes_hash(name, info->base_len));
+	if (e == NULL || (info->has_size && info->size != e->size))
+		return false;
+	info->size = e->size;
+	info->has_size = true;
+	info->wsize = e->wsize;
+	info->has_wsize = true;
+	return true;
+}
+
 /* Appends the entries of one directory; names hold arena offsets for now. */
 static int
-read_dir(int dirfd, bool in_new, struct maildir_list *l, size_t *cap,
-    size_t *arena_cap)
+read_dir(int dirfd, bool in_new, const struct maildir_sizes *sizes,
+    struct maildir_list *l, size_t *cap, size_t *arena_cap)
 {
 	struct maildir_name_info info;
 	struct dirent		*de;
@@ -101,6 +123,7 @@ read_dir(int dirfd, bool in_new, struct maildir_list *l, size_t *cap,
 	for (;;) {
 		struct maildir_msg *m;
 		size_t		    len;
+		bool		    is_cached;
 
 		errno = 0;
 		if ((de = readdir(d)) == NULL) {
@@ -111,12 +134,15 @@ read_dir(int dirfd, bool in_new, struct maildir_list *l, size_t *cap,
 		if (maildir_dirent_skip(de))
 			continue;
 		maildir_name_parse(de->d_name, &info);
+		is_cached = from_cache(sizes, de->d_name, &info);
 		/*
 		 * A name with S= is trusted without a stat, even where the
 		 * filesystem leaves d_type unknown: maildir_msg_open()
-		 * checks that it opened a regular file.
+		 * checks that it opened a regular file.  A file readdir
+		 * calls regular is not stat()ed either: its size is learned
+		 * when it is opened (to be counted, or sent).
 		 */
-		if (!info.has_size) {
+		if (!info.has_size && de->d_type != DT_REG) {
 			struct stat st;
 
 			if (fstatat(dirfd, de->d_name, &st,
@@ -147,13 +173,16 @@ read_dir(int dirfd, bool in_new, struct maildir_list *l, size_t *cap,
 		m->wsize = info.wsize;
 		m->has_wsize = info.has_wsize;
 		/* Sizes from 4 GiB on are unknown: a listing rarely meets one. */
-		m->has_size = info.size <= UINT32_MAX;
+		m->has_size = info.has_size && info.size <= UINT32_MAX;
 		m->size = m->has_size ? (uint32_t)info.size : 0;
 		m->order = (uint64_t)info.sec <= ORDER_SEC_MAX
 		    ? (uint64_t)info.sec * 1000000 + (uint64_t)info.usec
 		    : UINT64_MAX;
 		m->base_len = (uint8_t)info.base_len;
 		m->in_new = in_new;
+		m->is_cached = is_cached;
+		m->is_counted = false;
+		m->is_removed = false;
 	}
 	closedir(d);
 	return 0;
@@ -325,14 +354,22 @@ shrink(void **p, size_t cap, size_t len, size_t elem)
 int
 maildir_list(struct maildir *md, struct maildir_list *l)
 {
-	size_t	 cap = 0, arena_cap = 0;
-	unsigned depth = 0;
-	int	 e;
+	struct maildir_sizes sizes;
+	size_t		     cap = 0, arena_cap = 0;
+	unsigned	     depth = 0;
+	int		     e;
 
 	memset(l, 0, sizeof(*l));
-	if (read_dir(md->newfd, true, l, &cap, &arena_cap) < 0 ||
-	    read_dir(md->curfd, false, l, &cap, &arena_cap) < 0)
+	maildir_sizes_load(md, &sizes);
+	l->sizes_loaded = sizes.count;
+	l->sizes_bad = sizes.is_bad;
+	if (read_dir(md->newfd, true, &sizes, l, &cap, &arena_cap) < 0 ||
+	    read_dir(md->curfd, false, &sizes, l, &cap, &arena_cap) < 0) {
+		maildir_sizes_free(&sizes);
 		goto fail;
+	}
+	/* Freed before the sort: the cache's memory is not the listing's. */
+	maildir_sizes_free(&sizes);
 	/* Before the offsets become pointers: this realloc may move it. */
 	shrink((void **)&l->arena, arena_cap, l->arena_len, 1);
 	for (size_t i = 0; i < l->count; i++)

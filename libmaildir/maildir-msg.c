@@ -174,15 +174,10 @@ op_open(struct maildir *md, struct maildir_list *l, struct maildir_msg *m,
 		errno = EINVAL;
 		return -1;
 	}
+	/* The file's own size, whatever the name or the size cache said. */
+	m->has_size = (uint64_t)st->st_size <= UINT32_MAX;
+	m->size = m->has_size ? (uint32_t)st->st_size : 0;
 	return fd;
-}
-
-/* maildir_msg_open(), also saying what fstat() said of the file in *st. */
-static int
-msg_open_stat(struct maildir *md, struct maildir_list *l, struct maildir_msg *m,
-    struct stat *st)
-{
-	return msg_retry(md, l, m, op_open, st);
 }
 
 int
@@ -191,7 +186,7 @@ maildir_msg_open(
 {
 	struct stat st;
 
-	return msg_open_stat(md, l, m, &st);
+	return msg_retry(md, l, m, op_open, &st);
 }
 
 /* Only letters are flags a caller may set or clear. */
@@ -296,48 +291,64 @@ int
 maildir_msg_remove(
     struct maildir *md, struct maildir_list *l, struct maildir_msg *m)
 {
-	return msg_retry(md, l, m, op_remove, NULL);
+	if (msg_retry(md, l, m, op_remove, NULL) < 0)
+		return -1;
+	m->is_removed = true;
+	return 0;
+}
+
+int
+maildir_msg_count(int fd, const struct maildir_msg *m, uint64_t *wsize_r)
+{
+	struct maildir_crlf cx;
+	char		    buf[MSG_READ_BUF], trailer[4];
+	uint64_t	    n = 0, off = 0;
+
+	maildir_crlf_init(&cx);
+	for (;;) {
+		ssize_t r = pread(fd, buf, sizeof(buf), (off_t)off);
+
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (r == 0)
+			break;
+		n += maildir_crlf_count(&cx, buf, (size_t)r);
+		off += (uint64_t)r;
+		/*
+		 * A short read that reaches the size the open found is the end:
+		 * this spares the read() that would return 0, one system
+		 * call in five when a session sizes small messages.
+		 */
+		if ((size_t)r < sizeof(buf) && m->has_size && off == m->size)
+			break;
+	}
+	*wsize_r = n + maildir_crlf_finish(&cx, trailer);
+	return 0;
 }
 
 int
 maildir_msg_wsize(
     struct maildir *md, struct maildir_list *l, struct maildir_msg *m)
 {
-	struct maildir_crlf cx;
-	struct stat	    st;
-	char		    buf[MSG_READ_BUF], trailer[4];
-	uint64_t	    n = 0, got = 0;
-	int		    fd, e;
+	uint64_t w;
+	int	 fd, r, e;
 
-	if ((fd = msg_open_stat(md, l, m, &st)) < 0)
+	if ((fd = maildir_msg_open(md, l, m)) < 0)
 		return -1;
-	maildir_crlf_init(&cx);
-	for (;;) {
-		ssize_t r = read(fd, buf, sizeof(buf));
-
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			e = errno;
-			close(fd);
-			errno = e;
-			return -1;
-		}
-		if (r == 0)
-			break;
-		n += maildir_crlf_count(&cx, buf, (size_t)r);
-		got += (uint64_t)r;
-		/*
-		 * A short read that reaches the size fstat() gave is the end:
-		 * this spares the read() that would return 0, one system
-		 * call in five when a session sizes small messages.
-		 */
-		if ((size_t)r < sizeof(buf) && got == (uint64_t)st.st_size)
-			break;
-	}
+	r = maildir_msg_count(fd, m, &w);
+	e = errno;
 	close(fd);
-	m->wsize = n + maildir_crlf_finish(&cx, trailer);
+	if (r < 0) {
+		errno = e;
+		return -1;
+	}
+	m->wsize = w;
 	m->has_wsize = true;
+	m->is_counted = true;
+	m->is_cached = false;
 	return 0;
 }
 

@@ -189,6 +189,28 @@ int maildir_deliver_write(struct maildir_tmp *t, const void *buf, size_t len);
  */
 int maildir_deliver_commit(struct maildir_tmp *t, char *name_r, size_t len);
 
+/*
+ * The same in steps, so that one fsync of new/ can make several messages
+ * durable (SMTP's group commit): stage each (flush and fsync the file,
+ * close it; it stays in tmp/ and t is free for the next delivery), then
+ * publish each (move it into new/ under its final name, never replacing
+ * a file), then sync once.  A message is delivered when the sync after
+ * its publish returned 0, and not before.  A failed stage or publish
+ * leaves nothing behind; after a failed sync, maildir_staged_remove()
+ * each published message.
+ */
+struct maildir_staged {
+	char	 name[MAILDIR_NAME_MAX + 1];  /* in tmp/ */
+	char	 final[MAILDIR_NAME_MAX + 1]; /* in new/ once published */
+	uint64_t size;
+	uint64_t wsize;
+};
+
+int  maildir_deliver_stage(struct maildir_tmp *t, struct maildir_staged *s);
+int  maildir_deliver_publish(struct maildir *md, struct maildir_staged *s);
+int  maildir_deliver_sync(struct maildir *md); /* fsync of new/ */
+void maildir_staged_remove(struct maildir *md, struct maildir_staged *s);
+
 /* Abandons a delivery: closes and unlinks the tmp file; safe twice. */
 void maildir_deliver_abort(struct maildir_tmp *t);
 
@@ -199,14 +221,17 @@ void maildir_deliver_abort(struct maildir_tmp *t);
  * message of the maildir, so its memory is this times their number.
  */
 struct maildir_msg {
-	char	*name;	   /* file name, owned by the list */
-	uint64_t wsize;	   /* CRLF size, if has_wsize */
-	uint64_t order;	   /* sec * 10^6 + usec from the name */
-	uint32_t size;	   /* bytes on disk, if has_size */
-	uint8_t	 base_len; /* the part of name before ':' */
-	bool	 has_size; /* false only from 4 GiB on */
-	bool	 has_wsize;
-	bool	 in_new; /* in new/ rather than cur/ */
+	char	*name;		 /* file name, owned by the list */
+	uint64_t wsize;		 /* CRLF size, if has_wsize */
+	uint64_t order;		 /* sec * 10^6 + usec from the name */
+	uint32_t size;		 /* bytes on disk, if has_size */
+	uint8_t	 base_len;	 /* the part of name before ':' */
+	bool	 has_size : 1;	 /* false from 4 GiB on, or not yet known */
+	bool	 has_wsize : 1;	 /* from W=, the size cache or a count */
+	bool	 in_new : 1;	 /* in new/ rather than cur/ */
+	bool	 is_cached : 1;	 /* wsize (and size) from the size cache */
+	bool	 is_counted : 1; /* wsize read from the file by this process */
+	bool	 is_removed : 1; /* maildir_msg_remove() removed it */
 };
 
 struct maildir_spill; /* renamed names; see maildir-list.c */
@@ -217,6 +242,8 @@ struct maildir_list {
 	char		     *arena; /* the listed names, end to end */
 	size_t		      arena_len;
 	struct maildir_spill *spill; /* names longer than those they replaced */
+	size_t sizes_loaded;	     /* entries of the size cache when listed */
+	bool   sizes_bad;	     /* the size cache was there but unusable */
 };
 
 /*
@@ -225,8 +252,11 @@ struct maildir_list {
  * times past the year 580 000 all count as one).
  * A message seen twice (renamed while the directories were read) is
  * listed once, from cur/.
- * Entries starting with '.' are skipped.  A file without S= is stat()ed
- * for size; W= is left unset when the name does not carry it.
+ * Entries starting with '.' are skipped.  A name without W= takes its
+ * sizes from the size cache (is_cached) when the cache knows its base
+ * name (and, with S=, that size); else W= is left unset, and so is the
+ * size of a name without S= (has_size) unless the file had to be
+ * stat()ed (no d_type): maildir_msg_open() learns it.
  * The caller frees the list with maildir_list_free().
  */
 int  maildir_list(struct maildir *md, struct maildir_list *l);
@@ -241,7 +271,8 @@ void maildir_list_free(struct maildir_list *l);
 int maildir_new_to_cur(struct maildir *md);
 
 /*
- * Opens a message read-only (O_NOFOLLOW).  When its file was renamed by
+ * Opens a message read-only (O_NOFOLLOW) and sets m->size and has_size
+ * from the file itself.  When its file was renamed by
  * another process since it was listed (a flag change, new/ -> cur/), finds
  * it again by its base name and records the new name in m (in place when
  * it is no longer than the old one, else in memory l owns; with l NULL
@@ -267,10 +298,36 @@ int maildir_msg_remove(
 
 /*
  * Reads a message once to learn its CRLF size, for messages whose name
- * carries no W= (another program delivered them).  Sets m->wsize.
+ * carries no W= (another program delivered them).  Sets m->wsize and
+ * m->is_counted.
  */
 int maildir_msg_wsize(
     struct maildir *md, struct maildir_list *l, struct maildir_msg *m);
+
+/*
+ * Counts the CRLF size of m's file, open as fd by maildir_msg_open(),
+ * from its start into *wsize_r (pread: the file offset does not move).
+ */
+int maildir_msg_count(int fd, const struct maildir_msg *m, uint64_t *wsize_r);
+
+/* ---- the size cache (maildir-sizes.c) ---- */
+
+/*
+ * The file in the maildir's root that remembers the POP3 size of messages
+ * whose names lack W=, so that each is read once, not once per session.
+ * maildir_list() reads it; it never overrides a name's W=, and a size
+ * from it is a claim to check against the file before sending one.
+ */
+#define MAILDIR_SIZES_FILE ".baremail-sizes"
+
+/*
+ * Writes the size cache for the messages of l that lack W= and are still
+ * there (not removed through l), when it would differ from the one the
+ * listing read: sizes were counted, cached messages went, or the file
+ * was unusable.  Returns 1 written, 0 nothing to do, -1 with errno.
+ * Safe with concurrent sessions (the last complete file wins).
+ */
+int maildir_sizes_save(struct maildir *md, const struct maildir_list *l);
 
 /*
  * Removes regular files in tmp/ neither modified nor read for

@@ -32,6 +32,8 @@ sio_writer_init(struct sio_writer *o, int fd)
 	o->fd = fd;
 	o->layer = NULL;
 	o->failed = false;
+	o->barrier = NULL;
+	o->barrier_arg = NULL;
 	o->len = 0;
 	sio_set_timeout(o, SIO_OUT_TIMEOUT);
 }
@@ -73,11 +75,46 @@ sio_write_all(struct sio_writer *o, const char *buf, size_t len)
 	return 0;
 }
 
+void
+sio_set_barrier(struct sio_writer *o, void (*fn)(void *), void *arg)
+{
+	o->barrier = fn;
+	o->barrier_arg = arg;
+}
+
+size_t
+sio_mark(const struct sio_writer *o)
+{
+	return o->len;
+}
+
+int
+sio_replace(
+    struct sio_writer *o, size_t off, size_t len, const char *text, size_t tlen)
+{
+	if (off > o->len || len > o->len - off ||
+	    tlen > sizeof(o->buf) - (o->len - len))
+		return -1;
+	memmove(o->buf + off + tlen, o->buf + off + len, o->len - off - len);
+	memcpy(o->buf + off, text, tlen);
+	o->len = o->len - len + tlen;
+	return 0;
+}
+
 int
 sio_flush(struct sio_writer *o)
 {
-	size_t len = o->len;
+	size_t len;
 
+	if (o->barrier != NULL && o->len > 0) {
+		void (*fn)(void *) = o->barrier;
+
+		/* Not again from inside: fn may write, and so flush. */
+		o->barrier = NULL;
+		fn(o->barrier_arg);
+		o->barrier = fn;
+	}
+	len = o->len;
 	o->len = 0;
 	if (o->failed)
 		return -1;
@@ -211,6 +248,19 @@ void
 sio_writer_set_layer(struct sio_writer *o, const struct sio_layer *layer)
 {
 	o->layer = layer;
+}
+
+bool
+sio_ready(const struct sio_reader *r)
+{
+	struct pollfd pfd = { .fd = r->fd, .events = POLLIN };
+
+	if (sio_pending(r) || r->eof)
+		return true;
+	/* A layer may hold bytes already taken off the descriptor. */
+	if (r->layer != NULL && r->layer->pending(r->layer->arg) > 0)
+		return true;
+	return poll(&pfd, 1, 0) > 0;
 }
 
 static long long

@@ -38,8 +38,10 @@ struct sio_writer {
 	const struct sio_layer *layer;	/* NULL: write(2) on fd */
 	bool			failed; /* a write failed: the client is gone */
 	unsigned		timeout_s; /* see sio_set_timeout() */
-	size_t			len;
-	char			buf[SIO_OUT_BUFSIZE];
+	void (*barrier)(void *arg);	   /* see sio_set_barrier() */
+	void  *barrier_arg;
+	size_t len;
+	char   buf[SIO_OUT_BUFSIZE];
 };
 
 /* Sets the SIO_OUT_TIMEOUT write timeout too. */
@@ -53,6 +55,27 @@ void sio_set_timeout(struct sio_writer *o, unsigned timeout_s);
 void sio_write(struct sio_writer *o, const void *buf, size_t len);
 void sio_printf(struct sio_writer *o, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/*
+ * fn(arg) runs whenever buffered replies are about to be written to the
+ * client (not when nothing is buffered): where a session makes durable
+ * what those replies promise (SMTP's group commit).  It may change what
+ * is buffered (sio_replace, sio_write); it is not called again from
+ * inside itself.  NULL removes it.
+ */
+void sio_set_barrier(struct sio_writer *o, void (*fn)(void *), void *arg);
+/*
+ * Where the next byte written goes in the buffer: an offset for
+ * sio_replace(), good while nothing is flushed (a barrier sees to that).
+ */
+size_t sio_mark(const struct sio_writer *o);
+/*
+ * Replaces the len buffered bytes at off with text (tlen bytes), moving
+ * what follows.  Returns -1 when they are not all buffered or the result
+ * does not fit.  Replace the last first: later offsets move.
+ */
+int sio_replace(struct sio_writer *o, size_t off, size_t len, const char *text,
+    size_t tlen);
+
 /* Writes everything buffered; returns -1 when the client is gone. */
 int sio_flush(struct sio_writer *o);
 /* True once a write failed: the client is gone. */
@@ -119,6 +142,11 @@ int sio_unread(struct sio_reader *r, const char *buf, size_t n);
 
 /* True when unread input is already buffered (the client pipelined). */
 bool sio_pending(const struct sio_reader *r);
+/*
+ * True when input is buffered or can be read at once (the client sent
+ * more, or closed): the next read will not wait.
+ */
+bool sio_ready(const struct sio_reader *r);
 
 /*
  * Forgets the input buffered and not yet returned (what a client sent

@@ -91,6 +91,41 @@ open_failed(struct pop3_conn *c, long i)
 	pop3_err_sys(c, "cannot open message %ld", i + 1);
 }
 
+/*
+ * Whether message i, open as fd, still has the size LIST gave from the
+ * size cache.  The cache is a hint: the file decides.  When they differ
+ * the client is told so before a byte of the message goes out (a client
+ * that checks the octets against LIST would take the message for
+ * damaged), the true size replaces the cached one (for this session's
+ * next RETR and LIST, and for the cache written at its end).
+ */
+static bool
+is_as_listed(struct pop3_conn *c, long i, int fd)
+{
+	struct maildir_msg *m = &c->list.msgs[i];
+	uint64_t	    w;
+
+	if (maildir_msg_count(fd, m, &w) == -1) {
+		log_err(
+		    "%s: reading %s: %s", c->peer, m->name, strerror(errno));
+		pop3_err_sys(c, "cannot read message %ld", i + 1);
+		return false;
+	}
+	/* Counted now: a second RETR need not count again. */
+	m->is_cached = false;
+	m->is_counted = true;
+	if (w == m->wsize)
+		return true;
+	log_warn("%s: message %ld (%s) has %llu octets, the size cache "
+		 "said %llu: it changed, or the cache is wrong",
+	    c->peer, i + 1, m->name, (unsigned long long)w,
+	    (unsigned long long)m->wsize);
+	m->wsize = w;
+	pop3_err_sys(
+	    c, "message %ld is not the size LIST said, try again", i + 1);
+	return false;
+}
+
 /* Sends message i, whole (RETR) or its headers and `lines` body lines (TOP). */
 static void
 send_msg(struct pop3_conn *c, long i, bool is_top, uint64_t lines)
@@ -114,6 +149,10 @@ send_msg(struct pop3_conn *c, long i, bool is_top, uint64_t lines)
 	fd = maildir_msg_open(c->md, &c->list, m);
 	if (fd == -1) {
 		open_failed(c, i);
+		return;
+	}
+	if (!is_top && m->is_cached && !is_as_listed(c, i, fd)) {
+		close(fd);
 		return;
 	}
 	if (!is_top && m->has_wsize)

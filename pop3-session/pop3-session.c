@@ -435,6 +435,14 @@ pop3_session_run(struct pop3_conn *c)
 		}
 	}
 	sio_hangup(&c->out);
+	/*
+	 * After the client has its last reply: sizes this session had to
+	 * count are remembered for the next one.  QUIT's deletions are done
+	 * (and dropped from the cache); a hang-up keeps every message.
+	 */
+	if (c->have_list && maildir_sizes_save(c->md, &c->list) == -1)
+		log_info("%s: cannot write the size cache %s: %s", c->peer,
+		    MAILDIR_SIZES_FILE, strerror(errno));
 	log_summary(c);
 	return c->status;
 }

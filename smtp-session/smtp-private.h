@@ -81,6 +81,30 @@ int smtp_data_feed(struct smtp_data *d, const char *in, size_t len,
 /* Emits what the machine still holds (a CR at the end of BDAT content). */
 int smtp_data_finish(struct smtp_data *d, smtp_sink_fn sink, void *arg);
 
+/*
+ * Group commit: messages of a pipelining client, staged (file fsynced,
+ * still in tmp/) with their 250 already buffered, made durable together
+ * (moved into new/, one fsync of new/) before any of those replies is
+ * written to the client (smtp-tx.c).
+ */
+#define SMTP_GROUP_MAX 32
+#define SMTP_REPLY_MAX 1100 /* a reply line: smtp_reply()'s 1024 and more */
+
+struct smtp_group_msg {
+	struct maildir_staged staged;
+	size_t		      reply_off; /* its 250 in c->out's buffer */
+	size_t		      reply_len;
+	uint64_t	      stored;
+	unsigned	      nrcpts;
+	char		      from[SMTP_ADDR_MAX + 1];
+};
+
+struct smtp_group {
+	struct maildir	     *md;
+	size_t		      n;
+	struct smtp_group_msg v[SMTP_GROUP_MAX];
+};
+
 /* The open transaction: reset in one place, smtp_tx_reset(). */
 struct smtp_tx {
 	char		  from[SMTP_ADDR_MAX + 1]; /* "" for the null sender */
@@ -95,7 +119,8 @@ struct smtp_tx {
 	uint64_t	  stored; /* bytes handed to the maildir */
 	struct smtp_data  data;
 	struct header_fix hf;
-	struct maildir_tmp *tmp; /* allocated once per session */
+	struct maildir_tmp *tmp;   /* allocated once per session */
+	struct smtp_group  *group; /* allocated on the first pipelined one */
 };
 
 struct smtp_conn {
@@ -206,6 +231,14 @@ int smtp_tls_implicit(struct smtp_conn *c, int *status_r);
 int smtp_trace_write(struct smtp_conn *c);
 
 /* ---- smtp-tx.c ---- */
+
+/*
+ * Makes the staged messages of the group durable; the barrier of c->out,
+ * so it runs before their 250s are written.  A message that fails is
+ * removed and its buffered 250 becomes a 451 (452 on a full disk), as if
+ * it had been committed alone.
+ */
+void smtp_tx_group_commit(void *arg);
 
 /* Allocates the tmp file's struct once per session; -1 when out of memory. */
 int smtp_tx_init(struct smtp_tx *tx);

@@ -208,6 +208,7 @@ smtp_conn_new(
 	c->state = SMTP_ST_READY;
 	c->result = "eof";
 	sio_writer_init(&c->out, out_fd);
+	sio_set_barrier(&c->out, smtp_tx_group_commit, c);
 	if (sio_reader_init(&c->in, in_fd, &c->out, SMTP_LINE_MAX) != 0) {
 		smtp_tx_free(&c->tx);
 		free(c);

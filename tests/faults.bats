@@ -182,6 +182,11 @@ fill_disk() {
 	[[ "$output" == *"0 duplicates"* ]]
 }
 
+@test "SMTP group commit: kill -9 at every fsync, rename and write, then the client retries: nothing lost, no duplicate from tmp/" {
+	strace_note
+	faults kill-commit
+}
+
 @test "kill -9 at random points of 1000 POP3 sessions (40 under valgrind): none deletes without QUIT" {
 	local n
 	n=$(kill_count 40)

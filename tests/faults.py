@@ -7,6 +7,7 @@ every invariant held, 1 (with the reason) when one did not.
   inject-smtp SYSCALL ERRNO   every N: the Nth SYSCALL on the maildir or the
   inject-pop3 SYSCALL ERRNO   client fails with ERRNO (strace -e inject)
   kill-smtp COUNT             kill -9 at random points of COUNT deliveries
+  kill-commit                 kill -9 at every point of a pipelined session
   kill-pop3 COUNT             kill -9 at random points of COUNT POP3 sessions
 
 Environment: SMTP_SESSION, POP3_SESSION, BAREMAIL_CONFIG (its maildir is
@@ -146,6 +147,11 @@ os.environ["ASAN_OPTIONS"] = (_asan + ":" if _asan else "") + "detect_leaks=0"
 def strace_cmd(prog, syscall, errno_name, n, log):
     cmd = ["timeout", T, "strace", "-f", "-qq", "-y", "-o", log,
            "-e", "trace=" + syscall]
+    if syscall in ("fsync", "fdatasync"):
+        # The moves into new/ and the replies too, in order: see
+        # unsynced_acks().  Only the syscall itself is injected.
+        cmd[-1] += ",renameat2,linkat,write"
+        cmd += ["-s", "100000"]
     if FALLBACK:
         cmd[-1] += ",renameat2"
         cmd += ["-e", "inject=renameat2:error=EINVAL"]
@@ -185,6 +191,31 @@ def injected_name(log, syscall):
                     return "new", None, line.strip()
                 return "other", None, line.strip()
     return None, None, None
+
+
+def unsynced_acks(log):
+    """The messages acknowledged (a 250 written to the client) before a
+    successful fsync of new/ followed their move into new/: must be none,
+    with group commit (several moves, one fsync) as without."""
+    moved, durable, bad = set(), set(), []
+    new_dir = re.escape(MD) + r"/new>"
+    with open(log, errors="replace") as f:
+        for line in f:
+            m = re.match(r'^\d+\s+(renameat2|linkat)\(.*' + new_dir +
+                         r', "([^",]+)[^"]*",.*\) = 0', line)
+            if m:
+                moved.add(m.group(2))
+                continue
+            if re.match(r"^\d+\s+fsync\(\d+<" + new_dir + r"\) = 0", line):
+                durable |= moved
+                moved = set()
+                continue
+            if re.match(r"^\d+\s+write\(1<", line):
+                for q in re.findall(r"250 2\.0\.0 Ok: queued as ([^\\ ]+)",
+                                    line):
+                    if q not in durable:
+                        bad.append(q)
+    return bad
 
 
 def successful_new_fsyncs(log):
@@ -228,10 +259,11 @@ def inject_smtp(syscall, errno_name):
             hit += 1
         if where == "tmp" and name.split(",")[0] in queued:
             fail("%s: 250 for the message whose call failed" % ctx)
-        if syscall in ("fsync", "fdatasync") and \
-                len(queued) > successful_new_fsyncs(log):
-            fail("%s: %d acknowledged, only %d new/ fsyncs succeeded" %
-                 (ctx, len(queued), successful_new_fsyncs(log)))
+        if syscall in ("fsync", "fdatasync") and (
+                unsynced_acks(log) or
+                (queued and successful_new_fsyncs(log) == 0)):
+            fail("%s: 250 before new/ was fsynced for %s" %
+                 (ctx, unsynced_acks(log) or queued))
         # A tmp file stays only when its own unlink was the call that failed.
         left = files("tmp")
         if left and not (syscall in ("unlink", "unlinkat") and len(left) == 1):
@@ -247,6 +279,109 @@ def inject_smtp(syscall, errno_name):
           "connection, 0 acknowledged messages lost" %
           (syscall, errno_name, " (link fallback)" if FALLBACK else "",
            len(points), hit, refused))
+
+
+def kill_commit():
+    """Group commit under kill -9 at every point of a pipelined session of
+    5 messages: strace kills the session (SIGKILL on entry) at the Nth
+    fsync, renameat2 or write; a client then sends again, in a new
+    session, every message it has no 250 for.  Every acknowledged message
+    must be in new/ once, every message at least once, and a message may
+    be there twice only when the kill came after its move into new/ and
+    before its 250 was written (the window every SMTP server has between
+    making a message durable and saying so, RFC 1047): never when it was
+    still staged in tmp/."""
+    tag = "group"
+    bodies = [body(i, tag) for i in range(5)]
+    data = smtp_input(bodies)
+    log = os.path.join(os.environ.get("BATS_TEST_TMPDIR", "/tmp"), "strace.log")
+    points = window_dupes = tmp_left = 0
+    for syscall in ("fsync", "renameat2", "write"):
+        # A clean run counts the calls of the maildir and the client pipe.
+        reset_md()
+        subprocess.run(["timeout", T, "strace", "-f", "-qq", "-y", "-o", log,
+                        "-e", "trace=" + syscall, SMTP], input=data,
+                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        for n in relevant_calls(log, syscall):
+            points += 1
+            reset_md()
+            p = subprocess.run(
+                ["timeout", T, "strace", "-f", "-qq", "-y", "-o", log,
+                 "-s", "100000", "-e", "trace=fsync,renameat2,linkat,write",
+                 "-e", "inject=%s:signal=KILL:when=%d" % (syscall, n), SMTP],
+                input=data, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+            ctx = "kill -9 at %s call %d" % (syscall, n)
+            if p.returncode == 0:
+                fail("%s: the session was not killed" % ctx)
+            acked = {q.decode() for q in re.findall(
+                rb"^250 2\.0\.0 Ok: queued as (\S+)\r$", p.stdout, re.M)}
+            # Moved into new/ and not yet acknowledged when killed.
+            exposed = set()
+            in_tmp = False      # killed on a call on a tmp/ file
+            with open(log, errors="replace") as f:
+                for line in f:
+                    if re.match(r"^\d+\s+%s\(" % syscall, line) and \
+                            line.rstrip().endswith("= ?") and \
+                            (MD + "/tmp/") in line:
+                        in_tmp = True
+                    m = re.match(r'^\d+\s+(renameat2|linkat)\(.*' +
+                                 re.escape(MD) + r'/new>, "([^",]+)[^"]*",'
+                                 r'.*\) = 0', line)
+                    if m:
+                        exposed.add(m.group(2))
+                    # A write the kill stopped on entry sent nothing.
+                    if not re.search(r"\) = \d+$", line):
+                        continue
+                    for q in re.findall(
+                            r"250 2\.0\.0 Ok: queued as ([^\\ ]+)", line):
+                        exposed.discard(q)
+            first = {}
+            for name in files("new"):
+                m = re.search(rb"\n\n(id [^\n]+)\n", read("new", name))
+                if m is None:
+                    fail("%s: new/%s is not a whole message" % (ctx, name))
+                first[m.group(1)] = name.split(",")[0]
+            # The client retries what it has no 250 for.
+            retry = [b for b in bodies
+                     if first.get(b[2]) not in acked]
+            if retry:
+                r = subprocess.run(["timeout", T] + WRAP + [SMTP],
+                                   input=smtp_input(retry),
+                                   stdout=subprocess.PIPE,
+                                   stderr=subprocess.DEVNULL)
+                if r.stdout.count(b"\r\n250 2.0.0 Ok: queued") != len(retry):
+                    fail("%s: the retry was not accepted: %r" %
+                         (ctx, r.stdout[-300:]))
+            count = {}
+            for name in files("new"):
+                m = re.search(rb"\n\n(id [^\n]+)\n", read("new", name))
+                count.setdefault(m.group(1), []).append(name.split(",")[0])
+            for q in acked:
+                if q not in {u for us in count.values() for u in us}:
+                    fail("%s: acknowledged %s is missing" % (ctx, q))
+            for b in bodies:
+                names = count.get(b[2], [])
+                if not names:
+                    fail("%s: %r lost" % (ctx, b[2]))
+                if len(names) > 1:
+                    if in_tmp:
+                        fail("%s: %r stored twice although the session was "
+                             "killed while staging" % (ctx, b[2]))
+                    if not set(names) & exposed:
+                        fail("%s: %r stored twice (%s) though it was never "
+                             "in new/ unacknowledged" % (ctx, b[2], names))
+                    window_dupes += 1
+                if len(names) > 2:
+                    fail("%s: %r stored %d times" % (ctx, b[2], len(names)))
+            # A killed writer leaves its staged files in tmp/, which
+            # maildir_clean_tmp() removes after 36 hours: never in new/.
+            tmp_left += len(files("tmp"))
+    print("figures: group commit: %d kill points (every fsync, renameat2 "
+          "and write of a 5-message pipelined session), nothing "
+          "acknowledged lost, nothing lost after the retry; %d message(s) "
+          "stored twice, each killed between its move into new/ and its "
+          "250; %d staged files left in tmp/ by killed sessions" %
+          (points, window_dupes, tmp_left))
 
 
 # ---- POP3 -------------------------------------------------------------
@@ -548,6 +683,8 @@ def main():
         inject_smtp(sys.argv[2], sys.argv[3])
     elif cmd == "inject-pop3":
         inject_pop3(sys.argv[2], sys.argv[3])
+    elif cmd == "kill-commit":
+        kill_commit()
     elif cmd == "kill-smtp":
         kill_smtp(int(sys.argv[2]))
     elif cmd == "kill-pop3":

@@ -441,6 +441,82 @@ assert r[0][0] == "+OK 1 %d" % len(want)
 	[[ "${lines[6]}" =~ ^5\ 1700000009 ]]
 }
 
+@test "UIDLs and sizes of a maildir other programs wrote are those of the committed fixture" {
+	# tests/fixtures/foreign-maildir holds names as Postfix, procmail,
+	# Courier, qmail, Dovecot and BareMail write them; the .expected file
+	# was written by pop3-session before the size cache existed (commit
+	# "tests: a foreign maildir and its UIDL/LIST ..."). A client keeps
+	# UIDLs across upgrades: they must never change.
+	cp -a "$BAREMAIL_SOURCE/tests/fixtures/foreign-maildir/." "$MD/"
+	mkdir -p "$MD/tmp"
+	if [ "$(id -u)" = 0 ]; then chown -R "$TEST_USER" "$MD"; fi
+	want=$(cat "$BAREMAIL_SOURCE/tests/fixtures/foreign-maildir.expected")
+	# Twice: the second session may answer from what the first learned.
+	for i in 1 2; do
+		p3 "UIDL" "LIST" "STAT" "QUIT"
+		[ "$(printf '%s\n' "${lines[@]:1}")" = "$want" ]
+	done
+}
+
+@test "sizes of names without W= are learned once: the next session reads no message for LIST" {
+	printf 'Subject: a\n\nPostfix\n' | md_put new "1700000001.V803I1M1.postfix.lan"
+	printf 'Subject: b\n\nprocmail\n' | md_put cur "1700000002.77_1.procmail:2,S"
+	printf 'Subject: c\n\nCourier\n' | md_put cur "1700000003.M1P2V3I4_0.courier,S=20:2,S"
+	p3 "LIST" "QUIT"
+	want=$(printf '%s\n' "${lines[@]:1:5}")
+	[ "$want" = "$(printf '+OK scan listing follows\n1 23\n2 24\n3 23\n.')" ]
+	# The cache: a dot file in the maildir's root, the session's own.
+	[ -f "$MD/.baremail-sizes" ] && [ "$(stat -c %a "$MD/.baremail-sizes")" = 600 ]
+	[ "$(find "$MD/tmp" -type f | wc -l)" = 0 ]
+	# Unreadable now: LIST can only answer from the cache.
+	chmod 000 "$MD"/cur/*
+	p3 "LIST" "QUIT"
+	[ "$(printf '%s\n' "${lines[@]:1:5}")" = "$want" ]
+	# Without the cache, LIST has to read them (and cannot).
+	rm "$MD/.baremail-sizes"
+	p3 "LIST" "QUIT"
+	[ "$(printf '%s\n' "${lines[@]:1:5}")" != "$want" ]
+}
+
+@test "a size from the cache that the file no longer has: RETR says -ERR and logs it, then the truth" {
+	printf 'Subject: a\n\nbody\n' | md_put cur "1700000001.V803I1M1.postfix.lan:2,S"
+	p3 "LIST" "QUIT"
+	[ "${lines[2]}" = "1 20" ]
+	# Another program rewrites the file under the same name.
+	printf 'Subject: a\n\nbody\nmore\n' > "$MD/cur/1700000001.V803I1M1.postfix.lan:2,S"
+	crlf "LIST" "RETR 1" "RETR 1" "LIST 1" "QUIT" |
+	    timeout "$T" $WRAP "$POP3_SESSION" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err"
+	out=$(tr -d '\r' < "$BATS_TEST_TMPDIR/out")
+	mapfile -t lines <<<"$out"
+	[ "${lines[2]}" = "1 20" ]
+	[[ "${lines[4]}" = "-ERR [SYS/TEMP] message 1 is not the size LIST said, try again" ]]
+	grep -q 'has 26 octets, the size cache said 20' "$BATS_TEST_TMPDIR/err"
+	# Retried, it goes out whole, with its true size, and LIST agrees.
+	[ "${lines[5]}" = "+OK 26 octets" ]
+	[ "${lines[11]}" = "+OK 1 26" ]
+	# The next session has the new size from the cache.
+	p3 "LIST 1" "QUIT"
+	[ "${lines[1]}" = "+OK 1 26" ]
+}
+
+@test "a damaged size cache is ignored and rewritten; sizes stay right" {
+	printf 'Subject: a\n\nbody\n' | md_put cur "1700000001.V803I1M1.postfix.lan:2,S"
+	printf 'Subject: b\n\nbody\n' | md_put cur "1700000002.99_1.procmail:2,S"
+	p3 "LIST" "QUIT"
+	want=$(printf '%s\n' "${lines[@]:1}")
+	good=$(od -An -tx1 "$MD/.baremail-sizes")
+	for damage in 'truncate -s 30' 'truncate -s 0' 'dd if=/dev/urandom bs=40 count=1 conv=notrunc of=' 'printf x>>'; do
+		if [[ $damage = *= ]] || [[ $damage = *'>>' ]]; then
+			eval "$damage\"$MD/.baremail-sizes\"" 2>/dev/null
+		else
+			$damage "$MD/.baremail-sizes"
+		fi
+		p3 "LIST" "QUIT"
+		[ "$(printf '%s\n' "${lines[@]:1}")" = "$want" ]
+		[ "$(od -An -tx1 "$MD/.baremail-sizes")" = "$good" ]
+	done
+}
+
 # ---- snapshot, DELE, QUIT, UPDATE ----
 
 @test "login moves new/ to cur/ and numbers messages oldest first" {

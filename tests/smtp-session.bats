@@ -340,6 +340,73 @@ EOF
 	grep 'write(1,' "$BATS_TEST_TMPDIR/trace" | head -1 | grep -q '^[0-9]* *write(1, "220 .*250 2.1.5 Ok.*250 2.1.5 Ok.*250 2.0.0 Ok\\r\\n250 2.0.0 Ok\\r\\n"'
 }
 
+@test "pipelining: messages sent together are made durable together (group commit), each 250 after its fsync of new/" {
+	command -v strace >/dev/null
+	$PY - "$BATS_TEST_TMPDIR/in" <<'EOF'
+import sys
+out = [b"EHLO t\r\n"]
+for i in range(100):
+    out.append(b"MAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nDATA\r\nSubject: %d\r\n\r\nbody %d\r\n.\r\n" % (i, i))
+out.append(b"QUIT\r\n")
+open(sys.argv[1], "wb").write(b"".join(out))
+EOF
+	run bash -c 'timeout "$1" strace -f -y -s 100000 -e trace=fsync,renameat2,write -o "$4" "$2" < "$3"' _ \
+	    "$T" "$SMTP_SESSION" "$BATS_TEST_TMPDIR/in" "$BATS_TEST_TMPDIR/trace"
+	[ "$status" = 0 ]
+	[ "$(printf '%s\n' "$output" | grep -c '^250 2.0.0 Ok: queued as')" = 100 ]
+	[ "$(count_messages)" = 100 ]
+	# Every stored body once.
+	[ "$(cat "$MD"/new/* | grep -c '^body ')" = 100 ]
+	[ "$(cat "$MD"/new/* | grep '^body ' | sort -u | wc -l)" = 100 ]
+	# A fsync per file, but far fewer of new/ (at most 32 messages each).
+	syncs=$(grep -c 'fsync([0-9]*<[^>]*/new>) = 0' "$BATS_TEST_TMPDIR/trace")
+	[ "$syncs" -ge 4 ] && [ "$syncs" -le 50 ]
+	# No 250 reaches the client before its message's move into new/ and a
+	# fsync of new/ after it.
+	$PY - "$BATS_TEST_TMPDIR/trace" <<'EOF'
+import re, sys
+moved, durable, n = set(), set(), 0
+for line in open(sys.argv[1], errors="replace"):
+    m = re.search(r'renameat2\(.*/new>, "([^",]+)[^"]*",.*\) = 0', line)
+    if m:
+        moved.add(m.group(1))
+    elif re.search(r"fsync\(\d+<[^>]*/new>\) = 0", line):
+        durable |= moved
+        moved = set()
+    elif re.match(r"^\d+\s+write\(1", line):
+        for q in re.findall(r"queued as ([^\\ ]+)", line):
+            assert q in durable, q
+            n += 1
+assert n == 100, n
+EOF
+}
+
+@test "pipelining: a client that waits for each reply gets one fsync of new/ per message, as before" {
+	command -v strace >/dev/null
+	$PY - "$SMTP_SESSION" "$BATS_TEST_TMPDIR/trace" <<'EOF'
+import subprocess, sys, os
+p = subprocess.Popen(["strace", "-f", "-y", "-e", "trace=fsync", "-o", sys.argv[2], sys.argv[1]],
+                     stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+def ask(b, last):
+    if b:
+        p.stdin.write(b); p.stdin.flush()
+    got = b""
+    while not got.startswith(last) and last not in got:
+        got += os.read(p.stdout.fileno(), 4096)
+    return got
+ask(b"", b"220 ")
+ask(b"EHLO t\r\n", b"250 HELP")
+for i in range(5):
+    ask(b"MAIL FROM:<a@x>\r\n", b"250 ")
+    ask(b"RCPT TO:<b@y>\r\n", b"250 ")
+    ask(b"DATA\r\n", b"354 ")
+    ask(b"x\r\n.\r\n", b"250 2.0.0 Ok: queued")
+p.stdin.write(b"QUIT\r\n"); p.stdin.close(); p.wait()
+EOF
+	[ "$(grep -c 'fsync([0-9]*<[^>]*/new>) = 0' "$BATS_TEST_TMPDIR/trace")" = 5 ]
+	[ "$(count_messages)" = 5 ]
+}
+
 # ---- DATA end rules and SMTP smuggling ----
 
 @test "EOF inside DATA stores nothing and exits 0" {

@@ -361,9 +361,10 @@ test_wsize(void)
 	CHECK(maildir_list(&md, &l) == 0);
 	CHECK(l.count == 2);
 	if (l.count == 2) {
-		CHECK(!l.msgs[0].has_wsize && l.msgs[0].size == 9);
+		CHECK(!l.msgs[0].has_wsize && !l.msgs[0].has_size);
 		CHECK(maildir_msg_wsize(&md, &l, &l.msgs[0]) == 0);
 		CHECK(l.msgs[0].has_wsize && l.msgs[0].wsize == 14);
+		CHECK(l.msgs[0].has_size && l.msgs[0].size == 9);
 		CHECK(maildir_msg_wsize(&md, &l, &l.msgs[1]) == 0);
 		/* 4000 lines, each one CR longer, plus the added empty line. */
 		CHECK(l.msgs[1].wsize == sizeof(big) + 4000 + 2);
