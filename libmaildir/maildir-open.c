@@ -3,9 +3,12 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "maildir.h"
@@ -116,6 +119,24 @@ maildir_mkpath(const char *path, uid_t uid, gid_t gid)
 	return r;
 }
 
+/*
+ * R of the unique names: random, so that two hosts of one name whose
+ * processes share a pid still differ.  Should the kernel have no entropy
+ * yet (early boot), the clock's nanoseconds will do.
+ */
+static uint32_t
+draw_rnd(void)
+{
+	struct timespec ts;
+	uint32_t	v;
+
+	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) == (ssize_t)sizeof(v))
+		return v;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint32_t)ts.tv_nsec ^ ((uint32_t)ts.tv_sec << 7) ^
+	    (uint32_t)getpid();
+}
+
 int
 maildir_open(struct maildir *md, const char *path)
 {
@@ -146,6 +167,7 @@ maildir_open(struct maildir *md, const char *path)
 		strcpy(host, "localhost");
 	host[sizeof(host) - 1] = '\0';
 	maildir_name_host(host, md->host, sizeof(md->host));
+	md->rnd = draw_rnd();
 	return 0;
 fail:
 	e = errno;
