@@ -50,6 +50,7 @@ struct maildir {
 	int  newfd;	/* new/ */
 	int  curfd;	/* cur/ */
 	char host[128]; /* host name, '/' ':' ',' escaped as \057 \072 \054 */
+	int  lockfd;	/* MAILDIR_LOCK_FILE once locked, else -1 */
 	uint32_t      rnd; /* R<random>: drawn by maildir_open() */
 	unsigned long seq; /* Q<n>: deliveries by this process */
 };
@@ -74,10 +75,13 @@ void maildir_close(struct maildir *md); /* safe twice */
 int maildir_mkpath(const char *path, uid_t uid, gid_t gid);
 
 /*
- * Takes a lock on the whole maildir (flock on the directory), for POP3's
- * optional RFC 1939 exclusive access.  Fails with EWOULDBLOCK when another
- * process holds it.  Released by maildir_close() or process exit.
+ * Takes a lock on the whole maildir, for POP3's optional RFC 1939
+ * exclusive access: a write lock on the file MAILDIR_LOCK_FILE in the
+ * maildir (made when missing), which holds across hosts on GlusterFS and
+ * NFS.  Fails with EWOULDBLOCK when another process holds it.  Released by
+ * maildir_close() or process exit.
  */
+#define MAILDIR_LOCK_FILE "baremail.lock"
 int maildir_lock(struct maildir *md);
 
 /* ---- names (maildir-name.c) ---- */

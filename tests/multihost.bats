@@ -286,6 +286,30 @@ p.quit()' "$(host_addr b)"
 	rm -f "$(MDA)"/new/*
 }
 
+@test "[pop3] exclusive holds across hosts: a session on one host makes another host's get -ERR [IN-USE]" {
+	local h
+	for h in $HOSTS; do printf '[pop3]\nexclusive = yes\n' >>"$BATS_TEST_TMPDIR/$h.conf"; done
+	serve_hosts
+	run ip netns exec "$P-cl" timeout "$T" "$PY" -c '
+import poplib, sys
+a = poplib.POP3(sys.argv[1], 110, timeout=20); a.user("x"); print(a.pass_("y").decode())
+for host in sys.argv[2:]:
+    b = poplib.POP3(host, 110, timeout=20); b.user("x")
+    try: print(b.pass_("y").decode())
+    except poplib.error_proto as e: print(e.args[0].decode())
+    b.quit()
+a.quit()
+b = poplib.POP3(sys.argv[2], 110, timeout=20); b.user("x"); print(b.pass_("y").decode()); b.quit()
+' "$(host_addr a)" "$(host_addr b)" "$(host_addr c)"
+	printf '%s\n' "$output"
+	[ "$status" = 0 ]
+	[[ "${lines[0]}" == "+OK"* ]]
+	[[ "${lines[1]}" == "-ERR [IN-USE]"* ]]
+	[[ "${lines[2]}" == "-ERR [IN-USE]"* ]]
+	# Released when the first session ends.
+	[[ "${lines[3]}" == "+OK"* ]]
+}
+
 @test "a host killed (kill -9 of everything it runs) in the middle: no acknowledged message lost, none partial, none twice" {
 	local reason
 	reason=$(heavy_skip_reason)
