@@ -280,11 +280,48 @@ maildir_msg_flags(struct maildir *md, struct maildir_list *l,
 	return msg_retry(md, l, m, op_flags, &fc);
 }
 
+/*
+ * A move by link and unlink (maildir_move_noreplace() where rename cannot
+ * refuse to replace: FUSE, NFS) that was killed between the two leaves
+ * the message under two names, new/x and cur/x:2, (links to one file).
+ * The listing shows it once; once one name is deleted, the others with
+ * its base name that are links to the same file go too, or the message
+ * would come back in the next session.
+ */
+static void
+remove_other_links(
+    struct maildir *md, const struct maildir_msg *m, const struct stat *st)
+{
+	char name[MAILDIR_NAME_MAX + 1];
+	bool in_new;
+
+	for (nlink_t left = st->st_nlink - 1; left > 0; left--) {
+		struct stat other;
+		int	    dfd;
+
+		if (find_once(md, m, name, sizeof(name), &in_new) < 0)
+			return;
+		dfd = msg_dirfd(md, in_new);
+		if (fstatat(dfd, name, &other, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    other.st_dev != st->st_dev || other.st_ino != st->st_ino ||
+		    unlinkat(dfd, name, 0) < 0)
+			return;
+	}
+}
+
 static int
 op_remove(struct maildir *md, struct maildir_list *l, struct maildir_msg *m,
     const char *name, bool in_new, void *arg)
 {
-	return unlinkat(msg_dirfd(md, in_new), name, 0);
+	struct stat st;
+	int	    dfd = msg_dirfd(md, in_new);
+
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    unlinkat(dfd, name, 0) < 0)
+		return -1;
+	if (st.st_nlink > 1)
+		remove_other_links(md, m, &st);
+	return 0;
 }
 
 int
@@ -352,6 +389,17 @@ maildir_msg_wsize(
 	return 0;
 }
 
+/* True when new/name and cur/target are links to one file. */
+static bool
+same_file(struct maildir *md, const char *name, const char *target)
+{
+	struct stat a, b;
+
+	return fstatat(md->newfd, name, &a, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    fstatat(md->curfd, target, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
 int
 maildir_new_to_cur(struct maildir *md)
 {
@@ -400,10 +448,13 @@ maildir_new_to_cur(struct maildir *md)
 			continue;
 		/*
 		 * ENOENT: another session moved it first.  EEXIST: its target
-		 * is taken (another mover half way through a link and
-		 * unlink); it stays in new/, where a listing still finds it.
+		 * is taken, by the same file when a move by link and unlink
+		 * is (or was killed) half way: that move is finished here.
+		 * Another file stays in new/, where a listing still finds it.
 		 */
-		if (errno != ENOENT && errno != EEXIST && first_err == 0)
+		if (errno == EEXIST && same_file(md, n, target))
+			unlinkat(md->newfd, n, 0);
+		else if (errno != ENOENT && errno != EEXIST && first_err == 0)
 			first_err = errno;
 	}
 	closedir(d);

@@ -20,8 +20,9 @@ maildir_name_unique(struct maildir *md, char *buf, size_t len)
 	if (clock_gettime(CLOCK_REALTIME, &ts) < 0)
 		return -1;
 	md->seq++;
-	n = snprintf(buf, len, "%lld.M%ldP%ldQ%lu.%s", (long long)ts.tv_sec,
-	    ts.tv_nsec / 1000, (long)getpid(), md->seq, md->host);
+	n = snprintf(buf, len, "%lld.M%ldP%ldR%08" PRIx32 "Q%lu.%s",
+	    (long long)ts.tv_sec, ts.tv_nsec / 1000, (long)getpid(), md->rnd,
+	    md->seq, md->host);
 	if (n < 0)
 		return -1;
 	if ((size_t)n >= len) {
@@ -45,6 +46,8 @@ maildir_name_host(const char *host, char *buf, size_t len)
 			esc = "\\057";
 		else if (*host == ':')
 			esc = "\\072";
+		else if (*host == ',')
+			esc = "\\054";
 		/* Stop at a whole character: never half an escape. */
 		if (esc != NULL) {
 			if (o + 4 >= len)

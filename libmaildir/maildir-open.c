@@ -3,9 +3,11 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
-#include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "maildir.h"
@@ -116,6 +118,24 @@ maildir_mkpath(const char *path, uid_t uid, gid_t gid)
 	return r;
 }
 
+/*
+ * R of the unique names: random, so that two hosts of one name whose
+ * processes share a pid still differ.  Should the kernel have no entropy
+ * yet (early boot), the clock's nanoseconds will do.
+ */
+static uint32_t
+draw_rnd(void)
+{
+	struct timespec ts;
+	uint32_t	v;
+
+	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) == (ssize_t)sizeof(v))
+		return v;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint32_t)ts.tv_nsec ^ ((uint32_t)ts.tv_sec << 7) ^
+	    (uint32_t)getpid();
+}
+
 int
 maildir_open(struct maildir *md, const char *path)
 {
@@ -124,7 +144,7 @@ maildir_open(struct maildir *md, const char *path)
 	int  e;
 
 	memset(md, 0, sizeof(*md));
-	md->dirfd = md->tmpfd = md->newfd = md->curfd = -1;
+	md->dirfd = md->tmpfd = md->newfd = md->curfd = md->lockfd = -1;
 
 	if (maildir_mkpath(path, (uid_t)-1, (gid_t)-1) < 0)
 		return -1;
@@ -146,6 +166,7 @@ maildir_open(struct maildir *md, const char *path)
 		strcpy(host, "localhost");
 	host[sizeof(host) - 1] = '\0';
 	maildir_name_host(host, md->host, sizeof(md->host));
+	md->rnd = draw_rnd();
 	return 0;
 fail:
 	e = errno;
@@ -157,7 +178,8 @@ fail:
 void
 maildir_close(struct maildir *md)
 {
-	int *fds[] = { &md->dirfd, &md->tmpfd, &md->newfd, &md->curfd };
+	int *fds[] = { &md->dirfd, &md->tmpfd, &md->newfd, &md->curfd,
+		&md->lockfd };
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] >= 0)
@@ -166,13 +188,33 @@ maildir_close(struct maildir *md)
 	}
 }
 
+/*
+ * An OFD lock (fcntl F_OFD_SETLK) on a file, not flock() on the directory:
+ * GlusterFS's FUSE client keeps a flock() to the host that took it, and
+ * NFS has none for directories, while both pass a file's lock on to the
+ * server, so one session holds it across all the hosts that share the
+ * maildir.
+ */
 int
 maildir_lock(struct maildir *md)
 {
-	int r;
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	int	     r, e;
 
+	if (md->lockfd < 0) {
+		md->lockfd = openat(md->dirfd, MAILDIR_LOCK_FILE,
+		    O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (md->lockfd < 0)
+			return -1;
+	}
 	do
-		r = flock(md->dirfd, LOCK_EX | LOCK_NB);
+		r = fcntl(md->lockfd, F_OFD_SETLK, &fl);
 	while (r < 0 && errno == EINTR);
-	return r;
+	if (r == 0)
+		return 0;
+	e = errno == EAGAIN || errno == EACCES ? EWOULDBLOCK : errno;
+	close(md->lockfd);
+	md->lockfd = -1;
+	errno = e;
+	return -1;
 }

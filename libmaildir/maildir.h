@@ -12,7 +12,7 @@
  * Storage format: messages are stored with LF line ends.  A file that
  * BareMail delivers is named
  *
- *	<seconds>.M<usec>P<pid>Q<n>.<host>,S=<bytes on disk>,W=<pop3 octets>
+ *	<seconds>.M<usec>P<pid>R<rnd>Q<n>.<host>,S=<bytes on disk>,W=<pop3 octets>
  *
  * in new/, and gains ":2,<flags>" when a reader moves it to cur/.  The part
  * before the first ',' or ':' is the unique name; the part before ':' is the
@@ -24,6 +24,12 @@
  * delivers.  Never change it: files already delivered keep the W= of the
  * version that wrote them, and a reader trusting a W= computed by another
  * rule would announce sizes (LIST, STAT) that RETR does not send.
+ *
+ * Several hosts may deliver into one maildir on a shared file system: the
+ * host name keeps their names apart, and R (32 random bits drawn once per
+ * process) keeps them apart even when two hosts share a name and a pid
+ * (containers), where tmp/'s O_EXCL and new/'s no-replace move cannot
+ * help: the same name may already have left for cur/.
  */
 #ifndef MAILDIR_H
 #define MAILDIR_H
@@ -39,11 +45,13 @@
 #define MAILDIR_STALE_TMP ((time_t)36 * 60 * 60) /* the maildir rule for tmp/ */
 
 struct maildir {
-	int  dirfd;	   /* the maildir itself */
-	int  tmpfd;	   /* tmp/ */
-	int  newfd;	   /* new/ */
-	int  curfd;	   /* cur/ */
-	char host[128];	   /* host name, '/' and ':' escaped as \057 \072 */
+	int  dirfd;	/* the maildir itself */
+	int  tmpfd;	/* tmp/ */
+	int  newfd;	/* new/ */
+	int  curfd;	/* cur/ */
+	char host[128]; /* host name, '/' ':' ',' escaped as \057 \072 \054 */
+	int  lockfd;	/* MAILDIR_LOCK_FILE once locked, else -1 */
+	uint32_t      rnd; /* R<random>: drawn by maildir_open() */
 	unsigned long seq; /* Q<n>: deliveries by this process */
 };
 
@@ -67,21 +75,28 @@ void maildir_close(struct maildir *md); /* safe twice */
 int maildir_mkpath(const char *path, uid_t uid, gid_t gid);
 
 /*
- * Takes a lock on the whole maildir (flock on the directory), for POP3's
- * optional RFC 1939 exclusive access.  Fails with EWOULDBLOCK when another
- * process holds it.  Released by maildir_close() or process exit.
+ * Takes a lock on the whole maildir, for POP3's optional RFC 1939
+ * exclusive access: a write lock on the file MAILDIR_LOCK_FILE in the
+ * maildir (made when missing), which holds across hosts on GlusterFS and
+ * NFS.  Fails with EWOULDBLOCK when another process holds it.  Released by
+ * maildir_close() or process exit.
  */
+#define MAILDIR_LOCK_FILE "baremail.lock"
 int maildir_lock(struct maildir *md);
 
 /* ---- names (maildir-name.c) ---- */
 
 /*
- * Writes a new unique name "<sec>.M<usec>P<pid>Q<n>.<host>" into buf.
+ * Writes a new unique name "<sec>.M<usec>P<pid>R<rnd>Q<n>.<host>" into buf
+ * (rnd as 8 hex digits).
  * Fails with ENAMETOOLONG when it does not fit in len.
  */
 int maildir_name_unique(struct maildir *md, char *buf, size_t len);
 
-/* Escapes a host name the maildir way ('/' -> \057, ':' -> \072). */
+/*
+ * Escapes a host name the maildir way ('/' -> \057, ':' -> \072), and ','
+ * (-> \054), which would start the name's S= and W= fields.
+ */
 void maildir_name_host(const char *host, char *buf, size_t len);
 
 /* What a file name says about its message; filled by maildir_name_parse(). */

@@ -9,7 +9,8 @@ TEST_PACKAGES="bats bats-support bats-assert bats-file python3 curl swaks msmtp
 	mpop fetchmail xinetd systemd valgrind s-nail bsd-mailx strace clang
 	libfuzzer-14-dev libclang-rt-14-dev systemd-container procps iproute2
 	util-linux passwd coreutils findutils cppcheck clang-tidy clang-format
-	binutils time man-db groff-base e2fsprogs"
+	binutils time man-db groff-base e2fsprogs glusterfs-server
+	glusterfs-client"
 
 need_packages() {
 	missing=""

@@ -25,7 +25,7 @@ stored() {
 	f=$(only_message) || return 1
 	sed -E -e 's/^(Date: )[A-Z][a-z]{2}, [0-9]+ [A-Z][a-z]{2} [0-9]{4} [0-9:]{8} [-+][0-9]{4}$/\1DATE/' \
 	    -e 's/^(Message-ID: <)[0-9.a-f]+@test\.example>$/\1ID@test.example>/' \
-	    -e 's/ id [0-9]+\.M[0-9]+P[0-9]+Q[0-9]+\.[^ ;]+/ id NAME/' \
+	    -e 's/ id [0-9]+\.M[0-9]+P[0-9]+R[0-9a-f]+Q[0-9]+\.[^ ;]+/ id NAME/' \
 	    -e 's/(; |^\t)[A-Z][a-z]{2}, [0-9]+ [A-Z][a-z]{2} [0-9]{4} [0-9:]{8} [-+][0-9]{4}$/\1DATE/' "$f"
 }
 

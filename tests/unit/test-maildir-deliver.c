@@ -32,14 +32,15 @@ check_delivered(const char *dir, const char *name, const char *data, size_t len)
 	unsigned long long	 sec, s, w;
 	long			 usec, pid;
 	unsigned long		 q;
+	unsigned int		 rnd;
 	char			 host[128], *got;
 	size_t			 glen = 0;
 	struct stat		 st;
 	char			 p[PATH_MAX];
 	int			 n = -1;
 
-	CHECK(sscanf(name, "%llu.M%ldP%ldQ%lu.%127[^,],S=%llu,W=%llu%n", &sec,
-		  &usec, &pid, &q, host, &s, &w, &n) == 7);
+	CHECK(sscanf(name, "%llu.M%ldP%ldR%8xQ%lu.%127[^,],S=%llu,W=%llu%n",
+		  &sec, &usec, &pid, &rnd, &q, host, &s, &w, &n) == 8);
 	CHECK(n > 0 && name[n] == '\0');
 	CHECK(pid == (long)getpid());
 	CHECK(s == len);

@@ -234,6 +234,65 @@ test_remove(void)
 	tu_rmrf(dir);
 }
 
+/*
+ * A move by link and unlink (the fallback on FUSE and NFS, where rename
+ * cannot refuse to replace) killed between the two leaves the message
+ * under two names: new/x and cur/x:2,.  A listing shows it once; deleting
+ * it must delete both, or it comes back in the next session, twice read.
+ */
+static void
+test_remove_half_moved(void)
+{
+	char		    dir[PATH_MAX], a[PATH_MAX], b[PATH_MAX], n1[256];
+	char		    to[300];
+	struct maildir_list l;
+	struct maildir	    md;
+
+	tu_mkdtemp(dir, sizeof(dir));
+	CHECK(maildir_open(&md, dir) == 0);
+	deliver(&md, "A: 1\n\n1\n", n1, sizeof(n1));
+	snprintf(to, sizeof(to), "%s:2,", n1);
+	tu_path(a, dir, "new", n1);
+	tu_path(b, dir, "cur", to);
+	CHECK(link(a, b) == 0);
+	/* A listing shows it once, from cur/; deleting deletes both. */
+	CHECK(maildir_list(&md, &l) == 0);
+	CHECK(l.count == 1);
+	if (l.count == 1) {
+		CHECK(!l.msgs[0].in_new);
+		CHECK(maildir_msg_remove(&md, &l, &l.msgs[0]) == 0);
+	}
+	maildir_list_free(&l);
+	CHECK(tu_count(dir, "new", NULL, 0) == 0);
+	CHECK(tu_count(dir, "cur", NULL, 0) == 0);
+
+	/* The next login finishes such a move. */
+	deliver(&md, "A: 3\n\n3\n", n1, sizeof(n1));
+	snprintf(to, sizeof(to), "%s:2,", n1);
+	tu_path(a, dir, "new", n1);
+	tu_path(b, dir, "cur", to);
+	CHECK(link(a, b) == 0);
+	CHECK(maildir_new_to_cur(&md) == 0);
+	CHECK(tu_count(dir, "new", NULL, 0) == 0);
+	CHECK(tu_exists(dir, "cur", to));
+	CHECK(unlink(b) == 0);
+
+	/* A hard link elsewhere (tmp/, a backup) is not the message's. */
+	deliver(&md, "A: 2\n\n2\n", n1, sizeof(n1));
+	tu_path(a, dir, "new", n1);
+	tu_path(b, dir, "tmp", "other");
+	CHECK(link(a, b) == 0);
+	CHECK(maildir_list(&md, &l) == 0);
+	CHECK(l.count == 1);
+	if (l.count == 1)
+		CHECK(maildir_msg_remove(&md, &l, &l.msgs[0]) == 0);
+	maildir_list_free(&l);
+	CHECK(tu_count(dir, "new", NULL, 0) == 0);
+	CHECK(tu_exists(dir, "tmp", "other"));
+	maildir_close(&md);
+	tu_rmrf(dir);
+}
+
 static bool
 fd_holds(int fd, const char *want)
 {
@@ -440,6 +499,7 @@ main(void)
 	test_flags();
 	test_flags_race();
 	test_remove();
+	test_remove_half_moved();
 	test_renamed_behind();
 	test_open_safety();
 	test_wsize();

@@ -1,6 +1,7 @@
 /* Tests for libmaildir/maildir-name.c: unique names, parsing, UIDLs. */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -16,6 +17,9 @@ test_host(void)
 	CHECK(strcmp(buf, "mail.example.org") == 0);
 	maildir_name_host("a/b:c", buf, sizeof(buf));
 	CHECK(strcmp(buf, "a\\057b\\072c") == 0);
+	/* ',' would start a field: "x,S=1" must not claim a size. */
+	maildir_name_host("x,S=1", buf, sizeof(buf));
+	CHECK(strcmp(buf, "x\\054S=1") == 0);
 	/* Truncation never leaves half an escape. */
 	maildir_name_host("ab/cd", buf, 5);
 	CHECK(strcmp(buf, "ab") == 0);
@@ -33,21 +37,24 @@ test_unique(void)
 			  .newfd = -1,
 			  .curfd = -1,
 			  .host = "h\\057x",
+			  .rnd = 0xc0ffee,
 			  .seq = 0 };
 	struct maildir_name_info info;
 	char	  a[MAILDIR_NAME_MAX + 1], b[MAILDIR_NAME_MAX + 1], want[64];
 	long long sec;
 	long	  usec, pid;
 	unsigned long q;
+	unsigned int  rnd;
 	int	      n = -1;
 
 	CHECK(maildir_name_unique(&md, a, sizeof(a)) == 0);
 	CHECK(maildir_name_unique(&md, b, sizeof(b)) == 0);
 	CHECK(strcmp(a, b) != 0);
-	CHECK(
-	    sscanf(b, "%lld.M%ldP%ldQ%lu.%n", &sec, &usec, &pid, &q, &n) == 4);
+	CHECK(sscanf(b, "%lld.M%ldP%ldR%8xQ%lu.%n", &sec, &usec, &pid, &rnd, &q,
+		  &n) == 5);
 	CHECK(n > 0 && strcmp(b + n, "h\\057x") == 0);
 	CHECK(pid == (long)getpid());
+	CHECK(rnd == 0xc0ffee && strstr(b, "R00c0ffeeQ2.") != NULL);
 	CHECK(q == 2 && md.seq == 2);
 	CHECK(usec >= 0 && usec < 1000000);
 	CHECK(sec > 1600000000);
@@ -60,6 +67,41 @@ test_unique(void)
 
 	errno = 0;
 	CHECK(maildir_name_unique(&md, a, 10) == -1 && errno == ENAMETOOLONG);
+}
+
+/*
+ * Two hosts with one name whose processes have one pid (containers) make
+ * the same names but for R, which maildir_open() draws at random.
+ */
+static void
+test_unique_same_host(void)
+{
+	const char    *subs[] = { "tmp", "new", "cur" };
+	char	       dir[] = "/tmp/maildir-name-XXXXXX";
+	char	       a[MAILDIR_NAME_MAX + 1], b[MAILDIR_NAME_MAX + 1];
+	struct maildir md1, md2;
+	const char    *ra, *rb;
+
+	CHECK(mkdtemp(dir) != NULL);
+	CHECK(maildir_open(&md1, dir) == 0);
+	CHECK(maildir_open(&md2, dir) == 0);
+	CHECK(strcmp(md1.host, md2.host) == 0 && md1.seq == md2.seq);
+	CHECK(md1.rnd != md2.rnd);
+	CHECK(maildir_name_unique(&md1, a, sizeof(a)) == 0);
+	CHECK(maildir_name_unique(&md2, b, sizeof(b)) == 0);
+	ra = strchr(a, 'R');
+	rb = strchr(b, 'R');
+	CHECK(ra != NULL && rb != NULL && strncmp(ra, rb, 9) != 0);
+	CHECK(ra != NULL && rb != NULL && strcmp(ra + 9, rb + 9) == 0);
+	maildir_close(&md1);
+	maildir_close(&md2);
+	for (int i = 0; i < 3; i++) {
+		char p[64];
+
+		snprintf(p, sizeof(p), "%s/%s", dir, subs[i]);
+		CHECK(rmdir(p) == 0);
+	}
+	CHECK(rmdir(dir) == 0);
 }
 
 static void
@@ -185,6 +227,7 @@ main(void)
 {
 	test_host();
 	test_unique();
+	test_unique_same_host();
 	test_parse();
 	test_flags();
 	test_uidl();

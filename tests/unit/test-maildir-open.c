@@ -179,6 +179,10 @@ test_lock(void)
 	CHECK(maildir_lock(&a) == 0);
 	errno = 0;
 	CHECK(maildir_lock(&b) == -1 && errno == EWOULDBLOCK);
+	/* A lock on a file, which NFS and GlusterFS pass to the server. */
+	CHECK(faccessat(a.dirfd, MAILDIR_LOCK_FILE, F_OK, 0) == 0);
+	errno = 0;
+	CHECK(maildir_lock(&b) == -1 && errno == EWOULDBLOCK);
 	/* Closing releases it. */
 	maildir_close(&a);
 	CHECK(maildir_lock(&b) == 0);

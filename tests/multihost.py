@@ -1,0 +1,255 @@
+#!/usr/bin/python3
+"""Load for tests/multihost.bats: SMTP senders spread over several hosts
+that deliver into one shared maildir, while one POP3 client retrieves and
+deletes through those hosts' pop3-sessions in turn; then an account of
+every message.
+
+usage: multihost.py SMTP_ADDRS POP3_ADDRS CONNECTIONS MESSAGES
+                    [--kill-at N --victim ADDR --kill-cmd CMD]
+
+SMTP_ADDRS and POP3_ADDRS are comma-separated host:port lists.  Connection
+n goes to SMTP_ADDRS[n % len]; it sends MESSAGES messages (unique id,
+random size and content with dot lines; the SHA-256 of every body is
+known before it is sent) and notes each one acknowledged by 250.
+
+One POP3 reader at a time, on the next address of POP3_ADDRS each round:
+UIDL, RETR and check the first 100 messages, DELE each, QUIT.  A message counts as
+retrieved once its session's QUIT got +OK; a session cut before that
+deletes nothing that the client may rely on, so its messages may come
+back (RFC 1939).
+
+With --kill-at N, CMD runs (a shell command) once N messages are
+acknowledged, in the middle of a POP3 session through the victim (after
+its tenth DELE; or at 2 N acknowledged if none comes); afterwards a failure on the victim's addresses is expected:
+its connections are counted, not errors, and its unacknowledged messages
+may or may not have been stored.
+
+Checks: no SMTP error and no broken connection except on the victim after
+the kill; every acknowledged message retrieved exactly once by a
+committed session; every message retrieved intact (SHA-256 of what was
+sent: no partial message, nothing unknown); no message retrieved twice by
+committed sessions.  Prints "figures: ...".
+"""
+import hashlib
+import poplib
+import random
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+SMTP = [a.rsplit(":", 1) for a in sys.argv[1].split(",")]
+POP3 = [a.rsplit(":", 1) for a in sys.argv[2].split(",")]
+CONNS, MSGS = int(sys.argv[3]), int(sys.argv[4])
+opts = dict(zip(sys.argv[5::2], sys.argv[6::2]))
+KILL_AT = int(opts.get("--kill-at", "0"))
+VICTIM = opts.get("--victim")
+KILL_CMD = opts.get("--kill-cmd")
+TIMEOUT = 120
+PER_SESSION = 100   # messages a POP3 session retrieves and deletes
+
+lock = threading.Lock()
+sent = {}           # id -> sha256 of the body, before it is sent
+acked = set()       # ids whose 250 came back
+errors = []
+killed = threading.Event()
+victim_cut = [0]    # victim connections cut by the kill
+committed = {}      # id -> retrievals in sessions whose QUIT got +OK
+cut_retr = [0]      # retrievals in sessions cut before +OK to QUIT
+pop3_sessions = [0, 0]  # committed, cut
+senders_done = threading.Event()
+
+
+# Bytes to text: letters, digits and spaces (no line ends, no dots).
+TEXT = bytes(b"abcdefghij klmnopqrstuvwxyz0123456789"[i % 37] for i in range(256))
+
+
+def make_message(rnd, ident):
+    lines = [b"X-Load-Id: %s" % ident.encode(), b"Subject: multihost " +
+             ident.encode(), b""]
+    for k in range(rnd.randint(1, 120)):
+        kind = rnd.random()
+        if kind < 0.1:
+            lines.append(b"." * rnd.randint(1, 3) + b"dot line %d" % k)
+        elif kind < 0.15:
+            lines.append(b"")
+        else:
+            lines.append(rnd.randbytes(rnd.randint(0, 200)).translate(TEXT))
+    body = b"\r\n".join(lines[3:]) + b"\r\n"
+    return lines, hashlib.sha256(body).hexdigest()
+
+
+def reply(f):
+    while True:
+        line = f.readline()
+        if not line:
+            raise ConnectionError("connection closed")
+        if len(line) < 4 or line[3:4] != b"-":
+            return line
+
+
+def maybe_kill(at, why):
+    """Kills the victim once at least `at` messages are acknowledged."""
+    with lock:
+        if not KILL_CMD or killed.is_set() or len(acked) < at:
+            return
+        killed.set()
+    r = subprocess.run(KILL_CMD, shell=True)
+    print("killed the victim (status %d) at %d acknowledged, %s" %
+              (r.returncode, len(acked), why), flush=True)
+
+
+def smtp_conn(n):
+    host, port = SMTP[n % len(SMTP)]
+    rnd = random.Random(n)
+    try:
+        s = socket.create_connection((host, int(port)), TIMEOUT)
+        f = s.makefile("rb")
+        if not reply(f).startswith(b"220"):
+            raise ConnectionError("no greeting")
+        s.sendall(b"EHLO load%d\r\n" % n)
+        if not reply(f).startswith(b"250"):
+            raise ConnectionError("EHLO refused")
+        for i in range(MSGS):
+            ident = "c%d-m%d" % (n, i)
+            lines, digest = make_message(rnd, ident)
+            with lock:
+                sent[ident] = digest
+            data = [b"MAIL FROM:<load@test>\r\nRCPT TO:<admin@test>\r\n"
+                    b"DATA\r\n"]
+            data += [(b"." + l if l.startswith(b".") else l) + b"\r\n"
+                     for l in lines]
+            data.append(b".\r\n")
+            s.sendall(b"".join(data))   # pipelined: three replies, then 354
+            for want in (b"250", b"250", b"354", b"250"):
+                r = reply(f)
+                if not r.startswith(want):
+                    raise ConnectionError("%s: expected %s, got %r" %
+                                          (ident, want.decode(), r))
+            with lock:
+                acked.add(ident)
+            # Should the reader not get there: a while later, from here.
+            maybe_kill(KILL_AT * 2, "no POP3 session through it")
+        s.sendall(b"QUIT\r\n")
+        reply(f)
+        s.close()
+    except (OSError, ConnectionError) as e:
+        with lock:
+            if killed.is_set() and host == VICTIM:
+                victim_cut[0] += 1
+            else:
+                errors.append("SMTP connection %d to %s: %s" % (n, host, e))
+
+
+def pop3_round(rnd_no):
+    """One session; returns how many messages it found."""
+    # The victim first: its first session is the one cut.
+    alive = sorted((a for a in POP3 if not (killed.is_set() and
+                                            a[0] == VICTIM)),
+                   key=lambda a: a[0] != VICTIM)
+    host, port = alive[rnd_no % len(alive)]
+    got = []
+    t0 = time.monotonic()
+    try:
+        p = poplib.POP3(host, int(port), timeout=TIMEOUT)
+        p.user("load")
+        p.pass_("any")
+        uidls = dict(l.decode().split() for l in p.uidl()[1])
+        # A few at a time, so that sessions through every host alternate
+        # with the deliveries.
+        for num in sorted(uidls, key=int)[:PER_SESSION]:
+            try:
+                lines = p.retr(int(num))[1]
+            except poplib.error_proto as e:
+                errors.append("POP3 via %s: RETR %s: %s" % (host, num, e))
+                continue
+            raw = b"\r\n".join(lines) + b"\r\n"
+            m = re.search(rb"^X-Load-Id: (\S+)\r$", raw, re.M)
+            body = raw[raw.find(b"\r\n\r\n") + 4:]
+            ident = m.group(1).decode() if m else None
+            with lock:
+                want = sent.get(ident)
+            if want is None:
+                errors.append("POP3 via %s: a message never sent: %r" %
+                              (host, raw[:200]))
+            elif hashlib.sha256(body).hexdigest() != want:
+                errors.append("POP3 via %s: %s corrupted or partial (UIDL "
+                              "%s)" % (host, ident, uidls[num]))
+            got.append(ident)
+            p.dele(int(num))
+            if host == VICTIM and len(got) == 10:
+                maybe_kill(KILL_AT, "in a POP3 session through it")
+        p.quit()
+    except (OSError, poplib.error_proto) as e:
+        with lock:
+            pop3_sessions[1] += 1
+            cut_retr[0] += len(got)
+        if not (killed.is_set() and host == VICTIM):
+            errors.append("POP3 session via %s: %s" % (host, e))
+        return len(got)
+    if "-v" in sys.argv:
+        print("POP3 session via %s: %d of %d messages in %.1f s" %
+              (host, len(got), len(uidls), time.monotonic() - t0),
+              flush=True)
+    with lock:
+        pop3_sessions[0] += 1
+        for ident in got:
+            committed[ident] = committed.get(ident, 0) + 1
+    return len(got)
+
+
+def main():
+    t0 = time.monotonic()
+    senders = [threading.Thread(target=smtp_conn, args=(n,))
+               for n in range(CONNS)]
+    for t in senders:
+        t.start()
+    rnd_no = 0
+    while any(t.is_alive() for t in senders):
+        pop3_round(rnd_no)
+        rnd_no += 1
+        time.sleep(0.05)
+    for t in senders:
+        t.join()
+    t_sent = time.monotonic() - t0
+    # Empty the maildir: until two rounds in a row find nothing.
+    empty = 0
+    for _ in range(500):
+        if pop3_round(rnd_no) == 0:
+            empty += 1
+            if empty == 2:
+                break
+        else:
+            empty = 0
+        rnd_no += 1
+    elapsed = time.monotonic() - t0
+
+    missing = sorted(i for i in acked if i not in committed)
+    twice = sorted(i for i, c in committed.items() if c > 1)
+    stored_unacked = [i for i in committed if i not in acked]
+    ok = True
+    if KILL_CMD and not killed.is_set():
+        errors.append("the kill never happened")
+    for what, lst in (("errors", errors),
+                      ("lost (acknowledged, never retrieved)", missing),
+                      ("retrieved twice", twice)):
+        if lst:
+            ok = False
+            print("FAIL: %d %s: %s" % (len(lst), what, lst[:5]))
+    print("figures: %d hosts, %d connections x %d messages: %d "
+          "acknowledged in %.1f s (%.0f msg/s), %d retrieved by %d POP3 "
+          "sessions on %d hosts (%d cut), %d lost, %d retrieved twice, "
+          "%d corrupted; %d stored without their 250, %d victim "
+          "connections cut, %d retrievals in cut sessions; %.1f s in all" %
+          (len(SMTP), CONNS, MSGS, len(acked), t_sent, len(acked) / t_sent,
+           len(committed), pop3_sessions[0], len(POP3), pop3_sessions[1],
+           len(missing), len(twice),
+           sum(1 for e in errors if "corrupted" in e),
+           len(stored_unacked), victim_cut[0], cut_retr[0], elapsed))
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
