@@ -2,7 +2,6 @@
  * What baremail-sendmail does, from the command line to the exit status.
  */
 #include <errno.h>
-#include <grp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
