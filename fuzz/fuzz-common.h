@@ -63,15 +63,6 @@ int  fuzz_fds_check(bool close_them, char *what, size_t whatlen);
 /* Installs the session_exit() hook that longjmps to fuzz_exit_jmp. */
 void fuzz_hook_exit(void);
 
-/*
- * The TLS stand-in (fuzz-tls.c) for this input: whether a certificate is
- * there and the handshake succeeds, chosen from the input's size; returns
- * the --tls mode to run the session with (implicit only when it greets).
- */
-#include "session-config.h"
-enum tls_mode fuzz_tls_begin(size_t size);
-bool	      fuzz_tls_available(void);
-
 /* Aborts with a message: an invariant of the program under test failed. */
 _Noreturn void fuzz_fail(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));

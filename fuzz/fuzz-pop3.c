@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "fuzz-common.h"
+#include "fuzz-tls.h"
 #include "maildir.h"
 #include "pop3.h"
 #include "session-config.h"

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "fuzz-common.h"
+#include "fuzz-tls.h"
 #include "maildir.h"
 #include "session-config.h"
 #include "session-log.h"

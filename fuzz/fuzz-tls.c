@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "fuzz-common.h"
+#include "fuzz-tls.h"
 #include "session-tls.h"
 
 /* Not session-tls.c's struct: the real functions never see this one. */

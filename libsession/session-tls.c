@@ -72,7 +72,9 @@ _Static_assert(OPENSSL_VERSION_MAJOR == 3, "built for OpenSSL 3 (libssl.so.3)");
 	X(ERR_clear_error)                    \
 	X(ERR_reason_error_string)
 
-#define TLS_DECLARE(f) __typeof__(f) *f;
+/* A member named f, of the type of a pointer to OpenSSL's f. */
+#define TLS_DECLARE(f) \
+	__typeof__(f) *f; /* NOLINT(bugprone-macro-parentheses) */
 static struct {
 	TLS_FUNCTIONS(TLS_DECLARE)
 } ossl;
@@ -148,11 +150,11 @@ tls_load(void)
 static const char *
 tls_reason(const char *dflt)
 {
-	unsigned long e = ossl.ERR_get_error(), next;
+	unsigned long e = ossl.ERR_get_error();
 	const char   *s;
 
 	/* The first error is the cause; drain the rest. */
-	while ((next = ossl.ERR_get_error()) != 0)
+	while (ossl.ERR_get_error() != 0)
 		;
 	if (e == 0)
 		return dflt;
