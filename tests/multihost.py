@@ -5,7 +5,7 @@ deletes through those hosts' pop3-sessions in turn; then an account of
 every message.
 
 usage: multihost.py SMTP_ADDRS POP3_ADDRS CONNECTIONS MESSAGES
-                    [--kill-at N --victim ADDR --kill-cmd CMD]
+                    [--kill-at N --victim ADDR --kill-netns NETNS]
 
 SMTP_ADDRS and POP3_ADDRS are comma-separated host:port lists.  Connection
 n goes to SMTP_ADDRS[n % len]; it sends MESSAGES messages (unique id,
@@ -18,11 +18,15 @@ retrieved once its session's QUIT got +OK; a session cut before that
 deletes nothing that the client may rely on, so its messages may come
 back (RFC 1939).
 
-With --kill-at N, CMD runs (a shell command) once N messages are
-acknowledged, in the middle of a POP3 session through the victim (after
-its tenth DELE; or at 2 N acknowledged if none comes); afterwards a failure on the victim's addresses is expected:
-its connections are counted, not errors, and its unacknowledged messages
-may or may not have been stored.
+With --kill-at N, every process in network namespace NETNS (the victim
+host) gets SIGKILL once N messages are
+acknowledged, in the middle of a POP3 session through the victim: one
+opened at the start (after ten more messages sent through the victim)
+that retrieves and deletes ten messages, then waits for the kill, so
+those ten must come back.  The reader uses the other hosts.  Afterwards
+a failure on the victim's addresses is expected: its connections are
+counted, not errors, and its unacknowledged messages may or may not
+have been stored.
 
 Checks: no SMTP error and no broken connection except on the victim after
 the kill; every acknowledged message retrieved exactly once by a
@@ -31,9 +35,11 @@ sent: no partial message, nothing unknown); no message retrieved twice by
 committed sessions.  Prints "figures: ...".
 """
 import hashlib
+import os
 import poplib
 import random
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -46,7 +52,7 @@ CONNS, MSGS = int(sys.argv[3]), int(sys.argv[4])
 opts = dict(zip(sys.argv[5::2], sys.argv[6::2]))
 KILL_AT = int(opts.get("--kill-at", "0"))
 VICTIM = opts.get("--victim")
-KILL_CMD = opts.get("--kill-cmd")
+KILL_NETNS = opts.get("--kill-netns")
 TIMEOUT = 120
 PER_SESSION = 100   # messages a POP3 session retrieves and deletes
 
@@ -59,6 +65,7 @@ victim_cut = [0]    # victim connections cut by the kill
 committed = {}      # id -> retrievals in sessions whose QUIT got +OK
 cut_retr = [0]      # retrievals in sessions cut before +OK to QUIT
 pop3_sessions = [0, 0]  # committed, cut
+victim_ready = threading.Event()  # victim_session() has done its DELEs
 senders_done = threading.Event()
 
 
@@ -93,16 +100,29 @@ def reply(f):
 def maybe_kill(at, why):
     """Kills the victim once at least `at` messages are acknowledged."""
     with lock:
-        if not KILL_CMD or killed.is_set() or len(acked) < at:
+        if not KILL_NETNS or killed.is_set() or len(acked) < at:
             return
         killed.set()
-    r = subprocess.run(KILL_CMD, shell=True)
-    print("killed the victim (status %d) at %d acknowledged, %s" %
-              (r.returncode, len(acked), why), flush=True)
+    # Until none is left: a socket manager may fork while it dies.
+    left = "?"
+    for _ in range(20):
+        pids = subprocess.run(["ip", "netns", "pids", KILL_NETNS],
+                              capture_output=True, text=True).stdout.split()
+        left = len(pids)
+        if not pids:
+            break
+        for pid in pids:
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.05)
+    print("killed the victim (%s processes left) at %d acknowledged, %s" %
+          (left, len(acked), why), flush=True)
 
 
-def smtp_conn(n):
-    host, port = SMTP[n % len(SMTP)]
+def smtp_conn(n, addr=None):
+    host, port = addr or SMTP[n % len(SMTP)]
     rnd = random.Random(n)
     try:
         s = socket.create_connection((host, int(port)), TIMEOUT)
@@ -130,8 +150,6 @@ def smtp_conn(n):
                                           (ident, want.decode(), r))
             with lock:
                 acked.add(ident)
-            # Should the reader not get there: a while later, from here.
-            maybe_kill(KILL_AT * 2, "no POP3 session through it")
         s.sendall(b"QUIT\r\n")
         reply(f)
         s.close()
@@ -145,11 +163,9 @@ def smtp_conn(n):
 
 def pop3_round(rnd_no):
     """One session; returns how many messages it found."""
-    # The victim first: its first session is the one cut.
-    alive = sorted((a for a in POP3 if not (killed.is_set() and
-                                            a[0] == VICTIM)),
-                   key=lambda a: a[0] != VICTIM)
-    host, port = alive[rnd_no % len(alive)]
+    # The victim's pop3-session is victim_session()'s.
+    others = [a for a in POP3 if a[0] != VICTIM]
+    host, port = others[rnd_no % len(others)]
     got = []
     t0 = time.monotonic()
     try:
@@ -179,8 +195,6 @@ def pop3_round(rnd_no):
                               "%s)" % (host, ident, uidls[num]))
             got.append(ident)
             p.dele(int(num))
-            if host == VICTIM and len(got) == 10:
-                maybe_kill(KILL_AT, "in a POP3 session through it")
         p.quit()
     except (OSError, poplib.error_proto) as e:
         with lock:
@@ -200,11 +214,49 @@ def pop3_round(rnd_no):
     return len(got)
 
 
+def victim_session():
+    """A POP3 session through the victim that retrieves and deletes 10
+    messages, waits for KILL_AT acknowledged, kills the victim and so
+    never gets +OK to QUIT: those 10 must come back."""
+    host, port = [a for a in POP3 if a[0] == VICTIM][0]
+    got = []
+    try:
+        p = poplib.POP3(host, int(port), timeout=TIMEOUT)
+        p.user("load")
+        p.pass_("any")
+        for num in range(1, 11):
+            raw = b"\r\n".join(p.retr(num)[1]) + b"\r\n"
+            got.append(raw)
+            p.dele(num)
+        victim_ready.set()
+        give_up = time.monotonic() + 300
+        while len(acked) < KILL_AT and time.monotonic() < give_up:
+            time.sleep(0.01)
+        maybe_kill(KILL_AT, "in a POP3 session through it after 10 DELE")
+        p.quit()
+        errors.append("QUIT through the dead host got +OK")
+    except (OSError, poplib.error_proto) as e:
+        with lock:
+            pop3_sessions[1] += 1
+            cut_retr[0] += len(got)
+        if not killed.is_set():
+            errors.append("POP3 session via %s before the kill: %s" %
+                          (host, e))
+    victim_ready.set()
+
+
 def main():
     t0 = time.monotonic()
     senders = [threading.Thread(target=smtp_conn, args=(n,))
                for n in range(CONNS)]
-    for t in senders:
+    if KILL_NETNS:
+        # Ten messages through the victim for victim_session() to take
+        # and delete before the load begins.
+        smtp_conn(CONNS, [a for a in SMTP if a[0] == VICTIM][0])
+        senders.append(threading.Thread(target=victim_session))
+        senders[-1].start()
+        victim_ready.wait(TIMEOUT)
+    for t in senders[:CONNS]:
         t.start()
     rnd_no = 0
     while any(t.is_alive() for t in senders):
@@ -230,7 +282,7 @@ def main():
     twice = sorted(i for i, c in committed.items() if c > 1)
     stored_unacked = [i for i in committed if i not in acked]
     ok = True
-    if KILL_CMD and not killed.is_set():
+    if KILL_NETNS and not killed.is_set():
         errors.append("the kill never happened")
     for what, lst in (("errors", errors),
                       ("lost (acknowledged, never retrieved)", missing),
