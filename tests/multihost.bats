@@ -89,17 +89,19 @@ setup_file() {
 		ip -n "$P-$h" link set dev "$P-$h" up
 	done
 
-	# glusterd on the storage host, with its state, logs and sockets in
-	# the test's directory (bind mounts in a mount namespace of its own:
-	# the machine's /var/lib/glusterd is left alone).
+	# glusterd on the storage host, with its state and logs in the test's
+	# directory and its sockets on a /run of its own (mounts in a mount
+	# namespace of its own: the machine's /var/lib/glusterd, /var/log and
+	# /run are left alone).
 	cp -a /var/lib/glusterd/. "$G/lib/" 2>/dev/null || true
 	ip netns exec "$P-stor" unshare --mount --propagation private sh -c '
-		mkdir -p /var/lib/glusterd /var/log/glusterfs /run/gluster
+		mkdir -p /var/lib/glusterd /var/log/glusterfs &&
 		mount --bind "$1/lib" /var/lib/glusterd &&
 		mount --bind "$1/log" /var/log/glusterfs &&
-		mount --bind "$1/run" /run/gluster &&
+		mount -t tmpfs -o mode=0755 tmpfs /run &&
+		mkdir /run/gluster &&
 		exec glusterd -p "$1/glusterd.pid"' _ "$G" \
-	    </dev/null >"$G/glusterd.out" 2>&1 3>&-
+	    </dev/null >"$G/glusterd.out" 2>&1 3>&- || true
 	local i ok=
 	for i in $(seq 100); do
 		[ -s "$G/glusterd.pid" ] && gl volume list >/dev/null 2>&1 && { ok=1; break; }
@@ -140,9 +142,14 @@ teardown_file() {
 	[ -n "${P:-}" ] || return 0
 	local ns h p
 	# Every process of the namespaces: sessions, socket managers, the
-	# FUSE clients, glusterd and its brick process.
-	for ns in $HOSTS cl stor; do
-		ip netns pids "$P-$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
+	# FUSE clients, glusterd and its brick process (again while any is
+	# left: one may fork as it dies).
+	local i
+	for i in $(seq 20); do
+		p=$(for ns in $HOSTS cl stor; do ip netns pids "$P-$ns" 2>/dev/null; done)
+		[ -n "$p" ] || break
+		kill -9 $p 2>/dev/null || true
+		sleep 0.05
 	done
 	for h in $HOSTS; do
 		umount -l "$G/mnt-$h" 2>/dev/null || true
