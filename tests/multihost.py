@@ -12,21 +12,20 @@ n goes to SMTP_ADDRS[n % len]; it sends MESSAGES messages (unique id,
 random size and content with dot lines; the SHA-256 of every body is
 known before it is sent) and notes each one acknowledged by 250.
 
-One POP3 reader at a time, on the next address of POP3_ADDRS each round:
-UIDL, RETR and check the first 100 messages, DELE each, QUIT.  A message counts as
-retrieved once its session's QUIT got +OK; a session cut before that
-deletes nothing that the client may rely on, so its messages may come
-back (RFC 1939).
+One POP3 reader at a time, on the next address of POP3_ADDRS each
+round: UIDL, RETR and check the first 100 messages, DELE each, QUIT.  A
+message counts as retrieved once its session's QUIT got +OK; a session
+cut before that deletes nothing the client may rely on, so its messages
+may come back (RFC 1939).
 
 With --kill-at N, every process in network namespace NETNS (the victim
-host) gets SIGKILL once N messages are
-acknowledged, in the middle of a POP3 session through the victim: one
-opened at the start (after ten more messages sent through the victim)
-that retrieves and deletes ten messages, then waits for the kill, so
-those ten must come back.  The reader uses the other hosts.  Afterwards
-a failure on the victim's addresses is expected: its connections are
-counted, not errors, and its unacknowledged messages may or may not
-have been stored.
+host) gets SIGKILL once N messages are acknowledged, in the middle of a
+POP3 session through the victim: one opened at the start (after ten
+more messages sent through the victim) that retrieves and deletes ten
+messages, then waits for the kill, so those ten must come back.  The
+reader uses the other hosts.  Afterwards a failure on the victim's
+addresses is expected: its connections are counted, not errors, and its
+unacknowledged messages may or may not have been stored.
 
 Checks: no SMTP error and no broken connection except on the victim after
 the kill; every acknowledged message retrieved exactly once by a
