@@ -271,6 +271,48 @@ key_hostport(struct config_parse *p, const struct config_key *k,
 	return key_string(p, k, value, field);
 }
 
+/*
+ * "name, 192.0.2.7 fd00::7": host names and IPv4/IPv6 addresses (no
+ * brackets) separated by commas or blanks, at least one.  baremail-tls
+ * reads the same list and puts each into the server certificate.
+ */
+static bool
+tls_names_ok(const char *s)
+{
+	const char *sep = ", \t";
+	char	    one[254];
+	size_t	    n, count = 0;
+
+	for (s += strspn(s, sep); *s != '\0'; s += strspn(s, sep)) {
+		n = strcspn(s, sep);
+		if (n >= sizeof(one))
+			return false;
+		memcpy(one, s, n);
+		one[n] = '\0';
+		s += n;
+		count++;
+		if (strchr(one, ':') != NULL) {
+			if (strspn(one, "0123456789abcdefABCDEF.:") != n)
+				return false;
+			continue;
+		}
+		/* A host name; an IPv4 address passes the same test. */
+		if (one[0] == '[' || !hostname_ok(one) || strchr(one, '_'))
+			return false;
+	}
+	return count > 0;
+}
+
+static int
+key_tls_names(struct config_parse *p, const struct config_key *k,
+    const char *value, void *field)
+{
+	if (!tls_names_ok(value))
+		return KEY_FAIL(p,
+		    "\"%s\" is not a list of host names and addresses", value);
+	return key_string(p, k, value, field);
+}
+
 static int
 key_user(struct config_parse *p, const struct config_key *k, const char *value,
     void *field)
@@ -369,6 +411,7 @@ static const struct config_key config_keys[] = {
 	{ "user", "name", key_user, FIELD(user), 0 },
 	{ "tls", "certificate", key_string, FIELD(tls_certificate), 0 },
 	{ "tls", "key", key_string, FIELD(tls_key), 0 },
+	{ "tls", "names", key_tls_names, FIELD(tls_names), 0 },
 };
 
 /* inih's callback: one key.  Returns 0 on an error, which inih counts. */

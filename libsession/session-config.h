@@ -41,6 +41,7 @@ struct session_config {
 	char	 tls_certificate[PATH_MAX]; /* [tls] certificate, PEM chain */
 	char	 tls_key[PATH_MAX];	    /* [tls] key, PEM */
 	enum tls_mode tls_mode;		    /* --tls, not in the file */
+	char	      tls_names[200]; /* [tls] names, for baremail-tls only */
 };
 
 /* Fills cfg with the built-in defaults (maildir and hostname resolved too). */

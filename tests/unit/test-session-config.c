@@ -114,6 +114,7 @@ test_every_key(void)
 		  "[user]\n"
 		  "name = baremail\n"
 		  "[tls]\n"
+		  "names = mail.lan, 192.168.1.5 fd00::5\n"
 		  "certificate = /srv/tls/fullchain.pem\n"
 		  "key = /srv/tls/privkey.pem\n",
 		  err, sizeof(err)) == 0);
@@ -129,6 +130,7 @@ test_every_key(void)
 	CHECK(strcmp(cfg.sendmail_smtp, "[::1]:2025") == 0);
 	CHECK(cfg.log_level == LOG_DEBUG);
 	CHECK(strcmp(cfg.user, "baremail") == 0);
+	CHECK(strcmp(cfg.tls_names, "mail.lan, 192.168.1.5 fd00::5") == 0);
 	CHECK(strcmp(cfg.tls_certificate, "/srv/tls/fullchain.pem") == 0);
 	CHECK(strcmp(cfg.tls_key, "/srv/tls/privkey.pem") == 0);
 	/* --tls is an option, never a key: the file leaves it off. */
@@ -344,6 +346,15 @@ test_strings(void)
 	expect_error("[user]\nname = abcdefghijabcdefghijabcdefghijabcdefghij"
 		     "abcdefghijabcdefghijabcd\n",
 	    2, "[user] name: too long (at most 63 bytes)");
+	CHECK(load(&cfg, "[tls]\nnames = nas.lan,10.0.0.2\n", err,
+		  sizeof(err)) == 0);
+	CHECK(strcmp(cfg.tls_names, "nas.lan,10.0.0.2") == 0);
+	expect_error("[tls]\nnames = a.lan b<c\n", 2,
+	    "[tls] names: \"a.lan b<c\" is not a list of host names");
+	expect_error("[tls]\nnames = [::1]\n", 2, "[tls] names: ");
+	expect_error("[tls]\nnames = ,\n", 2, "[tls] names: ");
+	expect_error("[tls]\nnames = -x.lan\n", 2, "[tls] names: ");
+	expect_error("[tls]\nnames = a_b.lan\n", 2, "[tls] names: ");
 	expect_error("[maildir]\npath =\n", 2, "[maildir] path: empty value");
 	/* A relative path is kept as written: relative to the cwd. */
 	CHECK(
