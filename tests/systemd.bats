@@ -7,7 +7,14 @@
 load helpers
 bats_require_minimum_version 1.5.0
 
-UNITS="baremail-smtp.socket baremail-smtp@.service baremail-pop3.socket baremail-pop3@.service"
+# One socket and its service per listener, and the certificate's oneshot.
+LISTENERS="baremail-smtp baremail-submission baremail-submissions baremail-pop3 baremail-pop3s"
+SERVICES=""
+UNITS="baremail-tls.service"
+for l in $LISTENERS; do
+	SERVICES="$SERVICES $l@.service"
+	UNITS="$UNITS $l.socket $l@.service"
+done
 
 # configure_tree NAME PREFIX TREE: configures a build for PREFIX (only the
 # configuration, nothing is compiled) and lays out in TREE what an install
@@ -21,8 +28,10 @@ configure_tree() {
 	    -Dsystemduserunitdir="$prefix/lib/systemd/user" \
 	    >"$build.log" 2>&1 || { cat "$build.log" >&2; return 1; }
 	local d
-	for d in lib/systemd/system lib/systemd/user libexec/baremail \
-	    lib/sysusers.d lib/tmpfiles.d share/man/man5 share/man/man8; do
+	for d in lib/systemd/system lib/systemd/user libexec/baremail sbin \
+	    etc/baremail/tls \
+	    lib/sysusers.d lib/tmpfiles.d share/man/man5 share/man/man7 \
+	    share/man/man8; do
 		mkdir -p "$tree/$d"
 	done
 	local b="$build/systemd" s="$BAREMAIL_SOURCE/systemd"
@@ -31,7 +40,9 @@ configure_tree() {
 	cp "$s/baremail.sysusers" "$tree/lib/sysusers.d/baremail.conf"
 	cp "$s/baremail.tmpfiles" "$tree/lib/tmpfiles.d/baremail.conf"
 	cp "$SMTP_SESSION" "$POP3_SESSION" "$tree/libexec/baremail/"
+	cp "$build/tls/baremail-tls" "$tree/sbin/"
 	cp "$BAREMAIL_SOURCE"/man/*.5 "$tree/share/man/man5/"
+	cp "$BAREMAIL_SOURCE"/man/*.7 "$tree/share/man/man7/"
 	cp "$BAREMAIL_SOURCE"/man/*.8 "$tree/share/man/man8/"
 	chmod -R a+rX "$tree"
 }
@@ -53,6 +64,9 @@ boot_container() {
 	fi
 	local binds=() u
 	binds+=(--bind-ro="$BOX:$BOXPREFIX")
+	# Where baremail-tls.service writes the certificate.
+	mkdir -p "$BATS_FILE_TMPDIR/boxtls"
+	binds+=(--bind="$BATS_FILE_TMPDIR/boxtls:$BOXPREFIX/etc/baremail/tls")
 	for u in $UNITS; do
 		binds+=(--bind-ro="$BOX/lib/systemd/system/$u:/etc/systemd/system/$u")
 	done
@@ -65,7 +79,7 @@ boot_container() {
 	if ldd "$SMTP_SESSION" | grep -q libasan; then
 		printf '[Service]\nEnvironment=ASAN_OPTIONS=detect_leaks=0\n' \
 		    >"$BATS_FILE_TMPDIR/asan.conf"
-		for u in baremail-smtp@.service baremail-pop3@.service; do
+		for u in $SERVICES; do
 			binds+=(--bind-ro="$BATS_FILE_TMPDIR/asan.conf:/etc/systemd/system/$u.d/asan.conf")
 			binds+=(--bind-ro="$BATS_FILE_TMPDIR/asan.conf:/etc/systemd/user/$u.d/asan.conf")
 		done
@@ -230,9 +244,9 @@ need_box() {
 	[[ "$stderr" == *"Unknown key"* ]]
 }
 
-@test "systemd-analyze security: both services score 1.0 or lower (0.2 expected)" {
+@test "systemd-analyze security: every session service scores 0.2" {
 	local s
-	for s in baremail-smtp@.service baremail-pop3@.service; do
+	for s in $SERVICES; do
 		run timeout 60 systemd-analyze security --offline=true \
 		    --threshold=10 "$SYSUNITS/$s"
 		echo "$output" | tail -1
@@ -246,28 +260,59 @@ need_box() {
 
 @test "the units carry the settings the design asks for" {
 	local s
-	for s in baremail-smtp.socket baremail-pop3.socket; do
-		grep -qx 'Accept=yes' "$SYSUNITS/$s"
-		grep -qx 'NoDelay=yes' "$SYSUNITS/$s"
-		grep -q '^MaxConnections=[0-9]' "$SYSUNITS/$s"
-		grep -q '^MaxConnectionsPerSource=[0-9]' "$SYSUNITS/$s"
+	for s in $LISTENERS; do
+		grep -qx 'Accept=yes' "$SYSUNITS/$s.socket"
+		grep -qx 'NoDelay=yes' "$SYSUNITS/$s.socket"
+		grep -q '^MaxConnections=[0-9]' "$SYSUNITS/$s.socket"
+		grep -q '^MaxConnectionsPerSource=[0-9]' "$SYSUNITS/$s.socket"
+		# One port per socket.
+		[ "$(grep -c '^ListenStream=' "$SYSUNITS/$s.socket")" = 1 ]
+		[ "$(grep -c '^ListenStream=' "$USERUNITS/$s.socket")" = 1 ]
 	done
-	grep -qx 'ListenStream=127.0.0.1:25' "$SYSUNITS/baremail-smtp.socket"
-	grep -qx 'ListenStream=127.0.0.1:587' "$SYSUNITS/baremail-smtp.socket"
-	grep -qx 'ListenStream=127.0.0.1:110' "$SYSUNITS/baremail-pop3.socket"
-	grep -qx 'ListenStream=127.0.0.1:2025' "$USERUNITS/baremail-smtp.socket"
-	grep -qx 'ListenStream=127.0.0.1:2110' "$USERUNITS/baremail-pop3.socket"
-	for s in baremail-smtp@.service baremail-pop3@.service; do
+	# listener port user-port program --tls
+	local l port uport prog tls
+	while read -r l port uport prog tls; do
+		grep -qx "ListenStream=127.0.0.1:$port" "$SYSUNITS/$l.socket"
+		grep -qx "ListenStream=127.0.0.1:$uport" "$USERUNITS/$l.socket"
+		local args=""
+		[ "$tls" = - ] || args=" --tls=$tls"
+		grep -qx "ExecStart=$PREFIX/libexec/baremail/$prog$args" \
+		    "$SYSUNITS/$l@.service"
+		grep -qx "ExecStart=$PREFIX/libexec/baremail/$prog -c %E/baremail/baremail.conf$args" \
+		    "$USERUNITS/$l@.service"
+		if [ "$tls" = - ]; then
+			# Port 25: no certificate needed, none waited for.
+			run ! grep -q baremail-tls "$SYSUNITS/$l.socket"
+		else
+			grep -qx 'After=baremail-tls.service' "$SYSUNITS/$l.socket"
+			grep -qx 'Wants=baremail-tls.service' "$SYSUNITS/$l.socket"
+		fi
+		grep -qx 'After=baremail-tls.service' "$USERUNITS/$l.socket"
+	done <<-EOF
+	baremail-smtp 25 2025 smtp-session -
+	baremail-submission 587 2587 smtp-session starttls
+	baremail-submissions 465 2465 smtp-session implicit
+	baremail-pop3 110 2110 pop3-session starttls
+	baremail-pop3s 995 2995 pop3-session implicit
+	EOF
+	for s in $SERVICES; do
 		grep -qx 'StandardInput=socket' "$SYSUNITS/$s"
 		grep -qx 'StandardError=journal' "$SYSUNITS/$s"
 		grep -qx 'PrivateNetwork=yes' "$SYSUNITS/$s"
 		grep -qx 'User=baremail' "$SYSUNITS/$s"
-		local prog=${s#baremail-}
-		prog=${prog%@.service}-session
-		grep -qx "ExecStart=$PREFIX/libexec/baremail/$prog" "$SYSUNITS/$s"
-		grep -qx "ExecStart=$PREFIX/libexec/baremail/$prog" "$USERUNITS/$s"
 		grep -qx 'StandardInput=socket' "$USERUNITS/$s"
 	done
+	# Enabling the two old sockets enables the new ones.
+	grep -qx 'Also=baremail-submission.socket baremail-submissions.socket' \
+	    "$SYSUNITS/baremail-smtp.socket"
+	grep -qx 'Also=baremail-pop3s.socket' "$SYSUNITS/baremail-pop3.socket"
+	# The certificate's oneshot: skipped once the key exists, made for
+	# the account the sessions run as.
+	local t="$SYSUNITS/baremail-tls.service"
+	grep -qx "ConditionPathExists=!$PREFIX/etc/baremail/tls/server.key" "$t"
+	grep -qx "ExecStart=$PREFIX/sbin/baremail-tls --owner=baremail create" "$t"
+	grep -qx 'Type=oneshot' "$t"
+	grep -qx 'DefaultDependencies=no' "$t"
 }
 
 @test "booted systemd: the baremail account and maildir come from sysusers.d and tmpfiles.d" {
@@ -490,4 +535,52 @@ p.quit()
 	assert_success
 	assert_line 'Subject: desktop'
 	assert_line 'for the user'
+}
+
+@test "booted systemd: baremail-tls.service made the certificate before the TLS sockets listened, then is skipped" {
+	need_box
+	local d="$BOXPREFIX/etc/baremail/tls"
+	run in_box stat -c '%n %U %a' "$d/ca.crt" "$d/server.crt" "$d/server.key"
+	assert_output "$d/ca.crt root 644
+$d/server.crt root 644
+$d/server.key baremail 400"
+	run in_box openssl verify -CAfile "$d/ca.crt" -verify_hostname localhost "$d/server.crt"
+	assert_success
+	# Finished before each TLS socket began to listen.
+	local made at s
+	made=$(in_box systemctl show -P ExecMainExitTimestampMonotonic baremail-tls.service)
+	[ "$made" -gt 0 ]
+	for s in baremail-submission baremail-submissions baremail-pop3 baremail-pop3s; do
+		at=$(in_box systemctl show -P ActiveEnterTimestampMonotonic "$s.socket")
+		echo "$s: $at, certificate: $made"
+		[ "$at" -gt "$made" ]
+	done
+	# Once the files exist, it is skipped and changes nothing.
+	local before
+	before=$(in_box sha256sum "$d/ca.crt" "$d/server.crt" "$d/server.key")
+	run in_box systemctl restart baremail-tls.service
+	assert_success
+	run in_box systemctl show -P ConditionResult baremail-tls.service
+	assert_output no
+	[ "$(in_box sha256sum "$d/ca.crt" "$d/server.crt" "$d/server.key")" = "$before" ]
+}
+
+@test "booted systemd: enabling baremail-smtp.socket and baremail-pop3.socket enables the TLS sockets too" {
+	need_box
+	in_box systemctl disable baremail-smtp.socket baremail-pop3.socket
+	run in_box systemctl is-enabled baremail-submission.socket baremail-submissions.socket baremail-pop3s.socket
+	assert_output $'disabled\ndisabled\ndisabled'
+	run in_box systemctl enable baremail-smtp.socket baremail-pop3.socket
+	assert_success
+	run in_box systemctl is-enabled baremail-submission.socket baremail-submissions.socket baremail-pop3s.socket
+	assert_output $'enabled\nenabled\nenabled'
+	in_box systemctl start baremail-smtp.socket baremail-pop3.socket \
+	    baremail-submission.socket baremail-submissions.socket baremail-pop3s.socket
+	run in_box ss -Hltn
+	local p
+	for p in 25 587 465 110 995; do
+		assert_output --partial "127.0.0.1:$p "
+	done
+	in_box ls -la /etc/ssl /etc/ssl/certs /usr/local/share/ca-certificates /etc/ca-certificates.conf >&3 2>&1 || :
+	tail -20 "$NSPAWN_LOG" >&3
 }

@@ -12,6 +12,8 @@ setup() {
 	SMTP_PORT=$(free_port)
 	SUB_PORT=$(free_port)
 	POP3_PORT=$(free_port)
+	SUBS_PORT=$(free_port)
+	POP3S_PORT=$(free_port)
 	XCONF="$BATS_TEST_TMPDIR/xinetd.conf"
 	XLOG="$BATS_TEST_TMPDIR/xinetd.log"
 	XPID="$BATS_TEST_TMPDIR/xinetd.pid"
@@ -19,6 +21,8 @@ setup() {
 	write_conf smtp "$SMTP_PORT" "$SMTP_SESSION"
 	write_conf submission "$SUB_PORT" "$SMTP_SESSION"
 	write_conf pop3 "$POP3_PORT" "$POP3_SESSION"
+	write_conf submissions "$SUBS_PORT" "$SMTP_SESSION"
+	write_conf pop3s "$POP3S_PORT" "$POP3_SESSION"
 }
 
 teardown() {
@@ -29,6 +33,7 @@ teardown() {
 # the config, changed only where the test must: its port (UNLISTED, so
 # /etc/services is not consulted), the test account, the program under
 # test (under $WRAP when set), the test's maildir and config, a log file.
+# The entry's own server_args (--tls=...) stay, after the wrapper's.
 write_conf() {
 	local entry="$BAREMAIL_BUILD/xinetd/baremail-$1" port=$2 server args=""
 	[ -f "$entry" ]
@@ -37,7 +42,7 @@ write_conf() {
 		set -- "$1" "$2" $WRAP "$3"
 		server=$(command -v "$3")
 		shift 3
-		args="$*"
+		args="$* $(sed -n 's/^\tserver_args\t*= //p' "$entry")"
 	else
 		server=$3
 	fi
@@ -50,6 +55,7 @@ write_conf() {
 	    -e "s|^\(\tenv\t*= \).*|\1MAILDIR=$MD BAREMAIL_CONFIG=$CONF|" \
 	    -e "s|^\(\tlog_type\t*= \).*|\1FILE $XLOG|" \
 	    "$entry" >"$XCONF.part"
+	[ -z "$args" ] || sed -i '/^\tserver_args\t/d' "$XCONF.part"
 	[ -z "$args" ] ||
 	    sed -i "s|^\(\tserver\t*= .*\)|\1\n\tserver_args\t= $args|" "$XCONF.part"
 	cat "$XCONF.part" >>"$XCONF"
@@ -63,10 +69,11 @@ xinetd_start() {
 	local i p
 	for i in $(seq 200); do
 		local up=0
-		for p in "$SMTP_PORT" "$SUB_PORT" "$POP3_PORT"; do
+		for p in "$SMTP_PORT" "$SUB_PORT" "$POP3_PORT" "$SUBS_PORT" \
+		    "$POP3S_PORT"; do
 			ss -Hltn "sport = :$p" | grep -q . && up=$((up + 1))
 		done
-		[ "$up" = 3 ] && [ -s "$XPID" ] && return 0
+		[ "$up" = 5 ] && [ -s "$XPID" ] && return 0
 		sleep 0.05
 	done
 	cat "$BATS_TEST_TMPDIR/xinetd.out" "$XLOG" >&2
@@ -87,16 +94,40 @@ send() {	# send PORT SUBJECT
 	    --mail-from cron@host.example --mail-rcpt admin@host.example -T -
 }
 
-@test "xinetd takes the three shipped entries and listens on their ports, bound to 127.0.0.1" {
+@test "xinetd takes the five shipped entries and listens on their ports, bound to 127.0.0.1" {
 	xinetd_start
 	local p
-	for p in "$SMTP_PORT" "$SUB_PORT" "$POP3_PORT"; do
+	for p in "$SMTP_PORT" "$SUB_PORT" "$POP3_PORT" "$SUBS_PORT" "$POP3S_PORT"; do
 		run ss -Hltn "sport = :$p"
 		assert_output --partial "127.0.0.1:$p "
 	done
 	# The entries say so; the test did not change it.
 	run grep -h $'^\tbind' "$BAREMAIL_BUILD"/xinetd/baremail-*
-	assert_output $'\tbind\t\t= 127.0.0.1\n\tbind\t\t= 127.0.0.1\n\tbind\t\t= 127.0.0.1'
+	[ "${#lines[@]}" = 5 ]
+	[ "$(printf '%s\n' "${lines[@]}" | sort -u)" = $'\tbind\t\t= 127.0.0.1' ]
+}
+
+@test "each entry's port, service name and --tls: 25 plain, 587 and 110 offer STARTTLS/STLS, 465 and 995 TLS" {
+	local name port prog tls e
+	while read -r name port prog tls; do
+		e="$BAREMAIL_BUILD/xinetd/baremail-$name"
+		grep -qx $'service '"$name" "$e"
+		grep -qx $'\tport\t\t= '"$port" "$e"
+		grep -qx $'\tserver\t\t= .*/'"$prog" "$e"
+		# The name and port agree with /etc/services (xinetd checks).
+		grep -qE "^$name[[:space:]]+$port/tcp" /etc/services
+		if [ "$tls" = - ]; then
+			run ! grep -q server_args "$e"
+		else
+			grep -qx $'\tserver_args\t= --tls='"$tls" "$e"
+		fi
+	done <<-EOF
+	smtp 25 smtp-session -
+	submission 587 smtp-session starttls
+	submissions 465 smtp-session implicit
+	pop3 110 pop3-session starttls
+	pop3s 995 pop3-session implicit
+	EOF
 }
 
 @test "mail sent with curl through xinetd on the smtp and submission entries comes back through poplib" {
@@ -200,18 +231,22 @@ p.user("a"); p.pass_("b"); p.stat(); p.quit()
 			set -- $WRAP
 			server=$(command -v "$1")
 			shift
-			args="\n\tserver_args\t= $* $prog"
+			args="\n\tserver_args\t= $* $prog $(sed -n 's/^\tserver_args\t*= //p' \
+			    "$BAREMAIL_BUILD/xinetd/baremail-$name")"
 		fi
 		sed -e "s|^\(\tuser\t*= \).*|\1$TEST_USER|" \
+		    -e "${args:+/^\tserver_args\t/d}" \
 		    -e "s|^\(\tgroup\t*= \).*|\1$(id -gn "$TEST_USER")|" \
 		    -e "s|^\(\tserver\t*= \).*|\1$server$args|" \
 		    -e "s|^\(\tenv\t*= \).*|\1MAILDIR=$MD BAREMAIL_CONFIG=$CONF|" \
 		    -e "s|^\(\tlog_type\t*= \).*|\1FILE $XLOG|" \
 		    "$BAREMAIL_BUILD/xinetd/baremail-$name" >>"$XCONF"
 	done
-	# Five lines changed, no more.
+	# Five lines changed, no more (six under a wrapper: server_args).
+	local changed=5
+	[ -z "$WRAP" ] || changed=6
 	[ "$(diff "$BAREMAIL_BUILD/xinetd/baremail-pop3" \
-	    <(sed -n '/^# POP3 on port 110/,/^}/p' "$XCONF") | grep -c '^<')" = 5 ]
+	    <(sed -n '/^# POP3 with STLS on port 110/,/^}/p' "$XCONF") | grep -c '^<')" = "$changed" ]
 	run timeout 120 unshare -n bash -c '
 		ip link set lo up
 		xinetd -dontfork -f "$1" -pidfile "$2" </dev/null &
