@@ -156,6 +156,57 @@ p.quit()
 	[ "$(count_messages)" = 0 ]
 }
 
+# make_cert: baremail-tls's certificate for the sessions, in the test's
+# directory, readable by the account they run as; CA in $CA.
+make_cert() {
+	local owner=$TEST_USER
+	[ "$(id -u)" = 0 ] || owner=$(id -un)
+	timeout "$T" "$BAREMAIL_TLS" -d "$BATS_TEST_TMPDIR/tls" -o "$owner" >/dev/null
+	conf_set tls certificate "$BATS_TEST_TMPDIR/tls/server.crt"
+	printf 'key = %s\n' "$BATS_TEST_TMPDIR/tls/server.key" >>"$CONF"
+	CA="$BATS_TEST_TMPDIR/tls/ca.crt"
+}
+
+@test "TLS through xinetd: STARTTLS on submission, TLS on submissions and pop3s, STLS on pop3, none on smtp" {
+	make_cert
+	xinetd_start
+	local p
+	# curl verifies (name and chain) against baremail-tls's CA.
+	for p in "$SUB_PORT:smtp" "$SUBS_PORT:smtps"; do
+		run bash -c "printf 'Subject: tls-%s\r\n\r\nx\r\n' '${p%%:*}' |
+		    timeout $T curl -sS --ssl-reqd --cacert '$CA' \
+		    '${p#*:}://localhost:${p%%:*}' \
+		    --mail-from a@b --mail-rcpt c@d -T -"
+		assert_success
+	done
+	[ "$(count_messages)" = 2 ]
+	# Received: (folded) names TLS in both.
+	[ "$(cat "$MD"/new/* | grep -c 'with ESMTPS')" = 2 ]
+	run timeout "$T" "$PY" -c '
+import poplib, ssl, sys
+ctx = ssl.create_default_context(cafile=sys.argv[1])
+p = poplib.POP3_SSL("localhost", int(sys.argv[2]), context=ctx, timeout=20)
+p.user("a"); p.pass_("b")
+print("pop3s", p.stat()[0])
+p.quit()
+p = poplib.POP3("localhost", int(sys.argv[3]), timeout=20)
+p.stls(context=ctx)
+p.user("a"); p.pass_("b")
+print("stls", p.stat()[0])
+p.quit()
+' "$CA" "$POP3S_PORT" "$POP3_PORT"
+	assert_success
+	assert_line 'pop3s 2'
+	assert_line 'stls 2'
+	# Port 25 does not offer STARTTLS, though the certificate is there;
+	# 587 does.
+	run bash -c "printf 'EHLO x\r\nQUIT\r\n' | timeout $T curl -sS telnet://127.0.0.1:$SMTP_PORT"
+	refute_output --partial STARTTLS
+	assert_output --partial '250 HELP'
+	run bash -c "printf 'EHLO x\r\nQUIT\r\n' | timeout $T curl -sS telnet://127.0.0.1:$SUB_PORT"
+	assert_output --partial '250-STARTTLS'
+}
+
 @test "sessions under xinetd run as the entry's account, never root" {
 	[ "$(id -u)" = 0 ] || skip "only root can make xinetd switch accounts"
 	xinetd_start
