@@ -25,10 +25,14 @@ installed_dir() {
 	find "$D" -name "$1" -path "*/$2/*" -printf '%h\n' | head -1
 }
 
-@test "the session programs are in libexecdir/baremail, baremail-sendmail in sbindir" {
+@test "the session programs are in libexecdir/baremail, baremail-sendmail and baremail-tls in sbindir" {
 	[ -x "$D$PREFIX/libexec/baremail/smtp-session" ]
 	[ -x "$D$PREFIX/libexec/baremail/pop3-session" ]
 	[ -x "$D$PREFIX/sbin/baremail-sendmail" ]
+	[ -x "$D$PREFIX/sbin/baremail-tls" ]
+	# Its default directory, where it writes, names the install's.
+	[ "$(stat -c %a "$D$PREFIX/etc/baremail/tls")" = 755 ]
+	grep -qx "SYSCONFDIR='$PREFIX/etc'" "$D$PREFIX/sbin/baremail-tls"
 	# Only the sendmail command is on PATH: the sessions are not commands.
 	[ ! -e "$D$PREFIX/bin/smtp-session" ]
 	[ ! -e "$D$PREFIX/sbin/smtp-session" ]
@@ -50,12 +54,15 @@ installed_dir() {
 	[ "$SYSUNITDIR" = "$D$want" ]
 	want=$(pkg-config --variable=systemduserunitdir systemd)
 	[ "$USERUNITDIR" = "$D$want" ]
-	local u
-	for u in baremail-smtp.socket baremail-smtp@.service \
-	    baremail-pop3.socket baremail-pop3@.service; do
-		[ -f "$SYSUNITDIR/$u" ]
-		[ -f "$USERUNITDIR/$u" ]
+	local u l
+	for l in smtp submission submissions pop3 pop3s; do
+		for u in "baremail-$l.socket" "baremail-$l@.service"; do
+			[ -f "$SYSUNITDIR/$u" ]
+			[ -f "$USERUNITDIR/$u" ]
+		done
 	done
+	[ -f "$SYSUNITDIR/baremail-tls.service" ]
+	[ -f "$USERUNITDIR/baremail-tls.service" ]
 	# The user units are the user ones (high ports), not copies.
 	grep -qx 'ListenStream=127.0.0.1:2025' "$USERUNITDIR/baremail-smtp.socket"
 	grep -qx 'ListenStream=127.0.0.1:25' "$SYSUNITDIR/baremail-smtp.socket"
@@ -78,7 +85,8 @@ installed_dir() {
 
 @test "xinetd entries, the commented config, sysusers.d and tmpfiles.d entries, man pages" {
 	local f
-	for f in baremail-smtp baremail-submission baremail-pop3; do
+	for f in baremail-smtp baremail-submission baremail-submissions \
+	    baremail-pop3 baremail-pop3s; do
 		[ -f "$D$PREFIX/etc/xinetd.d/$f" ]
 	done
 	[ -f "$D$PREFIX/etc/baremail.conf" ]
@@ -88,7 +96,8 @@ installed_dir() {
 	[ -f "$D$PREFIX/lib/sysusers.d/baremail.conf" ]
 	[ -f "$D$PREFIX/lib/tmpfiles.d/baremail.conf" ]
 	for f in man8/smtp-session.8 man8/pop3-session.8 \
-	    man8/baremail-sendmail.8 man5/baremail.conf.5; do
+	    man8/baremail-sendmail.8 man8/baremail-tls.8 \
+	    man7/baremail-units.7 man5/baremail.conf.5; do
 		[ -f "$D$PREFIX/share/man/$f" ]
 		# groff -ww: every warning; -z: no output but them.
 		run --separate-stderr groff -man -ww -z "$D$PREFIX/share/man/$f"
@@ -107,24 +116,35 @@ installed_dir() {
 	    "$D$PREFIX/lib/tmpfiles.d/baremail.conf"
 	local files=("$SYSUNITDIR"/baremail-* "$USERUNITDIR"/baremail-* \
 	    "$D$PREFIX"/etc/xinetd.d/baremail-*)
-	[ "${#files[@]}" = 11 ]
+	# Five sockets, five services and the certificate's oneshot, for
+	# the system and for users; five xinetd entries.
+	[ "${#files[@]}" = 27 ]
 	local f path n=0
 	for f in "${files[@]}"; do
-		# Absolute paths in settings (comments left out).
+		# Absolute paths in settings (comments left out): the tree's
+		# own, or the system's (/bin/mkdir) outside its prefix.
 		for path in $(grep -v '^[[:space:]]*#' "$f" |
-		    grep -oE '(^|[ =])/[^ ]+' | sed 's/^[ =]//'); do
+		    grep -oE '(^|[ =+])/[^ ]+' | sed 's/^[ =+]//'); do
+			case $path in
+			"$PREFIX"/* | /var/* | /etc/*) ;;
+			*) [ -e "$path" ] && continue ;;
+			esac
 			[ -e "$D$path" ] || { echo "$f names $path: not in the tree"; false; }
 			n=$((n + 1))
 		done
 	done
-	# Both ExecStart= lines twice, three servers, the maildir five times.
-	[ "$n" -ge 12 ]
+	# ExecStart= 12 times, five servers, the maildir ten times and the
+	# certificate directory.
+	echo "paths: $n"
+	[ "$n" -ge 29 ]
 	run grep -h '^ExecStart=' "$SYSUNITDIR"/*.service "$USERUNITDIR"/*.service
+	[ "${#lines[@]}" = 12 ]
 	for path in "${lines[@]}"; do
-		[ -x "$D${path#ExecStart=}" ]
+		path=${path#ExecStart=}
+		[ -x "$D${path%% *}" ]
 	done
 	run grep -h $'^\tserver\t' "$D$PREFIX"/etc/xinetd.d/baremail-*
-	[ "${#lines[@]}" = 3 ]
+	[ "${#lines[@]}" = 5 ]
 	for path in "${lines[@]}"; do
 		[ -x "$D${path##* }" ]
 	done
