@@ -4,6 +4,8 @@
 BUILD_PACKAGES="gcc libc6-dev meson ninja-build pkg-config libinih-dev libsystemd-dev
 	libssl-dev"
 SERVE_PACKAGES="systemd curl util-linux mount passwd"
+# baremail-tls drives the openssl command.
+SERVE_PACKAGES="$SERVE_PACKAGES openssl"
 TEST_PACKAGES="bats bats-support bats-assert bats-file python3 curl swaks msmtp
 	mutt openssl ca-certificates
 	mpop fetchmail xinetd systemd valgrind s-nail bsd-mailx strace clang
@@ -11,6 +13,8 @@ TEST_PACKAGES="bats bats-support bats-assert bats-file python3 curl swaks msmtp
 	util-linux passwd coreutils findutils cppcheck clang-tidy clang-format
 	binutils time man-db groff-base e2fsprogs glusterfs-server
 	glusterfs-client"
+# End-to-end TLS clients: Alertmanager and Go's net/smtp (tests/systemd.bats).
+TEST_PACKAGES="$TEST_PACKAGES prometheus-alertmanager golang-go"
 
 need_packages() {
 	missing=""

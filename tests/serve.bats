@@ -78,6 +78,9 @@ setup() {
 	baremail_setup
 	SMTP_PORT=$(free_port)
 	POP3_PORT=$(free_port)
+	SUB_PORT=$(free_port)
+	SUBS_PORT=$(free_port)
+	POP3S_PORT=$(free_port)
 	SERVE_LOG="$BATS_TEST_TMPDIR/terminal.log"
 	STOP="$BATS_TEST_TMPDIR/stop"
 	: >"$SERVE_LOG"
@@ -96,22 +99,31 @@ serve_start() {
 		    env HOME="$dir" USER="$1")
 	fi
 	(cd "$dir" && BAREMAIL_SMTP_PORT=$SMTP_PORT BAREMAIL_POP3_PORT=$POP3_PORT \
-	    exec timeout 600 "${runas[@]}" "$PY" "$PTYRUN" "$SERVE_LOG" "$STOP" \
+	    BAREMAIL_SUBMISSION_PORT=$SUB_PORT BAREMAIL_SUBMISSIONS_PORT=$SUBS_PORT \
+	    BAREMAIL_POP3S_PORT=$POP3S_PORT exec timeout 600 "${runas[@]}" "$PY" "$PTYRUN" "$SERVE_LOG" "$STOP" \
 	    ./serve.sh) </dev/null >/dev/null 2>&1 3>&- &
 	SERVE_PID=$!
 	local i
 	for i in $(seq 3000); do
-		grep -q 'Ctrl-C stops both' "$SERVE_LOG" && break
+		grep -q 'Ctrl-C stops them all' "$SERVE_LOG" && break
 		kill -0 "$SERVE_PID" 2>/dev/null || { cat "$SERVE_LOG"; return 1; }
 		sleep 0.1
 	done
 	for i in $(seq 100); do
-		ss -Hltn "sport = :$SMTP_PORT" | grep -q . &&
-		    ss -Hltn "sport = :$POP3_PORT" | grep -q . && return 0
+		[ "$(ss -Hltn "$(all_ports)" | wc -l)" = 5 ] && return 0
 		sleep 0.1
 	done
 	cat "$SERVE_LOG"
 	return 1
+}
+
+# The filter for ss(8) that matches the five listening ports.
+all_ports() {
+	local p f="sport = :$SMTP_PORT"
+	for p in "$POP3_PORT" "$SUB_PORT" "$SUBS_PORT" "$POP3S_PORT"; do
+		f="$f or sport = :$p"
+	done
+	echo "( $f )"
 }
 
 # Ctrl-C; returns serve.sh's exit status.
@@ -176,6 +188,61 @@ p.quit()
 	assert_success
 }
 
+@test "serve.sh makes its certificate once, says where its CA is, and serves STARTTLS, TLS and STLS" {
+	rm -rf "$CHECKOUT/serve-tls"
+	serve_start
+	local ca="$CHECKOUT/serve-tls/ca.crt"
+	assert_file_contains "$SERVE_LOG" "Made the TLS certificate"
+	assert_file_contains "$SERVE_LOG" "The TLS certificate's CA is $ca"
+	assert_file_contains "$SERVE_LOG" "baremail-tls -d $CHECKOUT/serve-tls trust"
+	assert_file_contains "$SERVE_LOG" "submission 127.0.0.1:$SUB_PORT (STARTTLS)"
+	assert_file_contains "$SERVE_LOG" "submissions 127.0.0.1:$SUBS_PORT"
+	assert_file_contains "$SERVE_LOG" "POP3S 127.0.0.1:$POP3S_PORT"
+	assert_file_contains "$SERVE_LOG" "mutt -f pops://any@localhost:$POP3S_PORT/"
+	local fp
+	fp=$(openssl x509 -in "$ca" -noout -fingerprint -sha256 | sed 's/.*=//')
+	assert_file_contains "$SERVE_LOG" "SHA-256 $fp"
+	# curl and Python verify against that CA, by name.
+	local p
+	for p in "$SUB_PORT:smtp" "$SUBS_PORT:smtps"; do
+		run bash -c "printf 'Subject: tls-%s\r\n\r\nx\r\n' '${p#*:}' |
+		    timeout $T curl -sS --ssl-reqd --cacert '$ca' \
+		    '${p#*:}://localhost:${p%%:*}' \
+		    --mail-from me@example.org --mail-rcpt you@example.org -T -"
+		assert_success
+	done
+	run timeout "$T" "$PY" -c '
+import poplib, ssl, sys
+ctx = ssl.create_default_context(cafile=sys.argv[1])
+p = poplib.POP3_SSL("localhost", int(sys.argv[2]), context=ctx, timeout=20)
+p.user("a"); p.pass_("b")
+n = p.stat()[0]
+print("\n".join(b"\n".join(p.retr(i)[1]).decode() for i in range(1, n + 1)))
+p.quit()
+p = poplib.POP3("127.0.0.1", int(sys.argv[3]), timeout=20)
+p.stls(context=ctx)
+p.user("a"); p.pass_("b")
+print("stls", p.stat()[0])
+p.quit()
+' "$ca" "$POP3S_PORT" "$POP3_PORT"
+	assert_success
+	assert_line 'Subject: tls-smtp'
+	assert_line 'Subject: tls-smtps'
+	assert_output --partial 'with ESMTPS'
+	assert_line --regexp '^stls [0-9]+$'
+	# The plain port offers no STARTTLS.
+	run bash -c "printf 'EHLO x\r\nQUIT\r\n' | timeout $T curl -sS telnet://127.0.0.1:$SMTP_PORT"
+	refute_output --partial STARTTLS
+	# The next start keeps the same CA: trusting it once is enough.
+	serve_stop || :
+	: >"$SERVE_LOG"
+	rm -f "$STOP"
+	serve_start
+	assert_file_contains "$SERVE_LOG" "SHA-256 $fp"
+	run grep -c 'Made the TLS certificate' "$SERVE_LOG"
+	assert_output 0
+}
+
 @test "the sessions' log lines reach the terminal, the managers' chatter does not" {
 	serve_start
 	run bash -c "printf 'Subject: logged\r\n\r\nx\r\n' |
@@ -192,16 +259,16 @@ p.quit()
 	assert_output 0
 }
 
-@test "Ctrl-C stops both listeners and leaves nothing behind" {
+@test "Ctrl-C stops all five listeners and leaves nothing behind" {
 	serve_start
-	local pids
-	pids=$(ss -Hltnp "( sport = :$SMTP_PORT or sport = :$POP3_PORT )" |
-	    grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u)
-	[ "$(printf '%s\n' "$pids" | wc -l)" = 2 ]
+	local pids all
+	all=$(all_ports)
+	pids=$(ss -Hltnp "$all" | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u)
+	[ "$(printf '%s\n' "$pids" | wc -l)" = 5 ]
 	local rc=0
 	serve_stop || rc=$?
 	assert_equal "$rc" 130
-	run ss -Hltn "( sport = :$SMTP_PORT or sport = :$POP3_PORT )"
+	run ss -Hltn "$all"
 	assert_output ''
 	local p
 	for p in $pids; do
