@@ -67,6 +67,16 @@ boot_container() {
 	# Where baremail-tls.service writes the certificate.
 	mkdir -p "$BATS_FILE_TMPDIR/boxtls"
 	binds+=(--bind="$BATS_FILE_TMPDIR/boxtls:$BOXPREFIX/etc/baremail/tls")
+	# The system's certificate store as a Debian machine has it (the
+	# volatile /etc has none), in directories of the test's that
+	# "baremail-tls trust" may change: /usr/local/share/ca-certificates
+	# and /etc/ssl, filled at boot by update-ca-certificates.
+	mkdir -p "$BATS_FILE_TMPDIR/boxca" "$BATS_FILE_TMPDIR/boxssl/certs"
+	cp /etc/ssl/openssl.cnf "$BATS_FILE_TMPDIR/boxssl/"
+	binds+=(--bind="$BATS_FILE_TMPDIR/boxca:/usr/local/share/ca-certificates")
+	binds+=(--bind="$BATS_FILE_TMPDIR/boxssl:/etc/ssl")
+	binds+=(--bind-ro=/etc/ca-certificates.conf)
+	[ ! -d /etc/ca-certificates ] || binds+=(--bind-ro=/etc/ca-certificates)
 	for u in $UNITS; do
 		binds+=(--bind-ro="$BOX/lib/systemd/system/$u:/etc/systemd/system/$u")
 	done
@@ -84,8 +94,18 @@ boot_container() {
 			binds+=(--bind-ro="$BATS_FILE_TMPDIR/asan.conf:/etc/systemd/user/$u.d/asan.conf")
 		done
 	fi
+	# The programs under test were built for another prefix: a drop-in
+	# points them at the box's configuration, whose [tls] certificate and
+	# key are where the box's baremail-tls.service writes them.
+	printf '[Service]\nEnvironment=BAREMAIL_CONFIG=%s/etc/baremail.conf\n' \
+	    "$BOXPREFIX" >"$BATS_FILE_TMPDIR/boxconf.conf"
+	for u in $SERVICES; do
+		binds+=(--bind-ro="$BATS_FILE_TMPDIR/boxconf.conf:/etc/systemd/system/$u.d/boxconf.conf")
+	done
 	# A user manager starts through PAM.
 	binds+=(--bind-ro=/etc/pam.d --bind-ro=/etc/security)
+	# awk (baremail-tls) and others are alternatives' links in /etc.
+	binds+=(--bind-ro=/etc/alternatives)
 	binds+=(--bind-ro="$BOX/lib/sysusers.d/baremail.conf:/etc/sysusers.d/baremail.conf")
 	binds+=(--bind-ro="$BOX/lib/tmpfiles.d/baremail.conf:/etc/tmpfiles.d/baremail.conf")
 	binds+=(--bind-ro="$BATS_FILE_TMPDIR/probe:/etc/baremail-probe")
@@ -100,6 +120,7 @@ boot_container() {
 	    systemd.mask=dovecot.socket systemd.mask=dovecot.service \
 	    systemd.mask=exim4.service systemd.mask=postfix.service \
 	    systemd.mask=glusterd.service systemd.mask=glustereventsd.service \
+	    systemd.mask=prometheus-alertmanager.service \
 	    </dev/null >"$NSPAWN_LOG" 2>&1 3>&- &
 	NSPAWN_PID=$!
 	export NSPAWN_PID NSPAWN_LOG
@@ -126,11 +147,17 @@ boot_container() {
 	[ -n "$LEADER" ] || { echo "no container init after 60 s" >&2; return 1; }
 	# "degraded" is fine: host services without their /etc fail here.
 	in_box timeout 120 systemctl is-system-running --wait >/dev/null || :
+	# The volatile /etc has no hosts file, which every Debian machine
+	# has and Go's resolver needs for "localhost".
+	in_box sh -c 'test -e /etc/hosts ||
+	    printf "127.0.0.1 localhost\n::1 localhost ip6-localhost\n" >/etc/hosts'
+	in_box timeout 120 update-ca-certificates --fresh >/dev/null 2>&1 || :
 }
 
-# Runs a command inside the container.
+# Runs a command inside the container (without the test's configuration:
+# the box's programs read the box's).
 in_box() {
-	nsenter -t "$LEADER" -m -u -i -n -p -C -- "$@"
+	nsenter -t "$LEADER" -m -u -i -n -p -C -- env -u BAREMAIL_CONFIG "$@"
 }
 
 setup_file() {
@@ -146,6 +173,18 @@ setup_file() {
 	BOX="$BATS_FILE_TMPDIR/box"
 	export BOXPREFIX BOX
 	configure_tree boxbuild "$BOXPREFIX" "$BOX"
+	# The LAN name and address the TLS tests reach the box by, in the
+	# certificate that baremail-tls.service makes at boot.
+	LAN_NAME=baremail-lan.test
+	LAN_ADDR=192.0.2.25
+	export LAN_NAME LAN_ADDR
+	{
+		echo "[tls]"
+		echo "names = $LAN_NAME, $LAN_ADDR"
+		echo "certificate = $BOXPREFIX/etc/baremail/tls/server.crt"
+		echo "key = $BOXPREFIX/etc/baremail/tls/server.key"
+	} >"$BOX/etc/baremail.conf"
+	chmod 0644 "$BOX/etc/baremail.conf"
 	# bats makes its directories 0700: let the baremail account reach
 	# the probe the container runs.
 	local d="$BATS_FILE_TMPDIR"
@@ -581,6 +620,211 @@ $d/server.key baremail 400"
 	for p in 25 587 465 110 995; do
 		assert_output --partial "127.0.0.1:$p "
 	done
-	in_box ls -la /etc/ssl /etc/ssl/certs /usr/local/share/ca-certificates /etc/ca-certificates.conf >&3 2>&1 || :
-	tail -20 "$NSPAWN_LOG" >&3
+}
+
+# go_client: builds tests' Go client (net/smtp's SendMail: STARTTLS when
+# offered, verified against the system's roots; PlainAuth when a user is
+# given) with the standard library only, no module download, into the
+# probe directory the container sees as /etc/baremail-probe.
+go_client() {
+	command -v go >/dev/null || skip "go is not installed (Debian golang-go)"
+	local src="$BATS_FILE_TMPDIR/probe/goclient.go"
+	[ -x "$BATS_FILE_TMPDIR/probe/goclient" ] && return 0
+	cat >"$src" <<'GO'
+// goclient ADDR SUBJECT [USER]: one message through net/smtp.SendMail.
+package main
+
+import (
+	"fmt"
+	"net"
+	"net/smtp"
+	"os"
+)
+
+func main() {
+	var auth smtp.Auth
+	host, _, _ := net.SplitHostPort(os.Args[1])
+	if len(os.Args) > 3 {
+		auth = smtp.PlainAuth("", os.Args[3], "any password", host)
+	}
+	msg := "Subject: " + os.Args[2] + "\r\n\r\nsent by Go's net/smtp\r\n"
+	err := smtp.SendMail(os.Args[1], auth, "go@box.test",
+		[]string{"admin@box.test"}, []byte(msg))
+	if err != nil {
+		fmt.Println("error:", err)
+		os.Exit(1)
+	}
+	fmt.Println("sent")
+}
+GO
+	# GOPATH mode, no proxy: nothing but the standard library can build.
+	(cd "$BATS_FILE_TMPDIR/probe" &&
+	    env GO111MODULE=off GOFLAGS= GOPROXY=off CGO_ENABLED=0 \
+	    GOCACHE="$BATS_FILE_TMPDIR/gocache" GOPATH="$BATS_FILE_TMPDIR/gopath" \
+	    timeout 300 go build -o goclient goclient.go)
+	chmod a+rx "$BATS_FILE_TMPDIR/probe/goclient"
+}
+
+# mail_has TEXT: some message in the box's maildir contains TEXT (waits up
+# to 30 s, for senders that queue).
+mail_has() {
+	local i
+	for i in $(seq 150); do
+		in_box sh -c 'cat /var/lib/baremail/Maildir/new/* /var/lib/baremail/Maildir/cur/* 2>/dev/null' |
+		    grep -qF -- "$1" && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+@test "booted systemd: Grafana's pattern, no CA installed: opportunistic STARTTLS delivers on 25 (not offered), fails on 587" {
+	need_box
+	go_client
+	in_box systemctl start baremail-smtp.socket baremail-submission.socket
+	in_box "$BOXPREFIX/sbin/baremail-tls" untrust >/dev/null
+	run ls "$BATS_FILE_TMPDIR/boxca"
+	assert_output ''
+	local tag="grafana-$$-$RANDOM"
+	run in_box timeout 60 /etc/baremail-probe/goclient 127.0.0.1:25 "$tag"
+	echo "$output"
+	assert_success
+	assert_output sent
+	mail_has "Subject: $tag"
+	# The same client on 587, where STARTTLS is offered: it upgrades,
+	# cannot verify the certificate, and gives up.  This is why port 25
+	# offers no STARTTLS.
+	run in_box timeout 60 /etc/baremail-probe/goclient localhost:587 "$tag-587"
+	echo "$output"
+	assert_failure
+	assert_output --partial 'certificate signed by unknown authority'
+}
+
+@test "booted systemd: after baremail-tls trust, curl on 587 (STARTTLS) and 465, poplib on 995 and 110 (STLS) verify at their defaults" {
+	need_box
+	in_box systemctl start baremail-submission.socket baremail-submissions.socket \
+	    baremail-pop3.socket baremail-pop3s.socket
+	run in_box "$BOXPREFIX/sbin/baremail-tls" trust
+	echo "$output"
+	assert_success
+	assert_output --partial 'installed /usr/local/share/ca-certificates/baremail-'
+	local tag="tls-$$-$RANDOM" p
+	for p in 587:smtp 465:smtps; do
+		run bash -c "printf 'Subject: %s-%s\r\n\r\nover TLS\r\n' '$tag' '${p%%:*}' |
+		    nsenter -t $LEADER -m -u -i -n -p -C -- timeout 30 curl -sS -v \
+		    --ssl-reqd ${p#*:}://localhost:${p%%:*} \
+		    --mail-from cron@box --mail-rcpt admin@box -T - 2>&1"
+		echo "$output" | grep -E '^(\* SSL|\* TLS|< 250 2.0.0|\* Server cert)' || :
+		assert_success
+		assert_output --partial '< 250 2.0.0'
+		assert_output --partial 'SSL certificate verify ok'
+	done
+	run in_box timeout 30 /usr/bin/python3 -c '
+import poplib, sys
+p = poplib.POP3_SSL("localhost", 995, timeout=20)
+p.user("anyone"); p.pass_("anything")
+for i in range(1, p.stat()[0] + 1):
+    sys.stdout.write(b"\n".join(p.retr(i)[1]).decode() + "\n")
+p.quit()
+p = poplib.POP3("localhost", 110, timeout=20)
+print(p.capa().get("STLS") is not None and "capa-stls" or "no-stls")
+p.stls()
+p.user("anyone"); p.pass_("anything")
+print("stls", p.stat()[0])
+p.quit()
+'
+	assert_success
+	assert_output --partial "Subject: $tag-587"
+	assert_output --partial "Subject: $tag-465"
+	assert_line capa-stls
+	assert_output --partial 'with ESMTPS'
+	assert_line --regexp '^stls [0-9]+$'
+}
+
+@test "booted systemd: Prometheus Alertmanager (smtp_require_tls at its default, auth_username set) delivers an alert through 587" {
+	need_box
+	command -v prometheus-alertmanager >/dev/null ||
+	    skip "prometheus-alertmanager is not installed (Debian prometheus-alertmanager)"
+	local port=9393 tag="BareMailTLS$$x$RANDOM"
+	# smtp_require_tls is left out: its default is true.
+	cat >"$BATS_FILE_TMPDIR/probe/alertmanager.yml" <<-EOF
+	global:
+	  smtp_smarthost: 'localhost:587'
+	  smtp_from: 'alertmanager@box.test'
+	  smtp_auth_username: 'alertmanager'
+	  smtp_auth_password: 'any password'
+	route:
+	  receiver: admin
+	  group_wait: 0s
+	receivers:
+	- name: admin
+	  email_configs:
+	  - to: 'admin@box.test'
+	EOF
+	chmod a+r "$BATS_FILE_TMPDIR/probe/alertmanager.yml"
+	grep -q require_tls "$BATS_FILE_TMPDIR/probe/alertmanager.yml" && false
+	in_box "$BOXPREFIX/sbin/baremail-tls" trust >/dev/null
+	in_box mkdir -p /run/am
+	run in_box systemd-run --unit=baremail-test-am --collect \
+	    -p RuntimeMaxSec=120 /usr/bin/prometheus-alertmanager \
+	    --config.file=/etc/baremail-probe/alertmanager.yml \
+	    --storage.path=/run/am --cluster.listen-address= \
+	    --web.listen-address="127.0.0.1:$port"
+	assert_success
+	local i
+	for i in $(seq 150); do
+		in_box curl -sf "http://127.0.0.1:$port/-/ready" >/dev/null 2>&1 && break
+		sleep 0.2
+	done
+	run in_box curl -sS -XPOST -H 'Content-Type: application/json' \
+	    "http://127.0.0.1:$port/api/v2/alerts" \
+	    -d "[{\"labels\":{\"alertname\":\"$tag\",\"severity\":\"page\"}}]"
+	assert_success
+	local ok=true
+	mail_has "$tag" || ok=false
+	$ok || in_box journalctl --no-pager -o cat -u baremail-test-am | tail -20
+	in_box systemctl stop baremail-test-am || :
+	$ok
+	# It logged in, over TLS (SMTPUTF8 too: UTF8SMTPSA, RFC 6531).
+	run in_box sh -c "grep -l '$tag' /var/lib/baremail/Maildir/new/* /var/lib/baremail/Maildir/cur/* 2>/dev/null | head -1 | xargs cat"
+	assert_output --regexp 'with (ESMTPSA|UTF8SMTPSA)'$'\n''[[:space:]]+\(TLSv1\.[23], '
+}
+
+@test "booted systemd: Go's net/smtp PlainAuth over STARTTLS to the LAN name $LAN_NAME (not localhost) delivers" {
+	need_box
+	go_client
+	# The machine's LAN address (here on lo), its name, and a drop-in that
+	# makes submission listen there too, as the README says.
+	in_box ip addr add "$LAN_ADDR/32" dev lo
+	in_box sh -c "echo '$LAN_ADDR $LAN_NAME' >>/etc/hosts"
+	in_box mkdir -p /etc/systemd/system/baremail-submission.socket.d
+	in_box sh -c "printf '[Socket]\nListenStream=$LAN_ADDR:587\n' \
+	    >/etc/systemd/system/baremail-submission.socket.d/lan.conf"
+	in_box systemctl daemon-reload
+	in_box systemctl restart baremail-submission.socket
+	in_box "$BOXPREFIX/sbin/baremail-tls" trust >/dev/null
+	run in_box ss -Hltn
+	assert_output --partial "$LAN_ADDR:587 "
+	# The certificate names it ([tls] names in baremail.conf).
+	run in_box openssl x509 -in "$BOXPREFIX/etc/baremail/tls/server.crt" -noout -ext subjectAltName
+	assert_output --partial "DNS:$LAN_NAME"
+	local tag="go-plain-$$-$RANDOM"
+	run in_box timeout 60 /etc/baremail-probe/goclient "$LAN_NAME:587" "$tag" gouser
+	echo "$output"
+	assert_success
+	assert_output sent
+	mail_has "Subject: $tag"
+	run in_box sh -c "grep -l '$tag' /var/lib/baremail/Maildir/new/* /var/lib/baremail/Maildir/cur/* | head -1 | xargs cat"
+	assert_output --regexp 'with (ESMTPSA|UTF8SMTPSA)'$'\n''[[:space:]]+\(TLSv1\.[23], '
+	assert_output --partial "([$LAN_ADDR])"
+}
+
+@test "booted systemd: baremail-tls untrust takes the CA out of the store again" {
+	need_box
+	run in_box "$BOXPREFIX/sbin/baremail-tls" untrust
+	assert_success
+	assert_output --partial 'removed /usr/local/share/ca-certificates/baremail-'
+	run ls "$BATS_FILE_TMPDIR/boxca"
+	assert_output ''
+	run in_box openssl verify "$BOXPREFIX/etc/baremail/tls/server.crt"
+	assert_failure
 }
