@@ -87,7 +87,11 @@ xinetd_conf() {
 	    -e "s|^\(\tper_source\t*= \).*|\1$4|" \
 	    -e "s|^\(\tcps\t*= \).*|\11000 1|" \
 	    -e "s|^\(\tlog_type\t*= \).*|\1FILE $XLOG|" \
+	    -e "${WRAP:+/^\tserver_args\t/d}" \
 	    "$entry"
+	# Under a wrapper the caller writes server_args (the wrapper's and the
+	# program); the entry's own (pop3's --tls=starttls, which offers STLS
+	# only with a certificate, and this test has none) is left out.
 	[ -z "$args" ] || echo "# server_args for $1: $args" >/dev/null
 }
 
