@@ -538,7 +538,7 @@ for i in range(200):
 	wait "$holder"
 }
 
-@test "booted systemd: user units listen on 127.0.0.1:2025 and 2110 and deliver to ~/Maildir" {
+@test "booted systemd: user units listen on 127.0.0.1:2025 and 2110 (and the TLS ports) and deliver to ~/Maildir" {
 	need_box
 	in_box useradd -m -s /bin/sh desk
 	local uid
@@ -552,8 +552,9 @@ for i in range(200):
 	local as_desk=(in_box setpriv --reuid="$uid" --regid="$(in_box id -g desk)"
 	    --init-groups
 	    env XDG_RUNTIME_DIR="/run/user/$uid")
+	# The README's line.
 	run "${as_desk[@]}" systemctl --user enable --now \
-	    baremail-smtp.socket baremail-pop3.socket
+	    baremail-{smtp,submission,submissions,pop3,pop3s}.socket
 	assert_success
 	run in_box ss -Hltn
 	assert_output --partial '127.0.0.1:2025 '
@@ -574,6 +575,41 @@ p.quit()
 	assert_success
 	assert_line 'Subject: desktop'
 	assert_line 'for the user'
+}
+
+@test "booted systemd: the user units' TLS listeners on 2587, 2465 and 2995, with the user's own certificate" {
+	need_box
+	local uid
+	uid=$(in_box id -u desk) || skip "the user units' test made no user"
+	run in_box ss -Hltn
+	local p
+	for p in 2587 2465 2995; do
+		assert_output --partial "127.0.0.1:$p "
+	done
+	# The user's baremail-tls.service made a certificate for the user and
+	# the configuration the user's sessions read.
+	local d=/home/desk/.config/baremail
+	run in_box stat -c '%n %U %a' "$d/tls/server.key" "$d/baremail.conf"
+	assert_output "$d/tls/server.key desk 400
+$d/baremail.conf desk 600"
+	run in_box cat "$d/baremail.conf"
+	assert_line "certificate = $d/tls/server.crt"
+	run bash -c "printf 'Subject: desktop-tls\r\n\r\nover TLS\r\n' |
+	    nsenter -t $LEADER -m -u -i -n -p -C -- timeout 30 curl -sS \
+	    --cacert $d/tls/ca.crt smtps://localhost:2465 \
+	    --mail-from me@desk --mail-rcpt desk@desk -T -"
+	assert_success
+	run in_box timeout 30 /usr/bin/python3 -c '
+import poplib, ssl
+ctx = ssl.create_default_context(cafile="/home/desk/.config/baremail/tls/ca.crt")
+p = poplib.POP3_SSL("localhost", 2995, context=ctx, timeout=20)
+p.user("desk"); p.pass_("x")
+for i in range(1, p.stat()[0] + 1):
+    print(b"\n".join(p.retr(i)[1]).decode())
+p.quit()
+'
+	assert_success
+	assert_line 'Subject: desktop-tls'
 }
 
 @test "booted systemd: baremail-tls.service made the certificate before the TLS sockets listened, then is skipped" {
