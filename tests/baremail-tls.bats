@@ -233,9 +233,12 @@ in_store() {
 	command -v unshare >/dev/null || skip "no unshare"
 	tls -d "$TLS"
 	assert_success
+	OTHER="$BATS_TEST_TMPDIR/other"
+	tls -d "$OTHER"
+	assert_success
 	local port
 	port=$(free_port)
-	export TLS port BAREMAIL_TLS T PY
+	export TLS OTHER port BAREMAIL_TLS T PY
 	# A TLS server with the certificate, so that clients do their
 	# whole check: chain, name, key.
 	timeout 60 openssl s_server -quiet -www -accept "127.0.0.1:$port" \
@@ -259,6 +262,8 @@ in_store() {
 	"$BAREMAIL_TLS" -d "$TLS" trust
 	ls /usr/local/share/ca-certificates
 	echo "trusted: $(clients | tr "\n" " ")"
+	# A CA of another host, installed by hand as "show" says, stays.
+	cp "$OTHER/ca.crt" /usr/local/share/ca-certificates/baremail-otherhost.crt
 	"$BAREMAIL_TLS" -d "$TLS" untrust
 	ls /usr/local/share/ca-certificates
 	echo "after: $(clients 2>/dev/null | tr "\n" " ")"
@@ -273,6 +278,8 @@ in_store() {
 	assert_line 'after: done '
 	assert_output --partial 'is already installed'
 	assert_line --regexp '^baremail-tls: removed /usr/local/share/ca-certificates/baremail-[0-9a-f]{16}\.crt$'
+	assert_line 'baremail-otherhost.crt'
+	refute_output --partial 'removed /usr/local/share/ca-certificates/baremail-otherhost.crt'
 	# The machine's own store never saw it.
 	run bash -c 'ls /usr/local/share/ca-certificates | grep baremail || :'
 	assert_output ''
