@@ -112,7 +112,8 @@ boot_container() {
 	NSPAWN_LOG="$BATS_FILE_TMPDIR/nspawn.log"
 	# The machine's own mail servers would take ports 25 and 110 when
 	# the container enables every unit on its first boot: masked, and so
-	# is GlusterFS (multihost.bats's), which would only slow the boot.
+	# are GlusterFS (multihost.bats's) and Alertmanager (run below by
+	# hand), which would only slow the boot.
 	timeout 600 systemd-nspawn -D / --volatile=yes --register=no \
 	    --keep-unit --private-network --console=read-only \
 	    --machine="baremail-test-$$" "${binds[@]}" \
