@@ -1,9 +1,9 @@
 #!/usr/bin/env bats
 # TLS: STARTTLS (587), implicit TLS (465), STLS (110) and implicit TLS
 # (995) through systemd-socket-activate, with real clients at their
-# default TLS settings, certificate verification on.  setup_file makes a
-# throwaway CA and a server certificate for localhost and 127.0.0.1 and
-# installs the CA in the system store for the length of this file.
+# default TLS settings, certificate verification on.  setup_file makes the
+# certificate with baremail-tls (its names include localhost and
+# 127.0.0.1) and trusts its CA for the length of this file.
 
 bats_require_minimum_version 1.5.0
 load helpers
@@ -15,27 +15,21 @@ setup_file() {
 	[ "$(id -u)" = 0 ] || return 0
 	local d="$BATS_FILE_TMPDIR/pki"
 	mkdir -p "$d"
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-	    -keyout "$d/ca.key" -out "$d/ca.crt" -days 2 \
-	    -subj "/CN=BareMail tls.bats CA $$" 2>/dev/null
-	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-	    -keyout "$d/server.key" -out "$d/server.csr" -subj "/CN=localhost" 2>/dev/null
-	printf '%s\n' 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1' \
-	    'basicConstraints=critical,CA:FALSE' 'extendedKeyUsage=serverAuth' \
-	    'keyUsage=critical,digitalSignature' > "$d/ext"
-	openssl x509 -req -in "$d/server.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" \
-	    -CAcreateserial -days 2 -extfile "$d/ext" -out "$d/server.crt" 2>/dev/null
-	# One unique name, so parallel runs and leftovers never collide.
-	export TLS_CA_FILE="/usr/local/share/ca-certificates/baremail-tls-bats-$$-$RANDOM.crt"
-	mkdir -p /usr/local/share/ca-certificates
-	cp "$d/ca.crt" "$TLS_CA_FILE"
-	update-ca-certificates >/dev/null 2>&1
+	# The product's own certificate and its one trust step, as a user
+	# takes them: baremail-tls create, then baremail-tls trust.
+	: > "$BATS_FILE_TMPDIR/empty.conf"
+	export TLS_ARGS="-c $BATS_FILE_TMPDIR/empty.conf -d $d -o root"
+	# shellcheck disable=SC2086
+	timeout 60 "$BAREMAIL_TLS" $TLS_ARGS create >/dev/null
+	# shellcheck disable=SC2086
+	timeout 60 "$BAREMAIL_TLS" $TLS_ARGS trust >/dev/null
+	export TLS_TRUSTED=1
 }
 
 teardown_file() {
-	if [ -n "${TLS_CA_FILE:-}" ]; then
-		rm -f "$TLS_CA_FILE"
-		update-ca-certificates --fresh >/dev/null 2>&1
+	if [ -n "${TLS_TRUSTED:-}" ]; then
+		# shellcheck disable=SC2086
+		timeout 60 "$BAREMAIL_TLS" $TLS_ARGS untrust >/dev/null
 	fi
 }
 
