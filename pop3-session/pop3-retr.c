@@ -92,25 +92,18 @@ open_failed(struct pop3_conn *c, long i)
 }
 
 /*
- * Whether message i, open as fd, still has the size LIST gave from the
- * size cache.  The cache is a hint: the file decides.  When they differ
- * the client is told so before a byte of the message goes out (a client
- * that checks the octets against LIST would take the message for
- * damaged), the true size replaces the cached one (for this session's
+ * Whether message i, whose file counts w octets, still has the size LIST
+ * gave from the size cache.  The cache is a hint: the file decides.  When
+ * they differ the client is told so before a byte of the message goes out
+ * (a client that checks the octets against LIST would take the message
+ * for damaged), the true size replaces the cached one (for this session's
  * next RETR and LIST, and for the cache written at its end).
  */
 static bool
-is_as_listed(struct pop3_conn *c, long i, int fd)
+is_as_listed(struct pop3_conn *c, long i, uint64_t w)
 {
 	struct maildir_msg *m = &c->list.msgs[i];
-	uint64_t	    w;
 
-	if (maildir_msg_count(fd, m, &w) == -1) {
-		log_err(
-		    "%s: reading %s: %s", c->peer, m->name, strerror(errno));
-		pop3_err_sys(c, "cannot read message %ld", i + 1);
-		return false;
-	}
 	/* Counted now: a second RETR need not count again. */
 	m->is_cached = false;
 	m->is_counted = true;
@@ -126,6 +119,58 @@ is_as_listed(struct pop3_conn *c, long i, int fd)
 	return false;
 }
 
+/* Reads up to len bytes of fd into buf, through short reads; or -1. */
+static ssize_t
+read_full(int fd, char *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = read(fd, buf + got, len - got);
+
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -1;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+/*
+ * Counts message i (open as fd, sized from the size cache) before its +OK:
+ * a file that fits in c->rbuf is read into it once, counted there and sent
+ * from there (returns its length), a larger one counted with pread()
+ * (returns 0 with nothing read).  -1 when the reply is out already (-ERR).
+ */
+static ssize_t
+check_cached(struct pop3_conn *c, long i, int fd)
+{
+	struct maildir_msg *m = &c->list.msgs[i];
+	ssize_t		    pre = 0;
+	uint64_t	    w;
+
+	if (m->has_size && m->size <= POP3_CHUNK) {
+		struct maildir_crlf cx;
+		char		    trailer[4];
+
+		if ((pre = read_full(fd, c->rbuf, m->size)) == -1)
+			goto fail;
+		maildir_crlf_init(&cx);
+		w = maildir_crlf_count(&cx, c->rbuf, (size_t)pre);
+		w += maildir_crlf_finish(&cx, trailer);
+	} else if (maildir_msg_count(fd, m, &w) == -1) {
+		goto fail;
+	}
+	return is_as_listed(c, i, w) ? pre : -1;
+fail:
+	log_err("%s: reading %s: %s", c->peer, m->name, strerror(errno));
+	pop3_err_sys(c, "cannot read message %ld", i + 1);
+	return -1;
+}
+
 /* Sends message i, whole (RETR) or its headers and `lines` body lines (TOP). */
 static void
 send_msg(struct pop3_conn *c, long i, bool is_top, uint64_t lines)
@@ -136,9 +181,10 @@ send_msg(struct pop3_conn *c, long i, bool is_top, uint64_t lines)
 	};
 	struct maildir_crlf cx;
 	uint64_t	    total = 0;
-	ssize_t		    n;
+	ssize_t		    n, pre = 0;
 	size_t		    k;
 	int		    fd;
+	bool		    is_preread = false;
 
 	if (c->rbuf == NULL) {
 		c->rbuf = malloc(POP3_CHUNK);
@@ -151,9 +197,13 @@ send_msg(struct pop3_conn *c, long i, bool is_top, uint64_t lines)
 		open_failed(c, i);
 		return;
 	}
-	if (!is_top && m->is_cached && !is_as_listed(c, i, fd)) {
-		close(fd);
-		return;
+	if (!is_top && m->is_cached) {
+		if ((pre = check_cached(c, i, fd)) == -1) {
+			close(fd);
+			return;
+		}
+		/* What check_cached() read is the whole file: send that. */
+		is_preread = pre > 0;
 	}
 	if (!is_top && m->has_wsize)
 		pop3_ok(c, "%llu octets", (unsigned long long)m->wsize);
@@ -161,7 +211,12 @@ send_msg(struct pop3_conn *c, long i, bool is_top, uint64_t lines)
 		pop3_ok(c, "message follows");
 	maildir_crlf_init(&cx);
 	while (!s.is_done) {
-		n = read(fd, c->rbuf, POP3_CHUNK);
+		if (is_preread) {
+			is_preread = false;
+			n = pre;
+		} else {
+			n = read(fd, c->rbuf, POP3_CHUNK);
+		}
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {

@@ -497,6 +497,15 @@ assert r[0][0] == "+OK 1 %d" % len(want)
 	# The next session has the new size from the cache.
 	p3 "LIST 1" "QUIT"
 	[ "${lines[1]}" = "+OK 1 26" ]
+	# Larger than RETR's buffer (counted apart from the sending): the same.
+	{ printf 'Subject: big\n\n'; head -c 40000 /dev/zero | tr '\0' 'x'; printf '\n'; } |
+	    md_put cur "1700000002.V803I2M2.postfix.lan:2,S"
+	p3 "LIST 2" "QUIT"
+	[ "${lines[1]}" = "+OK 2 40018" ]
+	printf 'more\n' >> "$MD/cur/1700000002.V803I2M2.postfix.lan:2,S"
+	p3 "RETR 2" "LIST 2" "QUIT"
+	[ "${lines[1]}" = "-ERR [SYS/TEMP] message 2 is not the size LIST said, try again" ]
+	[ "${lines[2]}" = "+OK 2 40024" ]
 }
 
 @test "a damaged size cache is ignored and rewritten; sizes stay right" {
