@@ -390,6 +390,77 @@ key_level(struct config_parse *p, const struct config_key *k, const char *value,
 	return 1;
 }
 
+/* "180d": a whole number of s(econds), m(inutes), h(ours), d(ays), w(eeks). */
+static int
+parse_duration(const char *s, uint64_t *val_r)
+{
+	static const char     units[] = "smhdw";
+	static const uint64_t mult[] = { 1, 60, 3600, 86400, 604800 };
+	uint64_t	      v = 0;
+	const char	     *p = s, *u;
+
+	if (!isdigit((unsigned char)*p))
+		return -1;
+	for (; isdigit((unsigned char)*p); p++) {
+		if (v > (UINT64_MAX - 9) / 10)
+			return -1;
+		v = v * 10 + (unsigned)(*p - '0');
+	}
+	if (*p == '\0' || p[1] != '\0' ||
+	    (u = strchr(units, tolower((unsigned char)*p))) == NULL)
+		return -1;
+	if (v > UINT64_MAX / mult[u - units])
+		return -1;
+	*val_r = v * mult[u - units];
+	return 0;
+}
+
+uint64_t
+config_min_free(const struct session_config *cfg, uint64_t fs_bytes)
+{
+	if (cfg->has_min_free)
+		return cfg->min_free;
+	return fs_bytes / 100 > CONFIG_MIN_FREE_DEFAULT_FLOOR
+	    ? fs_bytes / 100
+	    : CONFIG_MIN_FREE_DEFAULT_FLOOR;
+}
+
+/* A byte count of any size, 0 included ([smtp] min_free, [retention] max_size). */
+static int
+key_bytes(struct config_parse *p, const struct config_key *k, const char *value,
+    void *field)
+{
+	if (parse_size(value, 1, field) != 0)
+		return KEY_FAIL(p,
+		    "\"%s\" is not a size (a number with an optional k, M or G)",
+		    value);
+	/* Set, even to 0: the default floor no longer applies. */
+	if (field == &p->cfg->min_free)
+		p->cfg->has_min_free = true;
+	return 1;
+}
+
+/* A count of any size ([retention] max_messages; 0 is no limit). */
+static int
+key_count(struct config_parse *p, const struct config_key *k, const char *value,
+    void *field)
+{
+	if (parse_size(value, 0, field) != 0)
+		return KEY_FAIL(p, "\"%s\" is not a whole number", value);
+	return 1;
+}
+
+static int
+key_duration(struct config_parse *p, const struct config_key *k,
+    const char *value, void *field)
+{
+	if (parse_duration(value, field) != 0)
+		return KEY_FAIL(p,
+		    "\"%s\" is not a duration (a number with s, m, h, d or w)",
+		    value);
+	return 1;
+}
+
 #define FIELD(f)                            \
 	offsetof(struct session_config, f), \
 	    sizeof(((struct session_config *)NULL)->f)
@@ -412,6 +483,11 @@ static const struct config_key config_keys[] = {
 	{ "tls", "certificate", key_string, FIELD(tls_certificate), 0 },
 	{ "tls", "key", key_string, FIELD(tls_key), 0 },
 	{ "tls", "names", key_tls_names, FIELD(tls_names), 0 },
+	{ "smtp", "min_free", key_bytes, FIELD(min_free), 0 },
+	{ "retention", "max_age", key_duration, FIELD(max_age), 0 },
+	{ "retention", "max_messages", key_count, FIELD(max_messages), 0 },
+	{ "retention", "max_size", key_bytes, FIELD(max_size), 0 },
+	{ "notify", "command", key_string, FIELD(notify_command), 0 },
 };
 
 /* inih's callback: one key.  Returns 0 on an error, which inih counts. */

@@ -13,6 +13,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define CONFIG_DEFAULT_MAX_MESSAGE_SIZE (50UL * 1024 * 1024)
 #define CONFIG_DEFAULT_MAX_RECIPIENTS	1000
@@ -42,7 +43,22 @@ struct session_config {
 	char	 tls_key[PATH_MAX];	    /* [tls] key, PEM */
 	enum tls_mode tls_mode;		    /* --tls, not in the file */
 	char	      tls_names[200]; /* [tls] names, for baremail-tls only */
+	uint64_t      min_free; /* [smtp] min_free, bytes, if has_min_free */
+	bool	      has_min_free; /* else the larger of 1% and 100 MiB */
+	uint64_t      max_age;	    /* [retention] max_age, seconds, 0: none */
+	uint64_t      max_messages; /* [retention] max_messages, 0: none */
+	uint64_t      max_size;	    /* [retention] max_size, bytes, 0: none */
+	char	      notify_command[200]; /* [notify] command, "" if none */
 };
+
+/* The default disk floor under the maildir: 1% of the file system, at least 100 MiB. */
+#define CONFIG_MIN_FREE_DEFAULT_FLOOR ((uint64_t)100 << 20)
+
+/*
+ * The free space [smtp] min_free asks for on a file system of fs_bytes:
+ * the configured value, else the larger of 1% of fs_bytes and 100 MiB.
+ */
+uint64_t config_min_free(const struct session_config *cfg, uint64_t fs_bytes);
 
 /* Fills cfg with the built-in defaults (maildir and hostname resolved too). */
 void config_defaults(struct session_config *cfg);

@@ -1,0 +1,432 @@
+/*
+ * baremail notify: runs [notify] command once for each message delivered
+ * since the last run, the message on its stdin and BAREMAIL_* in its
+ * environment.
+ *
+ * What "since the last run" means, in a small state file in the maildir
+ * (.baremail-notify), replaced atomically after every command:
+ *
+ *	mark <t>		the time the last run listed the maildir
+ *	seen <time> <base>	notified, delivered at most WINDOW before mark
+ *	retry <time> <base>	its command failed: run it again next time
+ *
+ * A message is due when its delivery time (from its name) is within
+ * WINDOW of mark and it is not seen, or it is to be retried.  The window
+ * covers a delivery that began (and got its name) before the last listing
+ * and ended after it: the maildir rule gives a delivery 36 hours.  The
+ * entry is written only after the command succeeded, so a crash between
+ * the two notifies a message twice, never zero times.  The key is the base
+ * name, so a message a POP3 client moved to cur/ is still the same one.
+ *
+ * The first run (no state file) notifies nothing: it records what is
+ * there, so a machine with years of mail does not send a push for each.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "admin.h"
+#include "session-log.h"
+
+#define NOTIFY_STATE	 ".baremail-notify"
+#define NOTIFY_STATE_TMP ".baremail-notify.tmp"
+#define NOTIFY_LOCK	 ".baremail-notify.lock"
+#define NOTIFY_WINDOW	 MAILDIR_STALE_TMP
+#define NOTIFY_TIMEOUT	 60 /* seconds a command may take, then it is killed */
+#define NOTIFY_PASSES	 10 /* re-listings while new mail keeps coming */
+
+struct entry {
+	time_t t;
+	bool   is_retry;
+	char  *base;
+};
+
+struct state {
+	time_t	      mark;
+	struct entry *e; /* sorted by base */
+	size_t	      n, cap;
+};
+
+static int
+entry_cmp(const void *a, const void *b)
+{
+	return strcmp(
+	    ((const struct entry *)a)->base, ((const struct entry *)b)->base);
+}
+
+static struct entry *
+state_find(struct state *s, const char *base)
+{
+	struct entry key = { 0, false, (char *)(uintptr_t)base };
+
+	return s->n == 0 ? NULL
+			 : bsearch(&key, s->e, s->n, sizeof(*s->e), entry_cmp);
+}
+
+/* Adds or updates an entry; -1 when out of memory. */
+static int
+state_put(struct state *s, const char *base, time_t t, bool is_retry)
+{
+	struct entry *e = state_find(s, base), *ne;
+	size_t	      at;
+
+	if (e != NULL) {
+		e->t = t;
+		e->is_retry = is_retry;
+		return 0;
+	}
+	if (s->n == s->cap) {
+		size_t cap = s->cap == 0 ? 64 : s->cap * 2;
+
+		ne = realloc(s->e, cap * sizeof(*ne));
+		if (ne == NULL)
+			return -1;
+		s->e = ne;
+		s->cap = cap;
+	}
+	for (at = s->n; at > 0 && strcmp(s->e[at - 1].base, base) > 0; at--)
+		;
+	memmove(s->e + at + 1, s->e + at, (s->n - at) * sizeof(*s->e));
+	s->e[at].base = strdup(base);
+	if (s->e[at].base == NULL) {
+		memmove(s->e + at, s->e + at + 1, (s->n - at) * sizeof(*s->e));
+		return -1;
+	}
+	s->e[at].t = t;
+	s->e[at].is_retry = is_retry;
+	s->n++;
+	return 0;
+}
+
+static void
+state_free(struct state *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->e[i].base);
+	free(s->e);
+	memset(s, 0, sizeof(*s));
+}
+
+/* Reads the state; 1 when there is none (the first run), -1 on error. */
+static int
+state_load(struct admin *a, struct state *s)
+{
+	int	  fd = openat(a->md.dirfd, NOTIFY_STATE, O_RDONLY | O_CLOEXEC);
+	FILE	 *fp;
+	char	 *line = NULL, kind[8];
+	size_t	  cap = 0;
+	long long t;
+	int	  rc = 0, off;
+
+	if (fd < 0)
+		return errno == ENOENT ? 1 : -1;
+	if ((fp = fdopen(fd, "r")) == NULL) {
+		close(fd);
+		return -1;
+	}
+	while (getline(&line, &cap, fp) > 0) {
+		line[strcspn(line, "\n")] = '\0';
+		if (line[0] == '#' || line[0] == '\0')
+			continue;
+		if (sscanf(line, "mark %lld", &t) == 1) {
+			s->mark = (time_t)t;
+			continue;
+		}
+		if (sscanf(line, "%7s %lld %n", kind, &t, &off) == 2 &&
+		    (strcmp(kind, "seen") == 0 || strcmp(kind, "retry") == 0) &&
+		    line[off] != '\0' &&
+		    state_put(s, line + off, (time_t)t, kind[0] == 'r') == 0)
+			continue;
+		errno = EINVAL;
+		rc = -1;
+		break;
+	}
+	free(line);
+	fclose(fp);
+	return rc;
+}
+
+/* Replaces the state file: a new file, fsynced, renamed over, dir fsynced. */
+static int
+state_save(struct admin *a, const struct state *s)
+{
+	int   fd = openat(a->md.dirfd, NOTIFY_STATE_TMP,
+	      O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	FILE *fp;
+	int   e;
+
+	if (fd < 0 || (fp = fdopen(fd, "w")) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	fprintf(fp, "# baremail notify: what was notified (see baremail(8))\n");
+	fprintf(fp, "mark %lld\n", (long long)s->mark);
+	for (size_t i = 0; i < s->n; i++)
+		fprintf(fp, "%s %lld %s\n", s->e[i].is_retry ? "retry" : "seen",
+		    (long long)s->e[i].t, s->e[i].base);
+	if (fflush(fp) != 0 || fsync(fd) != 0) {
+		e = errno;
+		fclose(fp);
+		errno = e;
+		return -1;
+	}
+	if (fclose(fp) != 0 ||
+	    renameat(a->md.dirfd, NOTIFY_STATE_TMP, a->md.dirfd,
+		NOTIFY_STATE) != 0 ||
+	    fsync(a->md.dirfd) != 0)
+		return -1;
+	return 0;
+}
+
+/* Forgets seen entries that fell out of the window. */
+static void
+state_prune(struct state *s)
+{
+	size_t w = 0;
+
+	for (size_t i = 0; i < s->n; i++) {
+		if (!s->e[i].is_retry && s->e[i].t < s->mark - NOTIFY_WINDOW) {
+			free(s->e[i].base);
+			continue;
+		}
+		s->e[w++] = s->e[i];
+	}
+	s->n = w;
+}
+
+/* A message's delivery time: from its name, else its mtime. */
+static time_t
+msg_time(struct admin *a, const struct maildir_msg *m)
+{
+	struct stat st;
+	time_t	    t = admin_msg_time(m);
+
+	if (t > 0)
+		return t;
+	return fstatat(m->in_new ? a->md.newfd : a->md.curfd, m->name, &st,
+		   AT_SYMLINK_NOFOLLOW) == 0
+	    ? st.st_mtime
+	    : 0;
+}
+
+/* Runs the command for one message; 0 when it exited 0. */
+static int
+run_command(struct admin *a, struct maildir_list *l, struct maildir_msg *m)
+{
+	struct admin_head h;
+	char		  buf[ADMIN_HEAD_READ], path[PATH_MAX + 300], size[32];
+	ssize_t		  n;
+	pid_t		  pid;
+	int		  fd, wstatus = 0;
+	unsigned	  waited_ms = 0;
+
+	if ((fd = maildir_msg_open(&a->md, l, m)) < 0)
+		return -1;
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	n = pread(fd, buf, sizeof(buf), 0);
+	memset(&h, 0, sizeof(h));
+	admin_head_parse(buf, n > 0 ? (size_t)n : 0, &h);
+	snprintf(path, sizeof(path), "%s/%s/%s", a->cfg.maildir,
+	    m->in_new ? "new" : "cur", m->name);
+	snprintf(size, sizeof(size), "%u", m->size);
+
+	pid = fork();
+	if (pid < 0) {
+		close(fd);
+		return -1;
+	}
+	if (pid == 0) {
+		/* Its own process group, so a timeout kills all it started. */
+		setpgid(0, 0);
+		signal(SIGPIPE, SIG_DFL);
+		if (dup2(fd, 0) < 0)
+			_exit(126);
+		setenv("BAREMAIL_FROM", h.from, 1);
+		setenv("BAREMAIL_TO", h.to, 1);
+		setenv("BAREMAIL_SUBJECT", h.subject, 1);
+		setenv("BAREMAIL_DATE", h.date, 1);
+		setenv("BAREMAIL_FILE", path, 1);
+		setenv("BAREMAIL_SIZE", size, 1);
+		execl(
+		    "/bin/sh", "sh", "-c", a->cfg.notify_command, (char *)NULL);
+		_exit(127);
+	}
+	close(fd);
+	for (;;) {
+		pid_t r = waitpid(pid, &wstatus, WNOHANG);
+
+		if (r == pid || (r < 0 && errno != EINTR))
+			break;
+		if (waited_ms >= NOTIFY_TIMEOUT * 1000) {
+			log_warn("notify command for %s: no end after %d s, "
+				 "killed",
+			    m->name, NOTIFY_TIMEOUT);
+			kill(-pid, SIGKILL);
+			kill(pid, SIGKILL);
+			waitpid(pid, &wstatus, 0);
+			return -1;
+		}
+		usleep(10000);
+		waited_ms += 10;
+	}
+	if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0)
+		return 0;
+	if (WIFEXITED(wstatus))
+		log_warn("notify command for %s exited with %d; retried next "
+			 "run",
+		    m->name, WEXITSTATUS(wstatus));
+	else
+		log_warn("notify command for %s killed by signal %d; retried "
+			 "next run",
+		    m->name, WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : 0);
+	return -1;
+}
+
+/* One pass: list, run what is due, save.  Counts failures in *failed. */
+static int
+pass(struct admin *a, struct state *s, bool first, unsigned *failed)
+{
+	struct maildir_list l;
+	time_t		    t0 = time(NULL), old_mark = s->mark;
+	char		    base[MAILDIR_NAME_MAX + 1];
+	size_t		    due = 0, done = 0;
+
+	if (maildir_list(&a->md, &l) != 0) {
+		log_err("maildir %s: %s", a->cfg.maildir, strerror(errno));
+		return -1;
+	}
+	s->mark = t0;
+	for (size_t i = 0; i < l.count; i++) {
+		struct maildir_msg *m = &l.msgs[i];
+		time_t		    t = msg_time(a, m);
+		struct entry	   *e;
+
+		snprintf(base, sizeof(base), "%.*s", (int)m->base_len, m->name);
+		e = state_find(s, base);
+		if (first) {
+			/* Recorded, not notified: mail that was already there. */
+			if (t >= t0 - NOTIFY_WINDOW &&
+			    state_put(s, base, t, false) != 0)
+				goto nomem;
+			continue;
+		}
+		if (e != NULL ? !e->is_retry : t < old_mark - NOTIFY_WINDOW)
+			continue;
+		due++;
+		if (run_command(a, &l, m) == 0) {
+			done++;
+			if (state_put(s, base, t, false) != 0)
+				goto nomem;
+		} else {
+			if (errno == ENOENT && e == NULL) {
+				/* Deleted before we got to it: nothing to tell. */
+				continue;
+			}
+			(*failed)++;
+			if (state_put(s, base, t, true) != 0)
+				goto nomem;
+		}
+		if (state_save(a, s) != 0) {
+			log_err("cannot save %s/" NOTIFY_STATE ": %s",
+			    a->cfg.maildir, strerror(errno));
+			maildir_list_free(&l);
+			return -1;
+		}
+	}
+	/* Retries whose message is gone: nothing left to tell. */
+	for (size_t i = 0; i < s->n; i++) {
+		bool found = false;
+
+		if (!s->e[i].is_retry)
+			continue;
+		for (size_t j = 0; j < l.count && !found; j++)
+			found = l.msgs[j].base_len == strlen(s->e[i].base) &&
+			    strncmp(l.msgs[j].name, s->e[i].base,
+				l.msgs[j].base_len) == 0;
+		if (!found)
+			s->e[i].is_retry = false;
+	}
+	maildir_list_free(&l);
+	state_prune(s);
+	if (state_save(a, s) != 0) {
+		log_err("cannot save %s/" NOTIFY_STATE ": %s", a->cfg.maildir,
+		    strerror(errno));
+		return -1;
+	}
+	if (first)
+		log_info("notify: first run; %zu message(s) already in %s "
+			 "are not notified",
+		    l.count, a->cfg.maildir);
+	else if (due > 0)
+		log_info("notify: %zu of %zu message(s) notified", done, due);
+	return 0;
+nomem:
+	maildir_list_free(&l);
+	log_err("out of memory");
+	return -1;
+}
+
+int
+admin_notify(struct admin *a, int argc, char **argv)
+{
+	struct state s;
+	struct stat  st;
+	unsigned     failed = 0;
+	int	     lockfd, first, rc = 0;
+
+	if (argc > 1) {
+		fprintf(stderr, "usage: baremail notify\n");
+		return EX_USAGE;
+	}
+	if (a->cfg.notify_command[0] == '\0') {
+		log_err("notify: no [notify] command in %s",
+		    a->cfg.file[0] != '\0' ? a->cfg.file : "the configuration");
+		return EX_CONFIG;
+	}
+	if (admin_open(a) != 0) {
+		log_err("maildir %s: %s", a->cfg.maildir, strerror(errno));
+		return EX_TEMPFAIL;
+	}
+	/* One notifier at a time; a second waits, then sees what is left. */
+	lockfd = openat(a->md.dirfd, NOTIFY_LOCK,
+	    O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (lockfd < 0 || flock(lockfd, LOCK_EX) != 0) {
+		log_err(
+		    "%s/" NOTIFY_LOCK ": %s", a->cfg.maildir, strerror(errno));
+		return EX_TEMPFAIL;
+	}
+	memset(&s, 0, sizeof(s));
+	first = state_load(a, &s);
+	if (first < 0) {
+		log_err("%s/" NOTIFY_STATE ": %s (remove it to start afresh)",
+		    a->cfg.maildir, strerror(errno));
+		state_free(&s);
+		return EX_DATAERR;
+	}
+	for (int i = 0; i < NOTIFY_PASSES && rc == 0; i++) {
+		struct timespec before = { 0, 0 };
+
+		if (fstat(a->md.newfd, &st) == 0)
+			before = st.st_mtim;
+		rc = pass(a, &s, first == 1, &failed);
+		first = 0;
+		/* Mail that came during the pass gets a pass of its own. */
+		if (fstat(a->md.newfd, &st) != 0 ||
+		    (st.st_mtim.tv_sec == before.tv_sec &&
+			st.st_mtim.tv_nsec == before.tv_nsec))
+			break;
+	}
+	state_free(&s);
+	close(lockfd);
+	if (rc != 0)
+		return EX_TEMPFAIL;
+	return failed > 0 ? EX_TEMPFAIL : 0;
+}
