@@ -297,7 +297,7 @@ pass(struct admin *a, struct state *s, bool first, unsigned *failed)
 	struct maildir_list l;
 	time_t		    t0 = time(NULL), old_mark = s->mark;
 	char		    base[MAILDIR_NAME_MAX + 1];
-	size_t		    due = 0, done = 0;
+	size_t		    due = 0, done = 0, listed;
 
 	if (maildir_list(&a->md, &l) != 0) {
 		log_err("maildir %s: %s", a->cfg.maildir, strerror(errno));
@@ -354,6 +354,7 @@ pass(struct admin *a, struct state *s, bool first, unsigned *failed)
 		if (!found)
 			s->e[i].is_retry = false;
 	}
+	listed = l.count;
 	maildir_list_free(&l);
 	state_prune(s);
 	if (state_save(a, s) != 0) {
@@ -364,7 +365,7 @@ pass(struct admin *a, struct state *s, bool first, unsigned *failed)
 	if (first)
 		log_info("notify: first run; %zu message(s) already in %s "
 			 "are not notified",
-		    l.count, a->cfg.maildir);
+		    listed, a->cfg.maildir);
 	else if (due > 0)
 		log_info("notify: %zu of %zu message(s) notified", done, due);
 	return 0;

@@ -12,7 +12,7 @@ TEST_PACKAGES="bats bats-support bats-assert bats-file python3 curl swaks msmtp
 	libfuzzer-14-dev libclang-rt-14-dev systemd-container procps iproute2
 	util-linux passwd coreutils findutils cppcheck clang-tidy clang-format
 	binutils time man-db groff-base e2fsprogs glusterfs-server
-	glusterfs-client"
+	glusterfs-client jq libnotify-bin dbus python3-dbus python3-gi"
 # End-to-end TLS clients: Alertmanager and Go's net/smtp (tests/systemd.bats).
 TEST_PACKAGES="$TEST_PACKAGES prometheus-alertmanager golang-go"
 

@@ -54,7 +54,7 @@ programs_reachable() {
 	    test -x "${SMTP_SESSION:-/nonexistent}" 2>/dev/null && return 0
 	local v bin="$BATS_TEST_TMPDIR/bin"
 	mkdir -p "$bin"
-	for v in SMTP_SESSION POP3_SESSION SENDMAIL; do
+	for v in SMTP_SESSION POP3_SESSION SENDMAIL BAREMAIL; do
 		[ -n "${!v:-}" ] || continue
 		cp "${!v}" "$bin/"
 		export "$v=$bin/$(basename "${!v}")"

@@ -1,0 +1,272 @@
+#!/usr/bin/env bats
+# baremail, the administrator's command, against real maildirs: mail
+# delivered by smtp-session and baremail-sendmail, and files named as
+# Postfix and Courier name them.
+
+load helpers
+bats_require_minimum_version 1.5.0
+
+teardown() {
+	listen_stop
+	if [ -n "${HTTP_PID:-}" ]; then kill "$HTTP_PID" 2>/dev/null || true; wait "$HTTP_PID" 2>/dev/null || true; fi
+	if [ -n "${TMPFS:-}" ]; then umount "$TMPFS" 2>/dev/null || true; fi
+}
+
+# bm ARG...: baremail, stdout in $output, log lines in $stderr.
+bm() {
+	run --separate-stderr timeout "$T" $WRAP "$BAREMAIL" "$@"
+}
+
+# deliver SUBJECT [HEADER-LINE...]: one message through a real smtp-session.
+deliver() {
+	local subj=$1; shift
+	smtp "EHLO t" "MAIL FROM:<cron@host.example>" "RCPT TO:<root@test.example>" "DATA" \
+	    "From: Cron Daemon <cron@host.example>" "To: root@test.example" "Subject: $subj" "$@" "" \
+	    "body of $subj" "." "QUIT"
+	[ "$(final_codes)" = "220 250 250 250 354 250 221" ]
+}
+
+# foreign DIR NAME SUBJECT: a message as another MTA would leave it.
+foreign() {
+	printf 'From: other@mta.example\nSubject: %s\n\nforeign %s\n' "$3" "$3" | md_put "$1" "$2"
+}
+
+@test "status counts new/ and cur/, names the oldest and newest, exits 0" {
+	deliver first
+	deliver second
+	foreign cur "1600000000.V801I12M345678.old.example:2,S" "postfix old"
+	foreign new "1700000000.M123456P789_0.courier.example,S=60" "courier"
+	bm status
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"messages:       4 (3 in new/, 1 in cur/)"* ]]
+	printf '%s\n' "$output" | grep -q '^oldest: .*other@mta.example  postfix old$'
+	printf '%s\n' "$output" | grep -q '^newest: .*Cron Daemon <cron@host.example>  second$'
+	printf '%s\n' "$output" | grep -q '^tmp/: *0 file(s)'
+	printf '%s\n' "$output" | grep -q '^free space: .* of '
+}
+
+@test "status exits 69 when the maildir is missing or broken, and never creates it" {
+	rm -rf "$MD"
+	bm status
+	[ "$status" -eq 69 ]
+	[[ "$output" == *UNUSABLE* ]]
+	[ ! -e "$MD" ]
+	mkdir "$MD"
+	if [ "$(id -u)" = 0 ]; then chown "$TEST_USER" "$MD"; fi
+	deliver one
+	rm -rf "$MD/cur" && touch "$MD/cur" && chmod a+r "$MD/cur"
+	bm status --prometheus
+	[ "$status" -eq 69 ]
+	printf '%s\n' "$output" | grep -qx 'baremail_maildir_usable 0'
+}
+
+@test "status --prometheus prints valid text format with the last delivery time" {
+	deliver one
+	foreign cur "1600000000.V801I12M345678.old.example:2," "old"
+	touch -d '40 hours ago' "$MD/tmp/stale" && chmod a+r "$MD/tmp/stale"
+	bm status --prometheus
+	[ "$status" -eq 0 ]
+	newest=$(ls "$MD/new" | sed 's/\..*//')
+	printf '%s\n' "$output" | grep -qx "baremail_last_delivery_timestamp_seconds $newest"
+	printf '%s\n' "$output" | grep -qx 'baremail_oldest_message_timestamp_seconds 1600000000'
+	printf '%s\n' "$output" | grep -qx 'baremail_messages{dir="new"} 1'
+	printf '%s\n' "$output" | grep -qx 'baremail_tmp_stale_files 1'
+	# Every line is a comment or "name{labels} number", each metric typed.
+	printf '%s\n' "$output" | $PY -c '
+import re, sys
+typed = set()
+for line in sys.stdin.read().splitlines():
+    m = re.fullmatch(r"# TYPE ([a-z_]+) gauge", line)
+    if m: typed.add(m.group(1)); continue
+    if line.startswith("# HELP "): continue
+    m = re.fullmatch(r"([a-z_]+)(\{[a-z]+=\"[^\"]*\"\})? -?[0-9]+", line)
+    assert m and m.group(1) in typed, line
+'
+}
+
+@test "list numbers messages as POP3 does, decodes RFC 2047, tames escapes" {
+	deliver '=?UTF-8?B?SsO8cmdlbiBzYXlzIGhp?='
+	foreign cur "1600000000.V801I12M345678.old.example:2,S" "old one"
+	deliver "$(printf 'evil \033[2J clear')"
+	bm list
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 3 ]
+	[[ "${lines[0]}" == *"old one"* ]]
+	[[ "${lines[1]}" == *"Jürgen says hi"* ]]
+	[[ "${lines[2]}" != *$'\033'* ]]
+	[[ "${lines[2]}" == *"evil ?[2J clear"* ]]
+	[[ "${lines[0]}" == *seen ]]
+	[[ "${lines[1]}" == *new ]]
+	# The same numbers as a POP3 session gives.
+	pop3 "USER a" "PASS b" "TOP 2 0" "TOP 1 0" "QUIT"
+	[[ "$output" == *"Subject: =?UTF-8?B?SsO8cmdlbiBzYXlzIGhp?="*"Subject: old one"* ]]
+}
+
+@test "list --new skips seen messages, --since skips older ones, nothing is changed" {
+	foreign cur "1600000000.V801I12M345678.old.example:2,S" "old seen"
+	foreign cur "1600000100.V801I13M345678.old.example:2," "old unseen"
+	deliver fresh
+	before=$(cd "$MD" && find . | sort)
+	bm list --new
+	[ "${#lines[@]}" -eq 2 ]
+	[[ "${lines[0]}" == *"old unseen"* ]]
+	[[ "${lines[1]}" == *fresh* ]]
+	bm list --since 2d
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "${lines[0]}" == *fresh* ]]
+	bm list --since 2020-09-13T12:27
+	[ "${#lines[@]}" -eq 2 ]
+	bm list --since yesterday
+	[ "$status" -eq 64 ]
+	[ "$(cd "$MD" && find . | sort)" = "$before" ]
+}
+
+@test "show prints decoded text and names MIME parts without dumping them" {
+	printf '%s\n' 'From: =?ISO-8859-1?Q?Ren=E9?= <r@x>' 'Subject: =?UTF-8?Q?report_=E2=9C=93?=' \
+	    'MIME-Version: 1.0' 'Content-Type: multipart/mixed; boundary="b1"' '' 'preamble' \
+	    '--b1' 'Content-Type: text/plain; charset=iso-8859-1' 'Content-Transfer-Encoding: quoted-printable' '' \
+	    'r=E9sum=E9: all good=' ' still' \
+	    '--b1' 'Content-Type: application/pdf; name="r.pdf"' 'Content-Disposition: attachment; filename="q3 report.pdf"' \
+	    'Content-Transfer-Encoding: base64' '' 'U0VDUkVUUERGQ09OVEVOVA==' '--b1--' |
+	    md_put new "1700000000.M1P1.h,S=400"
+	before=$(cd "$MD" && find . | sort)
+	bm show 1
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"From: René <r@x>"* ]]
+	[[ "$output" == *"Subject: report ✓"* ]]
+	[[ "$output" == *"résumé: all good still"* ]]
+	[[ "$output" == *'[part 2: application/pdf, "q3 report.pdf", 16 bytes]'* ]]
+	[[ "$output" != *SECRETPDF* ]]
+	[[ "$output" != *U0VDUkVU* ]]
+	[ "$(cd "$MD" && find . | sort)" = "$before" ]
+	bm show 2
+	[ "$status" -eq 65 ]
+	bm show --mark-seen 1
+	[ "$status" -eq 0 ]
+	[ -f "$MD/cur/1700000000.M1P1.h,S=400:2,S" ]
+	bm list --new
+	[ "${#lines[@]}" -eq 0 ]
+}
+
+@test "expire deletes nothing without a [retention] policy" {
+	foreign cur "1000000000.V1I1M1.ancient:2,S" ancient
+	deliver one
+	bm expire
+	[ "$status" -eq 0 ]
+	[ "$(count_messages)" -eq 2 ]
+}
+
+@test "expire: max_age, max_messages, max_size, oldest first, one log line each" {
+	foreign cur "1000000000.V1I1M1.ancient:2,S" ancient
+	foreign new "1000000100.M1P1_0.courier,S=50" ancient2
+	for i in 1 2 3 4; do deliver "m$i"; done
+	conf_set retention max_age 365d
+	bm expire --dry-run
+	[ "$status" -eq 0 ]
+	[ "$(printf '%s\n' "$output" | grep -c '^would delete')" -eq 2 ]
+	[ "$(count_messages)" -eq 6 ]
+	bm expire
+	[ "$status" -eq 0 ]
+	[ "$(printf '%s\n' "$stderr" | grep -c 'expired .*older than max_age')" -eq 2 ]
+	[ "$(count_messages)" -eq 4 ]
+	conf_set retention max_messages 3
+	bm expire
+	[ "$(printf '%s\n' "$stderr" | grep -c 'expired .*over max_messages')" -eq 1 ]
+	bm list
+	[[ "${lines[0]}" == *m2* ]]
+	conf_set retention max_messages 100
+	size=$(find "$MD/new" "$MD/cur" -type f -name '*m4*' -o -type f -newer "$MD" -printf '%s\n' | head -1)
+	conf_set retention max_size 1
+	bm expire
+	[ "$(printf '%s\n' "$stderr" | grep -c 'expired .*over max_size')" -eq 3 ]
+	[ "$(count_messages)" -eq 0 ]
+}
+
+@test "expire removes tmp/ files untouched for 36 hours and keeps newer ones" {
+	deliver one
+	printf x > "$MD/tmp/old"; touch -d '37 hours ago' "$MD/tmp/old"
+	printf x > "$MD/tmp/recent"; touch -d '35 hours ago' "$MD/tmp/recent"
+	bm expire
+	[ "$status" -eq 0 ]
+	[ ! -e "$MD/tmp/old" ]
+	[ -e "$MD/tmp/recent" ]
+	[[ "$stderr" == *"removed 1 file(s) older than 36 hours"* ]]
+}
+
+@test "bad [retention] and [notify] values are configuration errors" {
+	conf_set retention max_age 180
+	bm status
+	[ "$status" -eq 78 ]
+	[[ "$stderr" == *"[retention] max_age: \"180\" is not a duration"* ]]
+}
+
+# notify_conf COMMAND: [notify] command.
+notify_conf() {
+	conf_set notify command "$1"
+}
+
+@test "notify: the first run notifies nothing, then each new message once with its variables" {
+	deliver before
+	out="$BATS_TEST_TMPDIR/notified"
+	: > "$out"; chmod a+rw "$out"
+	notify_conf "{ printf '%s|%s|%s|%s|%s|' \"\$BAREMAIL_FROM\" \"\$BAREMAIL_TO\" \"\$BAREMAIL_SUBJECT\" \"\$BAREMAIL_SIZE\" \"\$BAREMAIL_FILE\"; grep -c .; } >> $out"
+	bm notify
+	[ "$status" -eq 0 ]
+	[ ! -s "$out" ]
+	[[ "$stderr" == *"first run; 1 message(s) already"* ]]
+	deliver '=?UTF-8?Q?caf=C3=A9?='
+	deliver second
+	bm notify
+	[ "$status" -eq 0 ]
+	[ "$(wc -l < "$out")" -eq 2 ]
+	grep -q '^Cron Daemon <cron@host.example>|root@test.example|café|[0-9]*|'"$MD"'/new/.*|[0-9]*$' "$out"
+	# Every message on stdin: the count of its lines matches the file.
+	while IFS='|' read -r _ _ _ size file lines; do
+		[ "$(grep -c . "$file")" -eq "$lines" ]
+		[ "$(stat -c %s "$file")" -eq "$size" ]
+	done < "$out"
+	bm notify
+	[ "$(wc -l < "$out")" -eq 2 ]
+}
+
+@test "notify: mail a POP3 client moved to cur/ first is notified once; a failed command is retried" {
+	out="$BATS_TEST_TMPDIR/notified"
+	: > "$out"; chmod a+rw "$out"
+	flag="$BATS_TEST_TMPDIR/fail"
+	touch "$flag"; chmod a+rw "$flag"
+	notify_conf "[ ! -e $flag ] && echo \"\$BAREMAIL_SUBJECT\" >> $out"
+	deliver zero
+	bm notify
+	deliver popped
+	pop3 "USER a" "PASS b" "QUIT"
+	[ "$(ls "$MD/new" | wc -l)" -eq 0 ]
+	bm notify
+	[ "$status" -eq 75 ]
+	[[ "$stderr" == *"retried next run"* ]]
+	[ ! -s "$out" ]
+	grep -q '^retry ' "$MD/.baremail-notify"
+	rm "$flag"
+	bm notify
+	[ "$status" -eq 0 ]
+	[ "$(cat "$out")" = popped ]
+	bm notify
+	[ "$(cat "$out")" = popped ]
+}
+
+@test "notify: kill -9 at any moment loses no notification" {
+	out="$BATS_TEST_TMPDIR/notified"
+	: > "$out"; chmod a+rw "$out"
+	notify_conf "echo \"\$BAREMAIL_SUBJECT\" >> $out; sleep 0.0\$((RANDOM % 3))"
+	deliver zero
+	bm notify
+	for i in $(seq 40); do deliver "n$i"; done
+	# Killed at random points until a run finishes on its own.
+	for round in $(seq 30); do
+		timeout -s KILL "0.$((RANDOM % 4 + 1))" $WRAP "$BAREMAIL" notify 2>/dev/null && break || true
+	done
+	bm notify
+	[ "$status" -eq 0 ]
+	for i in $(seq 40); do grep -qx "n$i" "$out"; done
+	[ ! -e "$MD/.baremail-notify.tmp" ] || ! grep -q . "$MD/.baremail-notify.tmp" || true
+	echo "notifications: $(wc -l < "$out") for 40 messages" >&3
+}
