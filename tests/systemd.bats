@@ -15,6 +15,8 @@ for l in $LISTENERS; do
 	SERVICES="$SERVICES $l@.service"
 	UNITS="$UNITS $l.socket $l@.service"
 done
+# baremail's own units: system only.
+ADMIN_UNITS="baremail-expire.service baremail-expire.timer baremail-notify.service baremail-notify.path"
 
 # configure_tree NAME PREFIX TREE: configures a build for PREFIX (only the
 # configuration, nothing is compiled) and lays out in TREE what an install
@@ -36,6 +38,8 @@ configure_tree() {
 	done
 	local b="$build/systemd" s="$BAREMAIL_SOURCE/systemd"
 	cp "$s"/*.socket "$b"/*.service "$tree/lib/systemd/system/"
+	cp "$s"/*.timer "$s"/*.path "$tree/lib/systemd/system/"
+	mkdir -p "$tree/sbin" && cp "$BAREMAIL" "$tree/sbin/"
 	cp "$s"/user/*.socket "$b"/user/*.service "$tree/lib/systemd/user/"
 	cp "$s/baremail.sysusers" "$tree/lib/sysusers.d/baremail.conf"
 	cp "$s/baremail.tmpfiles" "$tree/lib/tmpfiles.d/baremail.conf"
@@ -82,6 +86,9 @@ boot_container() {
 	done
 	for u in $UNITS; do
 		binds+=(--bind-ro="$BOX/lib/systemd/user/$u:/etc/systemd/user/$u")
+	done
+	for u in $ADMIN_UNITS; do
+		binds+=(--bind-ro="$BOX/lib/systemd/system/$u:/etc/systemd/system/$u")
 	done
 	# An ASan build: LeakSanitizer stops the world with ptrace(), which
 	# the sandbox refuses, so its leak check is off in here (the other
@@ -864,4 +871,73 @@ p.quit()
 	assert_output ''
 	run in_box openssl verify "$BOXPREFIX/etc/baremail/tls/server.crt"
 	assert_failure
+
+# ---- baremail's timer and path units (issue 12) ----
+
+@test "systemd-analyze: baremail's timer, path and services verify; expire scores 1.0 or lower" {
+	local u score
+	for u in $ADMIN_UNITS; do
+		run --separate-stderr env MANPATH="$PREFIX/share/man" \
+		    timeout 60 systemd-analyze verify "$SYSUNITS/$u"
+		echo "$u: $stderr"
+		[ "$status" = 0 ]
+		[ -z "$stderr" ]
+	done
+	grep -qx "ExecStart=$PREFIX/sbin/baremail expire" "$SYSUNITS/baremail-expire.service"
+	grep -qx 'Persistent=yes' "$SYSUNITS/baremail-expire.timer"
+	grep -qx 'OnCalendar=daily' "$SYSUNITS/baremail-expire.timer"
+	grep -qx 'PathChanged=/var/lib/baremail/Maildir/new' "$SYSUNITS/baremail-notify.path"
+	run timeout 60 systemd-analyze security --offline=true --threshold=10 \
+	    "$SYSUNITS/baremail-expire.service"
+	echo "$output" | tail -1
+	score=$(printf '%s\n' "$output" | sed -n 's/.*Overall exposure level for .*: \([0-9.]*\) .*/\1/p')
+	[ -n "$score" ]
+	awk -v s="$score" 'BEGIN { exit !(s <= 1.0) }'
+}
+
+# box_conf UNIT TEXT: a configuration for one of baremail's services.
+box_conf() {
+	in_box sh -c "printf '%s\n' \"\$1\" > /etc/baremail-\$2.conf && chmod a+r /etc/baremail-\$2.conf &&
+	    mkdir -p /etc/systemd/system/baremail-\$2.service.d &&
+	    printf '[Service]\nEnvironment=BAREMAIL_CONFIG=/etc/baremail-%s.conf\n' \$2 \
+	    > /etc/systemd/system/baremail-\$2.service.d/test.conf && systemctl daemon-reload" _ "$2" "$1"
+}
+
+@test "booted systemd: the expire timer is scheduled and its service expires old mail in its sandbox" {
+	need_box
+	run in_box systemctl enable --now baremail-expire.timer
+	assert_success
+	run in_box systemctl show -p NextElapseUSecRealtime --value baremail-expire.timer
+	assert_success
+	[ -n "$output" ]
+	box_conf expire $'[retention]\nmax_age = 30d'
+	in_box install -o baremail -g baremail -m 600 /dev/null \
+	    /var/lib/baremail/Maildir/cur/1000000000.M1P1.old:2,S
+	run in_box systemctl start baremail-expire.service
+	assert_success
+	run in_box test -e /var/lib/baremail/Maildir/cur/1000000000.M1P1.old:2,S
+	assert_failure
+	run in_box journalctl --no-pager -u baremail-expire.service
+	assert_output --partial 'expired 1000000000.M1P1.old:2,S'
+}
+
+@test "booted systemd: the path unit on new/ runs the notify command for mail sent over SMTP" {
+	need_box
+	box_conf notify $'[notify]\ncommand = echo "$BAREMAIL_SUBJECT" >> /var/lib/baremail/notified'
+	# The first run records what is there and notifies none of it.
+	run in_box systemctl start baremail-notify.service
+	assert_success
+	run in_box systemctl enable --now baremail-smtp.socket baremail-notify.path
+	assert_success
+	local tag="notify-$$-$RANDOM" i
+	run bash -c "printf 'Subject: %s\r\n\r\nhi\r\n' '$tag' |
+	    nsenter -t $LEADER -m -u -i -n -p -C -- timeout 30 curl -sS \
+	    smtp://127.0.0.1:25 --mail-from cron@box --mail-rcpt admin@box -T -"
+	assert_success
+	for i in $(seq 100); do
+		in_box grep -qx "$tag" /var/lib/baremail/notified 2>/dev/null && break
+		sleep 0.2
+	done
+	run in_box cat /var/lib/baremail/notified
+	assert_output "$tag"
 }
