@@ -270,3 +270,136 @@ notify_conf() {
 	[ ! -e "$MD/.baremail-notify.tmp" ] || ! grep -q . "$MD/.baremail-notify.tmp" || true
 	echo "notifications: $(wc -l < "$out") for 40 messages" >&3
 }
+
+# ---- notify recipes (baremail(8)) against local receivers ----
+
+# http_receiver: an HTTP server on a free loopback port that answers 200
+# and appends each request to $BATS_TEST_TMPDIR/requests as a JSON line;
+# sets HTTP_PORT and HTTP_PID.
+http_receiver() {
+	local portfile="$BATS_TEST_TMPDIR/http.port"
+	timeout 120 $PY -c '
+import http.server, json, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def handle_one(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(n).decode("utf-8", "replace")
+        rec = {"method": self.command, "path": self.path, "body": body,
+               "headers": {k.lower(): v.encode("latin-1").decode("utf-8", "replace")
+                           for k, v in self.headers.items()}}
+        with open(sys.argv[1], "a") as f:
+            f.write(json.dumps(rec) + "\n")
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+    do_GET = do_POST = do_PUT = handle_one
+    def log_message(self, *a): pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+open(sys.argv[2], "w").write(str(s.server_port))
+s.serve_forever()
+' "$BATS_TEST_TMPDIR/requests" "$portfile" 3>&- &
+	HTTP_PID=$!
+	local i
+	for i in $(seq 100); do
+		[ -s "$portfile" ] && break
+		sleep 0.05
+	done
+	HTTP_PORT=$(cat "$portfile")
+	[ -n "$HTTP_PORT" ]
+}
+
+# recipe_run COMMAND: the first run, then one message with a UTF-8 subject.
+recipe_run() {
+	conf_set notify command "$1"
+	deliver first
+	bm notify
+	[ "$status" -eq 0 ]
+	deliver '=?UTF-8?Q?disk_=C3=BCber_90=25?='
+	bm notify
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+}
+
+# request EXPR: evaluates a Python expression on the one request received.
+request() {
+	$PY -c 'import json, sys, urllib.parse
+reqs = [json.loads(l) for l in open(sys.argv[1])]
+assert len(reqs) == 1, reqs
+r = reqs[0]
+print(eval(sys.argv[2]))' "$BATS_TEST_TMPDIR/requests" "$1"
+}
+
+@test "recipe ntfy: a publish request with the decoded subject as title" {
+	http_receiver
+	recipe_run "curl -fsSG http://127.0.0.1:$HTTP_PORT/mytopic/publish --data-urlencode \"title=\$BAREMAIL_SUBJECT\" --data-urlencode \"message=from \$BAREMAIL_FROM\""
+	[ "$(request 'urllib.parse.urlsplit(r["path"]).path')" = /mytopic/publish ]
+	[ "$(request 'urllib.parse.parse_qs(urllib.parse.urlsplit(r["path"]).query)["title"][0]')" = "disk über 90%" ]
+	[ "$(request 'urllib.parse.parse_qs(urllib.parse.urlsplit(r["path"]).query)["message"][0]')" = "from Cron Daemon <cron@host.example>" ]
+}
+
+@test "recipe Gotify: a form post with title and message" {
+	http_receiver
+	recipe_run "curl -fsS \"http://127.0.0.1:$HTTP_PORT/message?token=T0KEN\" -F \"title=\$BAREMAIL_SUBJECT\" -F \"message=from \$BAREMAIL_FROM\""
+	[ "$(request 'r["method"]')" = POST ]
+	[ "$(request 'r["path"]')" = "/message?token=T0KEN" ]
+	request 'r["body"]' | tr -d '\r' | grep -A2 'name="title"' | grep -qx 'disk über 90%'
+	request 'r["body"]' | tr -d '\r' | grep -A2 'name="message"' | grep -qx 'from Cron Daemon <cron@host.example>'
+}
+
+@test "recipe webhook: JSON built by jq, whatever the subject holds" {
+	http_receiver
+	recipe_run "jq -n --arg f \"\$BAREMAIL_FROM\" --arg s \"\$BAREMAIL_SUBJECT\" '{from:\$f,subject:\$s}' | curl -fsS -H 'Content-Type: application/json' -d @- http://127.0.0.1:$HTTP_PORT/hook"
+	[ "$(request 'r["headers"]["content-type"]')" = application/json ]
+	[ "$(request 'json.loads(r["body"])["subject"]')" = "disk über 90%" ]
+	[ "$(request 'json.loads(r["body"])["from"]')" = "Cron Daemon <cron@host.example>" ]
+}
+
+@test "recipe notify-send: a desktop notification over a real session bus" {
+	command -v notify-send >/dev/null || skip "notify-send is not installed (Debian libnotify-bin)"
+	command -v dbus-run-session >/dev/null || skip "dbus-run-session is not installed (Debian dbus)"
+	$PY -c 'import dbus, gi' 2>/dev/null || skip "python3-dbus and python3-gi are missing"
+	[ "$(id -u)" = 0 ] || skip "runs the bus as $TEST_USER, which needs root"
+	local got="$BATS_TEST_TMPDIR/notifications"
+	: > "$got"; chmod a+rw "$got"
+	# The receiving end: the org.freedesktop.Notifications service a
+	# desktop runs, recording each call instead of drawing it.
+	cat > "$BATS_TEST_TMPDIR/daemon.py" <<'PY'
+import sys, dbus, dbus.service, dbus.mainloop.glib
+from gi.repository import GLib
+dbus.mainloop.glib.DBusGMainLoop(set_as_default=True)
+class N(dbus.service.Object):
+    @dbus.service.method("org.freedesktop.Notifications", in_signature="susssasa{sv}i", out_signature="u")
+    def Notify(self, app, rid, icon, summary, body, actions, hints, timeout):
+        with open(sys.argv[1], "a") as f:
+            f.write("%s|%s|%s\n" % (app, summary, body))
+        return 1
+    @dbus.service.method("org.freedesktop.Notifications", out_signature="ssss")
+    def GetServerInformation(self):
+        return ("test", "baremail", "1", "1.2")
+    @dbus.service.method("org.freedesktop.Notifications", out_signature="as")
+    def GetCapabilities(self):
+        return ["body"]
+bus = dbus.SessionBus()
+name = dbus.service.BusName("org.freedesktop.Notifications", bus)
+N(bus, "/org/freedesktop/Notifications")
+open(sys.argv[2], "w").write("ready")
+GLib.MainLoop().run()
+PY
+	chmod a+r "$BATS_TEST_TMPDIR/daemon.py"
+	mkdir -m 777 "$BATS_TEST_TMPDIR/run"
+	conf_set notify command 'notify-send -a BareMail "Mail from $BAREMAIL_FROM" "$BAREMAIL_SUBJECT"'
+	deliver first
+	bm notify
+	deliver '=?UTF-8?Q?disk_=C3=BCber_90=25?='
+	# The desktop user's session: a bus, the daemon, then the notifier.
+	run timeout 60 setpriv --reuid="$TEST_USER" --regid="$TEST_USER" --clear-groups \
+	    env HOME="$BATS_TEST_TMPDIR" dbus-run-session -- sh -c '
+		timeout 50 /usr/bin/python3 "$1" "$2" "$3" &
+		for i in $(seq 100); do [ -s "$3" ] && break; sleep 0.05; done
+		BAREMAIL_CONFIG="$4" timeout 30 "$5" notify' _ \
+	    "$BATS_TEST_TMPDIR/daemon.py" "$got" "$BATS_TEST_TMPDIR/run/ready" "$CONF" "$BAREMAIL"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(cat "$got")" = "BareMail|Mail from Cron Daemon <cron@host.example>|disk über 90%" ]
+}
