@@ -15,8 +15,10 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sysexits.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "session-config.h"
 #include "session-sys.h"
 
 /* Copies at most len-1 characters of an untrusted string, keeping only safe ones. */
@@ -267,4 +269,20 @@ session_exit(int status)
 	if (exit_hook != NULL)
 		exit_hook(status);
 	exit(status);
+}
+
+bool
+session_disk_low(const struct session_config *cfg, int fd, uint64_t *free_r)
+{
+	struct statvfs vfs;
+	uint64_t       avail;
+
+	if (fstatvfs(fd, &vfs) != 0)
+		return false;
+	/* What an unprivileged writer may use: f_bavail, not f_bfree. */
+	avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+	if (free_r != NULL)
+		*free_r = avail;
+	return avail <
+	    config_min_free(cfg, (uint64_t)vfs.f_blocks * vfs.f_frsize);
 }

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include <stdint.h>
 
 /*
  * Describes the client: the address of the socket on fd (getpeername), else
@@ -60,6 +61,16 @@ int session_drop_root(const char *user);
  */
 int session_leave_root(const char *user, const char *maildir, const char *conf,
     char *why, size_t whylen);
+
+/*
+ * The disk floor, [smtp] min_free: true when the file system holding fd
+ * (the maildir) has less free space than config_min_free() asks for.  One
+ * fstatvfs(); a file system that cannot say is taken as not low (the
+ * write itself will tell).  The free byte count goes to *free_r if not NULL.
+ */
+struct session_config;
+bool session_disk_low(
+    const struct session_config *cfg, int fd, uint64_t *free_r);
 
 /*
  * Ends the process with status.  All die_*() helpers end here, so a fuzz

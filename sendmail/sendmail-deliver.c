@@ -111,6 +111,13 @@ sendmail_deliver_maildir(struct sendmail_delivery *d)
 		    d->cfg->maildir, strerror(errno));
 		goto out;
 	}
+	/* The disk floor smtp-session keeps: not a byte below it. */
+	if (session_disk_low(d->cfg, md.dirfd, NULL)) {
+		snprintf(d->why_maildir, sizeof(d->why_maildir),
+		    "%s: free space under [smtp] min_free", d->cfg->maildir);
+		maildir_close(&md);
+		goto out;
+	}
 	if (maildir_deliver_begin(&md, t) < 0) {
 		snprintf(d->why_maildir, sizeof(d->why_maildir), "%s/tmp: %s",
 		    d->cfg->maildir, strerror(errno));

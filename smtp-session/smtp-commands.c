@@ -11,6 +11,7 @@
 #include <sysexits.h>
 
 #include "session-log.h"
+#include "session-sys.h"
 #include "smtp-private.h"
 
 /* Bytes that may never reach a header or a log line. */
@@ -250,6 +251,15 @@ smtp_cmd_mail(struct smtp_conn *c, char *args)
 			/* Forgiving: an unknown parameter is not worth a lost message. */
 			log_debug("MAIL: ignoring parameter %s", key);
 		}
+	}
+	/* The disk floor: refused before a byte is written; the client retries. */
+	c->disk_low = session_disk_low(c->cfg, c->md->dirfd, NULL);
+	if (c->disk_low) {
+		log_warn(
+		    "MAIL from %s refused: free space under [smtp] min_free",
+		    c->peer);
+		smtp_reply(c, 452, "4.3.1", "Insufficient system storage");
+		return;
 	}
 	snprintf(c->tx.from, sizeof c->tx.from, "%s", addr);
 	c->tx.smtputf8 = utf8;

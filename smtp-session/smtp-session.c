@@ -275,6 +275,13 @@ smtp_dispatch(struct smtp_conn *c, char *line, size_t len)
 			cmd->drain(c, args);
 		if (c->done)
 			return;
+		/* The content of a transaction refused for disk space. */
+		if (c->disk_low &&
+		    (cmd->run == smtp_cmd_data || cmd->run == smtp_cmd_bdat)) {
+			smtp_reply(
+			    c, 452, "4.3.1", "Insufficient system storage");
+			return;
+		}
 		smtp_reply(c, 503, "5.5.1",
 		    "Error: bad sequence of commands"
 		    " (%s not allowed in state %s)",

@@ -403,3 +403,53 @@ PY
 	[ "$status" -eq 0 ]
 	[ "$(cat "$got")" = "BareMail|Mail from Cron Daemon <cron@host.example>|disk über 90%" ]
 }
+
+# ---- the disk floor, [smtp] min_free, on a small tmpfs ----
+
+# small_fs SIZE: a tmpfs of SIZE holding the test's maildir.
+small_fs() {
+	[ "$(id -u)" = 0 ] || skip "mounting a tmpfs needs root"
+	TMPFS="$BATS_TEST_TMPDIR/small"
+	mkdir "$TMPFS"
+	mount -t tmpfs -o "size=$1,mode=0755" tmpfs "$TMPFS"
+	MD="$TMPFS/Maildir"
+	mkdir "$MD"
+	chown "$TEST_USER" "$MD"
+	conf_set maildir path "$MD"
+	conf_set sendmail smtp "127.0.0.1:$(free_port)"	# nobody listens
+}
+
+@test "disk floor: below min_free MAIL, DATA and BDAT get 452 4.3.1 before a byte is written" {
+	small_fs 4m
+	conf_set smtp min_free 2M
+	deliver above
+	dd if=/dev/zero of="$TMPFS/fill" bs=1k count=2500 status=none
+	smtp "EHLO t" "MAIL FROM:<a@b.example>" "RCPT TO:<c@d.example>" "DATA" "QUIT"
+	[ "$(final_codes)" = "220 250 452 503 452 221" ]
+	[[ "$output" == *"452 4.3.1 Insufficient system storage"* ]]
+	smtp "EHLO t" "MAIL FROM:<a@b.example>" "RCPT TO:<c@d.example>" "BDAT 5 LAST" "abc" "NOOP" "QUIT"
+	[ "$(final_codes)" = "220 250 452 503 452 250 221" ]
+	[ "$(count_messages)" -eq 1 ]
+	[ "$(count_tmp)" -eq 0 ]
+	# baremail-sendmail keeps the message in dead.letter and says "later".
+	mkdir -m 777 "$BATS_TEST_TMPDIR/home"
+	run env HOME="$BATS_TEST_TMPDIR/home" timeout "$T" $WRAP "$SENDMAIL" root <<<"Subject: kept"
+	[ "$status" -eq 75 ]
+	[[ "$output" == *"min_free"* ]]
+	grep -q '^Subject: kept$' "$BATS_TEST_TMPDIR/home/dead.letter"
+	[ "$(count_messages)" -eq 1 ]
+	# Space again: mail flows again.
+	rm "$TMPFS/fill"
+	deliver after
+	[ "$(count_messages)" -eq 2 ]
+}
+
+@test "disk floor: the default is the larger of 1% and 100 MiB; 0 turns it off" {
+	small_fs 8m
+	smtp "EHLO t" "MAIL FROM:<a@b.example>" "QUIT"
+	[ "$(final_codes)" = "220 250 452 221" ]
+	bm status
+	[[ "$output" == *"SMTP refuses mail below 100.0 MiB)  LOW"* ]]
+	conf_set smtp min_free 0
+	deliver anyway
+}
