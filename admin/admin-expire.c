@@ -88,14 +88,16 @@ admin_expire(struct admin *a, int argc, char **argv)
 		if (dry) {
 			printf("would delete %zu %s (%s, %u bytes, %s)\n",
 			    i + 1, m->name, ts, m->size, why);
-		} else if (maildir_msg_remove(&a->md, &l, m) != 0 &&
-		    errno != ENOENT) {
-			log_err(
-			    "cannot delete %s: %s", m->name, strerror(errno));
-			status = EX_TEMPFAIL;
-			continue;
+		} else if (maildir_msg_remove(&a->md, &l, m) != 0) {
+			if (errno != ENOENT) {
+				log_err("cannot delete %s: %s", m->name,
+				    strerror(errno));
+				status = EX_TEMPFAIL;
+				continue;
+			}
+			/* A POP3 client deleted it first: gone all the same. */
+			log_debug("%s: already gone", m->name);
 		} else {
-			/* ENOENT: a POP3 client deleted it first; gone all the same. */
 			log_info("expired %s (delivered %s, %u bytes, %s)",
 			    m->name, ts, m->size, why);
 		}

@@ -453,3 +453,14 @@ small_fs() {
 	conf_set smtp min_free 0
 	deliver anyway
 }
+
+# ---- expire beside live sessions ----
+
+@test "expire under SMTP and POP3 load: each old message deleted once, nothing delivered after its listing lost" {
+	deliver zero
+	run timeout 300 $PY "$BATS_TEST_DIRNAME/expire-load.py" "$MD" "$CONF" \
+	    "$SMTP_SESSION" "$POP3_SESSION" "$BAREMAIL" "$TEST_USER" $WRAP
+	echo "$output"
+	printf '%s\n' "$output" | grep '^phase' | sed 's/^/# /' >&3
+	[ "$status" -eq 0 ]
+}
