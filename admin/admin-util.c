@@ -71,12 +71,7 @@ admin_fmt_bytes(uint64_t n, char *buf, size_t len)
 bool
 admin_msg_seen(const struct maildir_msg *m)
 {
-	const char *info;
-
-	if (m->in_new)
-		return false;
-	info = strstr(m->name, ":2,");
-	return info != NULL && strchr(info + 3, 'S') != NULL;
+	return !m->in_new && maildir_name_has_flag(m->name, 'S');
 }
 
 struct maildir_msg *
