@@ -96,7 +96,7 @@ installed_dir() {
 	[ -f "$D$PREFIX/lib/sysusers.d/baremail.conf" ]
 	[ -f "$D$PREFIX/lib/tmpfiles.d/baremail.conf" ]
 	for f in man8/smtp-session.8 man8/pop3-session.8 \
-	    man8/baremail-sendmail.8 man8/baremail-tls.8 \
+	    man8/baremail-sendmail.8 man8/baremail-tls.8 man8/baremail.8 \
 	    man7/baremail-units.7 man5/baremail.conf.5; do
 		[ -f "$D$PREFIX/share/man/$f" ]
 		# groff -ww: every warning; -z: no output but them.
@@ -117,8 +117,9 @@ installed_dir() {
 	local files=("$SYSUNITDIR"/baremail-* "$USERUNITDIR"/baremail-* \
 	    "$D$PREFIX"/etc/xinetd.d/baremail-*)
 	# Five sockets, five services and the certificate's oneshot, for
-	# the system and for users; five xinetd entries.
-	[ "${#files[@]}" = 27 ]
+	# the system and for users; five xinetd entries; baremail's expire
+	# timer and notify path with their services.
+	[ "${#files[@]}" = 31 ]
 	local f path n=0
 	for f in "${files[@]}"; do
 		# Absolute paths in settings (comments left out): the tree's
