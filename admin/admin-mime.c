@@ -265,15 +265,27 @@ slurp(int fd, size_t *len_r)
 	return buf;
 }
 
-int
-admin_show_msg(struct admin *a, struct maildir_list *l, struct maildir_msg *m)
+void
+admin_show_text(const char *buf, size_t len)
 {
 	static const char *const fields[] = { "Date", "From", "To", "Cc",
 		"Subject" };
 	char			 v[2048];
-	size_t			 len, hend;
-	char			*buf;
-	int			 fd = maildir_msg_open(&a->md, l, m);
+	size_t			 hend = admin_head_end(buf, len);
+
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (admin_head_field(buf, hend, fields[i], v, sizeof(v)))
+			printf("%s: %s\n", fields[i], v);
+	printf("\n");
+	render(buf, len, "", 0);
+}
+
+int
+admin_show_msg(struct admin *a, struct maildir_list *l, struct maildir_msg *m)
+{
+	size_t len;
+	char  *buf;
+	int    fd = maildir_msg_open(&a->md, l, m);
 
 	if (fd < 0) {
 		log_err("%s: %s", m->name, strerror(errno));
@@ -285,12 +297,7 @@ admin_show_msg(struct admin *a, struct maildir_list *l, struct maildir_msg *m)
 		log_err("%s: %s", m->name, strerror(errno));
 		return EX_OSERR;
 	}
-	hend = admin_head_end(buf, len);
-	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
-		if (admin_head_field(buf, hend, fields[i], v, sizeof(v)))
-			printf("%s: %s\n", fields[i], v);
-	printf("\n");
-	render(buf, len, "", 0);
+	admin_show_text(buf, len);
 	free(buf);
 	return 0;
 }

@@ -92,6 +92,12 @@ void admin_put_text(FILE *fp, const char *charset, const char *buf, size_t len);
 int admin_show_msg(
     struct admin *a, struct maildir_list *l, struct maildir_msg *m);
 
+/*
+ * The same for a message in memory, to stdout: what the fuzz target
+ * drives.  Whatever buf holds, nothing but UTF-8 text, LF and TAB comes out.
+ */
+void admin_show_text(const char *buf, size_t len);
+
 /* ---- utilities (admin-util.c) ---- */
 
 /* The time a message was delivered: from its name, else mtime (0: unknown). */
