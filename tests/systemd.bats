@@ -941,3 +941,14 @@ box_conf() {
 	run in_box cat /var/lib/baremail/notified
 	assert_output "$tag"
 }
+
+@test "booted systemd: baremail status sees the active socket units and the last delivery" {
+	need_box
+	run in_box runuser -u baremail -- "$BOXPREFIX/sbin/baremail" -m /var/lib/baremail/Maildir status
+	assert_success
+	assert_output --partial 'baremail-smtp.socket active'
+	run in_box runuser -u baremail -- "$BOXPREFIX/sbin/baremail" -m /var/lib/baremail/Maildir status --prometheus
+	assert_success
+	assert_output --partial 'baremail_socket_active{unit="baremail-smtp.socket"} 1'
+	assert_output --regexp 'baremail_last_delivery_timestamp_seconds [0-9]{10}'
+}
