@@ -217,7 +217,11 @@ msg_time(struct admin *a, const struct maildir_msg *m)
 	    : 0;
 }
 
-/* Runs the command for one message; 0 when it exited 0. */
+#define RUN_OK	 0  /* the command exited 0 */
+#define RUN_GONE 1  /* the message was deleted before we got to it */
+#define RUN_FAIL -1 /* the command failed, or could not be started */
+
+/* Runs the command for one message: RUN_OK, RUN_GONE or RUN_FAIL. */
 static int
 run_command(struct admin *a, struct maildir_list *l, struct maildir_msg *m)
 {
@@ -228,8 +232,13 @@ run_command(struct admin *a, struct maildir_list *l, struct maildir_msg *m)
 	int		  fd, wstatus = 0;
 	unsigned	  waited_ms = 0;
 
-	if ((fd = maildir_msg_open(&a->md, l, m)) < 0)
-		return -1;
+	if ((fd = maildir_msg_open(&a->md, l, m)) < 0) {
+		if (errno == ENOENT)
+			return RUN_GONE;
+		log_warn("notify: %s: %s; retried next run", m->name,
+		    strerror(errno));
+		return RUN_FAIL;
+	}
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	n = pread(fd, buf, sizeof(buf), 0);
 	memset(&h, 0, sizeof(h));
@@ -240,8 +249,9 @@ run_command(struct admin *a, struct maildir_list *l, struct maildir_msg *m)
 
 	pid = fork();
 	if (pid < 0) {
+		log_warn("notify: fork: %s; retried next run", strerror(errno));
 		close(fd);
-		return -1;
+		return RUN_FAIL;
 	}
 	if (pid == 0) {
 		/* Its own process group, so a timeout kills all it started. */
@@ -272,13 +282,13 @@ run_command(struct admin *a, struct maildir_list *l, struct maildir_msg *m)
 			kill(-pid, SIGKILL);
 			kill(pid, SIGKILL);
 			waitpid(pid, &wstatus, 0);
-			return -1;
+			return RUN_FAIL;
 		}
 		usleep(10000);
 		waited_ms += 10;
 	}
 	if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0)
-		return 0;
+		return RUN_OK;
 	if (WIFEXITED(wstatus))
 		log_warn("notify command for %s exited with %d; retried next "
 			 "run",
@@ -287,7 +297,7 @@ run_command(struct admin *a, struct maildir_list *l, struct maildir_msg *m)
 		log_warn("notify command for %s killed by signal %d; retried "
 			 "next run",
 		    m->name, WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : 0);
-	return -1;
+	return RUN_FAIL;
 }
 
 /* One pass: list, run what is due, save.  Counts failures in *failed. */
@@ -298,6 +308,7 @@ pass(struct admin *a, struct state *s, bool first, unsigned *failed)
 	time_t		    t0 = time(NULL), old_mark = s->mark;
 	char		    base[MAILDIR_NAME_MAX + 1];
 	size_t		    due = 0, done = 0, listed;
+	int		    rc;
 
 	if (maildir_list(&a->md, &l) != 0) {
 		log_err("maildir %s: %s", a->cfg.maildir, strerror(errno));
@@ -321,15 +332,17 @@ pass(struct admin *a, struct state *s, bool first, unsigned *failed)
 		if (e != NULL ? !e->is_retry : t < old_mark - NOTIFY_WINDOW)
 			continue;
 		due++;
-		if (run_command(a, &l, m) == 0) {
+		rc = run_command(a, &l, m);
+		if (rc == RUN_GONE) {
+			/* Deleted before we got to it: nothing left to tell. */
+			due--;
+			continue;
+		}
+		if (rc == RUN_OK) {
 			done++;
 			if (state_put(s, base, t, false) != 0)
 				goto nomem;
 		} else {
-			if (errno == ENOENT && e == NULL) {
-				/* Deleted before we got to it: nothing to tell. */
-				continue;
-			}
 			(*failed)++;
 			if (state_put(s, base, t, true) != 0)
 				goto nomem;

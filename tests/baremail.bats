@@ -251,6 +251,17 @@ notify_conf() {
 	[ "$(cat "$out")" = popped ]
 	bm notify
 	[ "$(cat "$out")" = popped ]
+	# A message deleted before its turn: nothing to tell, nothing to retry.
+	touch "$flag"
+	deliver doomed
+	bm notify
+	[ "$status" -eq 75 ]
+	rm "$MD"/new/*
+	rm "$flag"
+	bm notify
+	[ "$status" -eq 0 ]
+	[ "$(cat "$out")" = popped ]
+	! grep -q '^retry ' "$MD/.baremail-notify" || false
 }
 
 @test "notify: kill -9 at any moment loses no notification" {
