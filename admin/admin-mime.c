@@ -99,7 +99,7 @@ undo_cte(const char *cte, const char *in, size_t len, size_t *len_r)
 				out[o++] = in[i];
 			} else if (i + 2 < len && hexval(in[i + 1]) >= 0 &&
 			    hexval(in[i + 2]) >= 0) {
-				out[o++] = (char)(hexval(in[i + 1]) << 4 |
+				out[o++] = (char)(hexval(in[i + 1]) * 16 +
 				    hexval(in[i + 2]));
 				i += 2;
 			} else if (i + 1 < len && in[i + 1] == '\n') {
@@ -157,7 +157,6 @@ render_multipart(const char *body, size_t len, const char *boundary,
 		if (at + 4 + blen <= len && body[at + 2 + blen] == '-' &&
 		    body[at + 3 + blen] == '-')
 			break;
-		start = at;
 		{
 			const char *nl = memchr(body + at, '\n', len - at);
 			if (nl == NULL)

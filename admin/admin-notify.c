@@ -114,16 +114,32 @@ state_free(struct state *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/* A decimal time at s; *end_r after it.  -1 when there is none. */
+static int
+parse_time(char *s, time_t *t_r, char **end_r)
+{
+	long long v;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoll(s, end_r, 10);
+	if (errno != 0)
+		return -1;
+	*t_r = (time_t)v;
+	return 0;
+}
+
 /* Reads the state; 1 when there is none (the first run), -1 on error. */
 static int
 state_load(struct admin *a, struct state *s)
 {
-	int	  fd = openat(a->md.dirfd, NOTIFY_STATE, O_RDONLY | O_CLOEXEC);
-	FILE	 *fp;
-	char	 *line = NULL, kind[8];
-	size_t	  cap = 0;
-	long long t;
-	int	  rc = 0, off;
+	int    fd = openat(a->md.dirfd, NOTIFY_STATE, O_RDONLY | O_CLOEXEC);
+	FILE  *fp;
+	char  *line = NULL, *end;
+	size_t cap = 0;
+	time_t t;
+	int    rc = 0, kind;
 
 	if (fd < 0)
 		return errno == ENOENT ? 1 : -1;
@@ -135,14 +151,19 @@ state_load(struct admin *a, struct state *s)
 		line[strcspn(line, "\n")] = '\0';
 		if (line[0] == '#' || line[0] == '\0')
 			continue;
-		if (sscanf(line, "mark %lld", &t) == 1) {
-			s->mark = (time_t)t;
+		if (strncmp(line, "mark ", 5) == 0 &&
+		    parse_time(line + 5, &t, &end) == 0 && *end == '\0') {
+			s->mark = t;
 			continue;
 		}
-		if (sscanf(line, "%7s %lld %n", kind, &t, &off) == 2 &&
-		    (strcmp(kind, "seen") == 0 || strcmp(kind, "retry") == 0) &&
-		    line[off] != '\0' &&
-		    state_put(s, line + off, (time_t)t, kind[0] == 'r') == 0)
+		/* "seen <time> <base>" or "retry <time> <base>" */
+		kind = strncmp(line, "seen ", 5) == 0 ? 0
+		    : strncmp(line, "retry ", 6) == 0 ? 1
+						      : -1;
+		if (kind >= 0 &&
+		    parse_time(line + (kind ? 6 : 5), &t, &end) == 0 &&
+		    *end == ' ' && end[1] != '\0' &&
+		    state_put(s, end + 1, t, kind == 1) == 0)
 			continue;
 		errno = EINVAL;
 		rc = -1;
@@ -217,9 +238,9 @@ msg_time(struct admin *a, const struct maildir_msg *m)
 	    : 0;
 }
 
-#define RUN_OK	 0  /* the command exited 0 */
-#define RUN_GONE 1  /* the message was deleted before we got to it */
-#define RUN_FAIL -1 /* the command failed, or could not be started */
+#define RUN_OK	 0    /* the command exited 0 */
+#define RUN_GONE 1    /* the message was deleted before we got to it */
+#define RUN_FAIL (-1) /* the command failed, or could not be started */
 
 /* Runs the command for one message: RUN_OK, RUN_GONE or RUN_FAIL. */
 static int

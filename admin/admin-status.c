@@ -77,7 +77,7 @@ ask_sockets(struct status *s)
 	out[got] = '\0';
 	/* One line per unit, in order: "active", "inactive", ... */
 	{
-		char *line = out, *save = NULL;
+		char *line, *save = NULL;
 
 		for (size_t i = 0; i < N_SOCKETS; i++) {
 			line = strtok_r(i == 0 ? out : NULL, "\n", &save);

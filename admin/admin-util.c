@@ -54,14 +54,14 @@ void
 admin_fmt_bytes(uint64_t n, char *buf, size_t len)
 {
 	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB" };
-	double			 v = (double)n;
-	int			 u = -1;
+	double			 v = (double)n / 1024;
+	size_t			 u = 0;
 
 	if (n < 1024) {
 		snprintf(buf, len, "%llu B", (unsigned long long)n);
 		return;
 	}
-	while (v >= 1024 && u < 3) {
+	while (v >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
 		v /= 1024;
 		u++;
 	}
