@@ -421,10 +421,14 @@ admin_notify(struct admin *a, int argc, char **argv)
 		fprintf(stderr, "usage: baremail notify\n");
 		return EX_USAGE;
 	}
+	/*
+	 * Not configured is not an error: a distribution that enables every
+	 * unit would otherwise fail baremail-notify.service at each delivery.
+	 */
 	if (a->cfg.notify_command[0] == '\0') {
-		log_err("notify: no [notify] command in %s",
+		log_info("notify: no [notify] command in %s: nothing to do",
 		    a->cfg.file[0] != '\0' ? a->cfg.file : "the configuration");
-		return EX_CONFIG;
+		return 0;
 	}
 	if (admin_open(a) != 0) {
 		log_err("maildir %s: %s", a->cfg.maildir, strerror(errno));

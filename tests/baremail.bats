@@ -193,11 +193,21 @@ for line in sys.stdin.read().splitlines():
 	[[ "$stderr" == *"removed 1 file(s) older than 36 hours"* ]]
 }
 
-@test "bad [retention] and [notify] values are configuration errors" {
+@test "bad [retention] values are configuration errors; notify without a command does nothing" {
+	deliver one
+	bm notify
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == *"no [notify] command"*"nothing to do"* ]]
+	[ ! -e "$MD/.baremail-notify" ]
 	conf_set retention max_age 180
 	bm status
 	[ "$status" -eq 78 ]
 	[[ "$stderr" == *"[retention] max_age: \"180\" is not a duration"* ]]
+	sed -i '/^max_age = 180$/d' "$CONF"
+	conf_set retention max_size 2X
+	bm expire
+	[ "$status" -eq 78 ]
+	[[ "$stderr" == *"[retention] max_size"* ]]
 }
 
 # notify_conf COMMAND: [notify] command.

@@ -944,10 +944,11 @@ box_conf() {
 
 @test "booted systemd: baremail status sees the active socket units and the last delivery" {
 	need_box
-	run in_box runuser -u baremail -- "$BOXPREFIX/sbin/baremail" -m /var/lib/baremail/Maildir status
+	# The host's BAREMAIL_CONFIG names a file the container does not have.
+	run in_box env -u BAREMAIL_CONFIG runuser -u baremail -- "$BOXPREFIX/sbin/baremail" -m /var/lib/baremail/Maildir status
 	assert_success
 	assert_output --partial 'baremail-smtp.socket active'
-	run in_box runuser -u baremail -- "$BOXPREFIX/sbin/baremail" -m /var/lib/baremail/Maildir status --prometheus
+	run in_box env -u BAREMAIL_CONFIG runuser -u baremail -- "$BOXPREFIX/sbin/baremail" -m /var/lib/baremail/Maildir status --prometheus
 	assert_success
 	assert_output --partial 'baremail_socket_active{unit="baremail-smtp.socket"} 1'
 	assert_output --regexp 'baremail_last_delivery_timestamp_seconds [0-9]{10}'
