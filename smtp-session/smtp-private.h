@@ -130,8 +130,8 @@ struct smtp_conn {
 	unsigned		     errors; /* consecutive protocol errors */
 	bool			     esmtp;  /* greeted with EHLO */
 	bool			     authed; /* AUTH succeeded */
-	bool done;     /* QUIT or end of input: leave the loop */
-	bool disk_low; /* the last MAIL met the disk floor: DATA/BDAT get 452 */
+	bool		  done;	    /* QUIT or end of input: leave the loop */
+	bool		  disk_low; /* last MAIL under [smtp] min_free */
 	const char	 *result; /* for the summary line: "quit", "eof", ... */
 	char		  helo[SMTP_HELO_MAX + 1];
 	char		  peer[128];
