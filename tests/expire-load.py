@@ -12,7 +12,7 @@ POP3 QUIT, never both, never logged twice); every fresh message that got
 its 250 is there, whole; POP3 saw no -ERR but [SYS/TEMP] for a message
 that vanished.
 
-Phase 2, max_messages: expire with max_messages = 50 while SMTP keeps
+Phase 2, max_messages: expire with max_messages = 50 (10) while SMTP keeps
 delivering.  Nothing whose delivery began after expire's listing is
 deleted: every deleted name is older than the newest message that existed
 before expire started, and every 250 after expire ended is there.
@@ -173,7 +173,8 @@ if len(delivered) != CLIENTS * EACH:
 
 # ---- phase 2: max_messages while SMTP keeps delivering ----
 with open(conf, "a") as f:
-    f.write("max_age = 36500d\nmax_messages = 50\n")
+    # Fewer than the fresh ones of phase 1, so that some must go.
+    f.write("max_age = 36500d\nmax_messages = %d\n" % (10 if small else 50))
 before = names()
 newest_before = max(base(n) for n in before)
 stop = threading.Event()
