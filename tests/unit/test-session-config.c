@@ -116,7 +116,15 @@ test_every_key(void)
 		  "[tls]\n"
 		  "names = mail.lan, 192.168.1.5 fd00::5\n"
 		  "certificate = /srv/tls/fullchain.pem\n"
-		  "key = /srv/tls/privkey.pem\n",
+		  "key = /srv/tls/privkey.pem\n"
+		  "[smtp]\n"
+		  "min_free = 0\n"
+		  "[retention]\n"
+		  "max_age = 26w\n"
+		  "max_messages = 20000\n"
+		  "max_size = 2G\n"
+		  "[notify]\n"
+		  "command = echo \"$BAREMAIL_SUBJECT\"; true\n",
 		  err, sizeof(err)) == 0);
 	CHECK(err[0] == '\0');
 	CHECK(strcmp(cfg.file, path) == 0);
@@ -133,6 +141,14 @@ test_every_key(void)
 	CHECK(strcmp(cfg.tls_names, "mail.lan, 192.168.1.5 fd00::5") == 0);
 	CHECK(strcmp(cfg.tls_certificate, "/srv/tls/fullchain.pem") == 0);
 	CHECK(strcmp(cfg.tls_key, "/srv/tls/privkey.pem") == 0);
+	/* min_free = 0 is set: no floor, not the default one. */
+	CHECK(cfg.has_min_free && cfg.min_free == 0);
+	CHECK(config_min_free(&cfg, (uint64_t)1 << 40) == 0);
+	CHECK(cfg.max_age == 26ULL * 7 * 86400);
+	CHECK(cfg.max_messages == 20000);
+	CHECK(cfg.max_size == 2ULL << 30);
+	CHECK(strcmp(cfg.notify_command, "echo \"$BAREMAIL_SUBJECT\"; true") ==
+	    0);
 	/* --tls is an option, never a key: the file leaves it off. */
 	CHECK(cfg.tls_mode == TLS_OFF);
 }
@@ -196,6 +212,32 @@ test_shipped_example(void)
 	CHECK(cfg.pop3_exclusive == def.pop3_exclusive);
 	CHECK(cfg.log_level == def.log_level);
 	CHECK(strcmp(cfg.sendmail_smtp, def.sendmail_smtp) == 0);
+}
+
+static void
+test_retention_and_floor(void)
+{
+	struct session_config cfg;
+
+	/* Defaults: no retention, no command, the floor of 1% or 100 MiB. */
+	config_defaults(&cfg);
+	CHECK(cfg.max_age == 0 && cfg.max_messages == 0 && cfg.max_size == 0);
+	CHECK(cfg.notify_command[0] == '\0');
+	CHECK(!cfg.has_min_free);
+	CHECK(config_min_free(&cfg, 1000ULL << 20) == 100ULL << 20);
+	CHECK(config_min_free(&cfg, 1ULL << 40) == (1ULL << 40) / 100);
+	expect_error("[retention]\nmax_age = 180\n", 2,
+	    "[retention] max_age: \"180\" is not a duration");
+	expect_error("[retention]\nmax_age = 3y\n", 2,
+	    "[retention] max_age: \"3y\" is not a duration");
+	expect_error("[retention]\nmax_age = 99999999999999999999d\n", 2,
+	    "[retention] max_age:");
+	expect_error("[retention]\nmax_messages = 1k\n", 2,
+	    "[retention] max_messages: \"1k\" is not a whole number");
+	expect_error("[smtp]\nmin_free = lots\n", 2,
+	    "[smtp] min_free: \"lots\" is not a size");
+	expect_error(
+	    "[notify]\ncolour = red\n", 2, "[notify] colour: unknown key");
 }
 
 static void
@@ -481,6 +523,7 @@ main(void)
 	test_every_key();
 	test_tls_defaults();
 	test_shipped_example();
+	test_retention_and_floor();
 	test_sizes();
 	test_numbers();
 	test_booleans();
