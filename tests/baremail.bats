@@ -276,20 +276,24 @@ notify_conf() {
 }
 
 @test "notify: kill -9 at any moment loses no notification" {
+	# Under valgrind a kill within 0.4 s lands before the program starts:
+	# the kills prove nothing there, so the plain pass carries the load.
+	local n=40 rounds=30
+	[ -z "$WRAP" ] || { n=5; rounds=2; }
 	out="$BATS_TEST_TMPDIR/notified"
 	: > "$out"; chmod a+rw "$out"
 	notify_conf "echo \"\$BAREMAIL_SUBJECT\" >> $out; sleep 0.0\$((RANDOM % 3))"
 	deliver zero
 	bm notify
-	for i in $(seq 40); do deliver "n$i"; done
+	for i in $(seq $n); do deliver "n$i"; done
 	# Killed at random points until a run finishes on its own.
-	for round in $(seq 30); do
+	for round in $(seq $rounds); do
 		timeout -s KILL "0.$((RANDOM % 4 + 1))" $WRAP "$BAREMAIL" notify 2>/dev/null && break || true
 	done
 	bm notify
 	[ "$status" -eq 0 ]
-	for i in $(seq 40); do grep -qx "n$i" "$out"; done
-	echo "notifications: $(wc -l < "$out") for 40 messages" >&3
+	for i in $(seq $n); do grep -qx "n$i" "$out"; done
+	echo "notifications: $(wc -l < "$out") for $n messages" >&3
 }
 
 # ---- notify recipes (baremail(8)) against local receivers ----
