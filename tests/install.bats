@@ -134,12 +134,13 @@ installed_dir() {
 			n=$((n + 1))
 		done
 	done
-	# ExecStart= 12 times, five servers, the maildir ten times and the
-	# certificate directory.
+	# ExecStart= 12 times for the sessions and certificates (2 more for
+	# baremail expire and notify), five servers, the maildir ten times
+	# (more for baremail's units) and the certificate directory.
 	echo "paths: $n"
 	[ "$n" -ge 29 ]
 	run grep -h '^ExecStart=' "$SYSUNITDIR"/*.service "$USERUNITDIR"/*.service
-	[ "${#lines[@]}" = 12 ]
+	[ "${#lines[@]}" = 14 ]
 	for path in "${lines[@]}"; do
 		path=${path#ExecStart=}
 		[ -x "$D${path%% *}" ]
