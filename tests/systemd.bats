@@ -871,6 +871,7 @@ p.quit()
 	assert_output ''
 	run in_box openssl verify "$BOXPREFIX/etc/baremail/tls/server.crt"
 	assert_failure
+}
 
 # ---- baremail's timer and path units (issue 12) ----
 
