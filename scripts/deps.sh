@@ -6,7 +6,7 @@ BUILD_PACKAGES="gcc libc6-dev meson ninja-build pkg-config libinih-dev libsystem
 SERVE_PACKAGES="systemd curl util-linux mount passwd"
 # baremail-tls drives the openssl command.
 SERVE_PACKAGES="$SERVE_PACKAGES openssl"
-TEST_PACKAGES="bats bats-support bats-assert bats-file python3 curl swaks msmtp
+TEST_PACKAGES="bats bats-support bats-assert bats-file python3 curl swaks libnet-ssleay-perl msmtp
 	mutt openssl ca-certificates
 	mpop fetchmail xinetd systemd valgrind s-nail bsd-mailx strace clang
 	libfuzzer-14-dev libclang-rt-14-dev systemd-container procps iproute2
