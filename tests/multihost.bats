@@ -27,6 +27,13 @@ why_not() {
 	command -v glusterd >/dev/null || { echo "glusterfs-server is not installed"; return; }
 	command -v glusterfs >/dev/null || { echo "glusterfs-client is not installed"; return; }
 	ip netns add "bmprobe$$" 2>/dev/null || { echo "cannot make network namespaces"; return; }
+	# ip netns exec remounts / as a slave: impossible in a chroot whose
+	# root is no mount point.
+	ip netns exec "bmprobe$$" true 2>/dev/null || {
+		ip netns del "bmprobe$$"
+		echo "ip netns exec does not work here (a chroot?)"
+		return
+	}
 	ip netns del "bmprobe$$"
 }
 
