@@ -146,9 +146,13 @@ maildir_open(struct maildir *md, const char *path)
 	memset(md, 0, sizeof(*md));
 	md->dirfd = md->tmpfd = md->newfd = md->curfd = md->lockfd = -1;
 
-	if (maildir_mkpath(path, (uid_t)-1, (gid_t)-1) < 0)
-		return -1;
+	/* Usually it exists: one open, the mkdir only when it is missing. */
 	md->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (md->dirfd < 0 && errno == ENOENT) {
+		if (maildir_mkpath(path, (uid_t)-1, (gid_t)-1) < 0)
+			return -1;
+		md->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
 	if (md->dirfd < 0)
 		goto fail;
 	if ((md->tmpfd = open_sub(md->dirfd, "tmp", &made_sub)) < 0 ||

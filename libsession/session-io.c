@@ -21,6 +21,9 @@ sio_set_timeout(struct sio_writer *o, unsigned timeout_s)
 {
 	struct timeval tv = { .tv_sec = (time_t)timeout_s };
 
+	/* One system call fewer at every start when nothing changes. */
+	if (timeout_s == o->timeout_s)
+		return;
 	o->timeout_s = timeout_s;
 	/* Fails harmlessly (ENOTSOCK) on a pipe or terminal. */
 	(void)setsockopt(o->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
@@ -35,6 +38,7 @@ sio_writer_init(struct sio_writer *o, int fd)
 	o->barrier = NULL;
 	o->barrier_arg = NULL;
 	o->len = 0;
+	o->timeout_s = 0; /* not set yet: the next call sets it */
 	sio_set_timeout(o, SIO_OUT_TIMEOUT);
 }
 
