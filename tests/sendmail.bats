@@ -807,7 +807,7 @@ EOF
 	[ "$(count_messages)" = 0 ]
 }
 
-@test "-Dsendmail_links=true installs /usr/sbin/sendmail and /usr/lib/sendmail" {
+@test "-Dsendmail_links=true installs /usr/sbin/sendmail, /usr/lib/sendmail, mailq and newaliases" {
 	local b="$BATS_TEST_TMPDIR/build" dest="$BATS_TEST_TMPDIR/dest"
 	timeout 300 meson setup "$b" "$BAREMAIL_SOURCE" --prefix=/usr \
 	    -Dsendmail_links=true >/dev/null
@@ -818,6 +818,13 @@ EOF
 	run "$dest/usr/sbin/sendmail" -bp
 	[ "$status" -eq 0 ]
 	[ "$output" = "Mail queue is empty" ]
+	[ "$(readlink "$dest/usr/sbin/newaliases")" = baremail-sendmail ]
+	# mailq points at the installed path, not into DESTDIR: its name
+	# is what matters (tested above with a link of our own).
+	[ "$(readlink "$dest/usr/bin/mailq")" = /usr/sbin/baremail-sendmail ]
+	run "$dest/usr/sbin/newaliases"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
 	# Off by default: no link replaces the machine's MTA.
 	timeout 300 meson configure "$b" -Dsendmail_links=false
 	rm -rf "$dest"
@@ -826,6 +833,7 @@ EOF
 	[ ! -e "$dest/usr/sbin/sendmail" ]
 	[ ! -L "$dest/usr/sbin/sendmail" ]
 	[ ! -L "$dest/usr/lib/sendmail" ]
+	[ ! -L "$dest/usr/bin/mailq" ] && [ ! -L "$dest/usr/sbin/newaliases" ]
 }
 
 @test "what root delivers, pop3-session can fetch and delete" {
