@@ -5,6 +5,7 @@
 # the sandbox seen from inside a service.
 
 load helpers
+load nspawn
 bats_require_minimum_version 1.5.0
 
 # One socket and its service per listener, and the certificate's oneshot.
@@ -53,19 +54,8 @@ configure_tree() {
 
 # Boots the host's own /usr in a container (a tmpfs root, no network but
 # its own loopback) with the prefix, units, sysusers.d and tmpfiles.d
-# entries bound in.  Exports LEADER (the container's PID 1 as seen here)
-# or NSPAWN_SKIP (why nspawn cannot run on this machine).
+# entries bound in (tests/nspawn.bash: LEADER, or NSPAWN_SKIP).
 boot_container() {
-	NSPAWN_SKIP=""
-	export NSPAWN_SKIP
-	if [ "$(id -u)" != 0 ]; then
-		NSPAWN_SKIP="systemd-nspawn needs root"
-		return 0
-	fi
-	if ! command -v systemd-nspawn >/dev/null; then
-		NSPAWN_SKIP="systemd-nspawn is not installed (Debian systemd-container)"
-		return 0
-	fi
 	local binds=() u
 	binds+=(--bind-ro="$BOX:$BOXPREFIX")
 	# Where baremail-tls.service writes the certificate.
@@ -116,56 +106,21 @@ boot_container() {
 	binds+=(--bind-ro="$BOX/lib/sysusers.d/baremail.conf:/etc/sysusers.d/baremail.conf")
 	binds+=(--bind-ro="$BOX/lib/tmpfiles.d/baremail.conf:/etc/tmpfiles.d/baremail.conf")
 	binds+=(--bind-ro="$BATS_FILE_TMPDIR/probe:/etc/baremail-probe")
-	NSPAWN_LOG="$BATS_FILE_TMPDIR/nspawn.log"
 	# The machine's own mail servers would take ports 25 and 110 when
 	# the container enables every unit on its first boot: masked, and so
 	# are GlusterFS (multihost.bats's) and Alertmanager (run below by
 	# hand), which would only slow the boot.
-	timeout 600 systemd-nspawn -D / --volatile=yes --register=no \
-	    --keep-unit --private-network --console=read-only \
-	    --machine="baremail-test-$$" "${binds[@]}" \
-	    -b systemd.firstboot=off \
+	nspawn_boot -D / --volatile=yes --private-network "${binds[@]}" -- \
 	    systemd.mask=dovecot.socket systemd.mask=dovecot.service \
 	    systemd.mask=exim4.service systemd.mask=postfix.service \
 	    systemd.mask=glusterd.service systemd.mask=glustereventsd.service \
-	    systemd.mask=prometheus-alertmanager.service \
-	    </dev/null >"$NSPAWN_LOG" 2>&1 3>&- &
-	NSPAWN_PID=$!
-	export NSPAWN_PID NSPAWN_LOG
-	local i
-	LEADER=""
-	for i in $(seq 300); do
-		if ! kill -0 "$NSPAWN_PID" 2>/dev/null; then
-			# nspawn gave up before the container's init ran: this
-			# machine cannot run it (no namespaces, no cgroups).
-			NSPAWN_SKIP="systemd-nspawn cannot run here: $(tail -3 "$NSPAWN_LOG" | tr '\n' ' ')"
-			return 0
-		fi
-		# timeout -> systemd-nspawn -> the container's systemd.
-		local nspawn
-		nspawn=$(pgrep -P "$NSPAWN_PID" -x systemd-nspawn || :)
-		if [ -n "$nspawn" ]; then
-			LEADER=$(pgrep -P "$nspawn" | head -1)
-			[ -n "$LEADER" ] && [ "$(cat "/proc/$LEADER/comm" 2>/dev/null)" = systemd ] && break
-		fi
-		LEADER=""
-		sleep 0.2
-	done
-	export LEADER
-	[ -n "$LEADER" ] || { echo "no container init after 60 s" >&2; return 1; }
-	# "degraded" is fine: host services without their /etc fail here.
-	in_box timeout 120 systemctl is-system-running --wait >/dev/null || :
+	    systemd.mask=prometheus-alertmanager.service
+	[ -z "$NSPAWN_SKIP" ] || return 0
 	# The volatile /etc has no hosts file, which every Debian machine
 	# has and Go's resolver needs for "localhost".
 	in_box sh -c 'test -e /etc/hosts ||
 	    printf "127.0.0.1 localhost\n::1 localhost ip6-localhost\n" >/etc/hosts'
 	in_box timeout 120 update-ca-certificates --fresh >/dev/null 2>&1 || :
-}
-
-# Runs a command inside the container (without the test's configuration:
-# the box's programs read the box's).
-in_box() {
-	nsenter -t "$LEADER" -m -u -i -n -p -C -- env -u BAREMAIL_CONFIG "$@"
 }
 
 setup_file() {
@@ -237,22 +192,7 @@ EOF
 }
 
 teardown_file() {
-	if [ -n "${NSPAWN_PID:-}" ]; then
-		# SIGTERM asks nspawn to shut the container down.
-		kill "$NSPAWN_PID" 2>/dev/null || :
-		local i
-		for i in $(seq 150); do
-			kill -0 "$NSPAWN_PID" 2>/dev/null || break
-			sleep 0.2
-		done
-		if kill -0 "$NSPAWN_PID" 2>/dev/null; then
-			# Killing the container's init ends everything in it.
-			echo "the container did not stop in 30 s: killed" >&3
-			[ -z "${LEADER:-}" ] || kill -9 "$LEADER" 2>/dev/null || :
-			kill -9 "$NSPAWN_PID" 2>/dev/null || :
-		fi
-		wait "$NSPAWN_PID" 2>/dev/null || :
-	fi
+	nspawn_stop
 }
 
 # A failed test shows what the container's journal says about BareMail.
