@@ -3,6 +3,8 @@
 
 BUILD_PACKAGES="gcc libc6-dev meson ninja-build pkg-config libinih-dev libsystemd-dev
 	libssl-dev"
+# scripts/build-deb.sh: the Debian package and its checks.
+DEB_PACKAGES="debhelper dpkg-dev lintian git systemd"
 SERVE_PACKAGES="systemd curl util-linux mount passwd"
 # baremail-tls drives the openssl command.
 SERVE_PACKAGES="$SERVE_PACKAGES openssl"
@@ -12,7 +14,8 @@ TEST_PACKAGES="bats bats-support bats-assert bats-file python3 curl swaks libnet
 	libfuzzer-14-dev libclang-rt-14-dev systemd-container procps iproute2
 	util-linux passwd coreutils findutils cppcheck clang-tidy clang-format
 	binutils time man-db groff-base e2fsprogs glusterfs-server
-	glusterfs-client jq libnotify-bin dbus python3-dbus python3-gi"
+	glusterfs-client jq libnotify-bin dbus python3-dbus python3-gi
+	$DEB_PACKAGES debootstrap"
 # End-to-end TLS clients: Alertmanager and Go's net/smtp (tests/systemd.bats).
 TEST_PACKAGES="$TEST_PACKAGES prometheus-alertmanager golang-go"
 

@@ -1,0 +1,89 @@
+#!/bin/sh
+# Prints the path of a Debian 12 (bookworm) root that tests/debian.bats boots
+# with systemd-nspawn, making it first when this machine has none for today.
+#
+# The root holds systemd, iproute2 (ss), curl and python3 (poplib, smtplib),
+# and, downloaded into its apt cache but NOT installed, everything
+# "apt-get install" needs later for the packages the test installs itself
+# (an MTA to be replaced, and the notifying programs).  So the container
+# needs no network when it boots: apt-get finds every .deb in its cache.
+#
+# Roots are cached in $BAREMAIL_ROOT_CACHE (/var/cache/baremail-test),
+# keyed by the date and the package lists below: CI on a fresh machine makes
+# one (a few minutes, from the Debian archive), later runs that day reuse
+# it, and older ones are deleted.  Users of the root must never write to it
+# (tests/debian.bats boots it with --volatile=overlay).  A bookworm root
+# another job left in $BAREMAIL_SEED_ROOT (default /var/tmp/bm-root) is
+# copied instead of running debootstrap; it is read, never changed.
+#
+# Exit status 0 with the path on stdout; else a reason on stderr and 1.
+set -eu
+
+INSTALL="systemd systemd-sysv dbus iproute2 procps curl python3 ca-certificates"
+DOWNLOAD="exim4-daemon-light bsd-mailx cron smartmontools logwatch fetchmail"
+MIRROR=${BAREMAIL_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+CACHE=${BAREMAIL_ROOT_CACHE:-/var/cache/baremail-test}
+SEED=${BAREMAIL_SEED_ROOT:-/var/tmp/bm-root}
+
+[ "$(id -u)" = 0 ] || { echo "making a Debian root needs root" >&2; exit 1; }
+command -v debootstrap >/dev/null ||
+    { echo "debootstrap is not installed" >&2; exit 1; }
+
+key=$(printf '%s\n' "$INSTALL" "$DOWNLOAD" "$MIRROR" | md5sum | cut -c1-8)
+root="$CACHE/bookworm-$(date -u +%Y%m%d)-$key"
+mkdir -p "$CACHE"
+
+# One maker at a time; the others wait for its root.
+exec 9>"$CACHE/lock"
+flock -w 1800 9 || { echo "$CACHE/lock: busy for 30 minutes" >&2; exit 1; }
+if [ -f "$root/.complete" ]; then
+	echo "$root"
+	exit 0
+fi
+
+work="$root.partial"
+rm -rf "$work"
+log="$CACHE/make.log"
+: >"$log"
+in_root() {
+	chroot "$work" env DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 "$@" \
+	    >>"$log" 2>&1
+}
+fail() {
+	echo "$1 (see $log):" >&2
+	tail -5 "$log" >&2
+	umount "$work/proc" 2>/dev/null || :
+	rm -rf "$work"
+	exit 1
+}
+if [ -x "$SEED/usr/bin/apt-get" ] && grep -qs '^VERSION_CODENAME=bookworm$' "$SEED/etc/os-release"; then
+	echo "copying $SEED" >>"$log"
+	cp -a "$SEED" "$work" || fail "cannot copy $SEED"
+	printf 'deb %s bookworm main\n' "$MIRROR" >"$work/etc/apt/sources.list"
+	rm -f "$work"/etc/apt/sources.list.d/*
+	in_root apt-get update || fail "apt-get update failed"
+else
+	# minbase: apt and the essential packages; systemd and the rest below.
+	debootstrap --variant=minbase bookworm "$work" "$MIRROR" >>"$log" 2>&1 ||
+	    fail "debootstrap bookworm from $MIRROR failed"
+fi
+mount -t proc proc "$work/proc"
+# shellcheck disable=SC2086
+in_root apt-get install -y --no-install-recommends $INSTALL ||
+    fail "apt-get install in the new root failed"
+# shellcheck disable=SC2086
+in_root apt-get install -y --download-only $DOWNLOAD ||
+    fail "downloading the test's packages failed"
+umount "$work/proc"
+# The container's first boot must not stop at a prompt.
+rm -f "$work/etc/machine-id"
+: >"$work/etc/machine-id"
+echo baremail-deb >"$work/etc/hostname"
+touch "$work/.complete"
+mv "$work" "$root"
+
+# Yesterday's roots are no longer used.
+for old in "$CACHE"/bookworm-*; do
+	[ "$old" = "$root" ] || rm -rf "$old"
+done
+echo "$root"
