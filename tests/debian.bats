@@ -127,6 +127,13 @@ listening() {
 	in_box ss -Hltn | awk '{ print $4 }' | sort
 }
 
+# What the package's socket units listen on, in the same form.
+socket_ports() {
+	dpkg-deb --fsys-tarfile "$(ls "$SHARE"/v1/baremail_*.deb)" |
+	    tar -xOf - --wildcards '*/systemd/system/*.socket' |
+	    sed -n 's/^ListenStream=//p' | sort
+}
+
 @test "lintian: no error and no warning on the package and its .changes" {
 	# build-deb.sh ran lintian on the .changes and the packages it names.
 	run cat "$SHARE"/v1/baremail_*.lintian
@@ -192,9 +199,17 @@ listening() {
 	# The per-connection services are never enabled by themselves.
 	run in_box systemctl is-enabled baremail-smtp@.service baremail-pop3@.service
 	assert_output $'static\nstatic'
-	# The ports the README documents, on loopback, and Exim's are gone.
+	# Exactly the ports the package's sockets name (25, 587 and 110 among
+	# them, as the README documents), on loopback; Exim's are gone.
 	run listening
-	assert_output $'127.0.0.1:110\n127.0.0.1:25\n127.0.0.1:587'
+	assert_output "$(socket_ports)"
+	assert_line '127.0.0.1:25'
+	assert_line '127.0.0.1:587'
+	assert_line '127.0.0.1:110'
+	# The TLS listeners' certificate, made by the package's oneshot unit.
+	if in_box systemctl cat baremail-tls.service >/dev/null 2>&1; then
+		in_box test -s /etc/baremail/tls/server.crt
+	fi
 	run in_box stat -c '%U %a' "$MD" "$MD/new"
 	assert_output $'baremail 700\nbaremail 700'
 	# The xinetd entries are examples only.
@@ -366,6 +381,10 @@ print("missing", sum(1 for t in r["acked"] if seen[t] == 0),
 	refute_line active
 	run listening
 	refute_output --regexp ':(25|587|110)$'
+	local p
+	for p in $(socket_ports); do
+		refute_line "$p"
+	done
 	run in_box sh -c "ls $MD/new $MD/cur | grep -c ."
 	assert_output "$before"
 	in_box test -f /etc/baremail.conf
@@ -376,6 +395,7 @@ print("missing", sum(1 for t in r["acked"] if seen[t] == 0),
 	assert_success
 	[ "$(pkg_state baremail)" = not-installed ]
 	in_box test ! -e /etc/baremail.conf
+	in_box test ! -e /etc/baremail/tls
 	run in_box sh -c "ls $MD/new $MD/cur | grep -c ."
 	assert_output "$before"
 	run in_box stat -c %U "$MD"
