@@ -19,8 +19,11 @@
 # Exit status 0 with the path on stdout; else a reason on stderr and 1.
 set -eu
 
-INSTALL="systemd systemd-sysv dbus iproute2 procps curl python3 ca-certificates"
-DOWNLOAD="exim4-daemon-light bsd-mailx cron smartmontools logwatch fetchmail"
+INSTALL="systemd systemd-sysv dbus iproute2 procps curl python3"
+# openssl is baremail's own dependency (baremail-tls): downloaded, not
+# installed, so that a package that forgot it fails the test.
+DOWNLOAD="exim4-daemon-light bsd-mailx cron smartmontools logwatch fetchmail
+	openssl ca-certificates"
 MIRROR=${BAREMAIL_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 CACHE=${BAREMAIL_ROOT_CACHE:-/var/cache/baremail-test}
 SEED=${BAREMAIL_SEED_ROOT:-/var/tmp/bm-root}
