@@ -213,7 +213,7 @@ socket_ports() {
 	run in_box stat -c '%U %a' "$MD" "$MD/new"
 	assert_output $'baremail 700\nbaremail 700'
 	# The xinetd entries are examples only.
-	run in_box sh -c 'ls /etc/xinetd.d/ 2>/dev/null; :'
+	run in_box sh -c 'ls /etc/xinetd.d/baremail* 2>/dev/null; :'
 	assert_output ''
 	# Every program, whoever runs it, uses the one maildir.
 	run in_box grep -x -e 'path = /var/lib/baremail/Maildir' -e 'name = baremail' /etc/baremail.conf
