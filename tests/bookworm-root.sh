@@ -9,9 +9,9 @@
 # needs no network when it boots: apt-get finds every .deb in its cache.
 #
 # Roots are cached in $BAREMAIL_ROOT_CACHE (/var/cache/baremail-test),
-# keyed by the date, the package lists below and this script: CI on a fresh machine makes
-# one (a few minutes, from the Debian archive), later runs that day reuse
-# it, and older ones are deleted.  Users of the root must never write to it
+# keyed by the date, the package lists below and this script: CI on a
+# fresh machine makes one (a minute or less, from the Debian archive),
+# later runs that day reuse it, and older ones are deleted.  Users of the root must never write to it
 # (tests/debian.bats boots it with --volatile=overlay).  Always a fresh
 # debootstrap (20 s here), never a copy of another job's root: a root that
 # already holds xinetd or openssl would hide what the package gets wrong.
