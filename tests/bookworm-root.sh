@@ -16,7 +16,8 @@
 # debootstrap (20 s here), never a copy of another job's root: a root that
 # already holds xinetd or openssl would hide what the package gets wrong.
 #
-# Exit status 0 with the path on stdout; else a reason on stderr and 1.
+# Exit status 0 with the path on stdout; 3 when the Debian archive cannot
+# be reached (tests skip then); else 1; a reason on stderr.
 set -eu
 
 INSTALL="systemd systemd-sysv dbus iproute2 procps curl python3"
@@ -53,23 +54,23 @@ in_root() {
 	chroot "$work" env DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 "$@" \
 	    >>"$log" 2>&1
 }
-fail() {
-	echo "$1 (see $log):" >&2
+fail() {	# fail STATUS WHY
+	echo "$2 (see $log):" >&2
 	tail -5 "$log" >&2
 	umount "$work/proc" 2>/dev/null || :
 	rm -rf "$work"
-	exit 1
+	exit "$1"
 }
 # minbase: apt and the essential packages; systemd and the rest below.
 debootstrap --variant=minbase bookworm "$work" "$MIRROR" >>"$log" 2>&1 ||
-    fail "debootstrap bookworm from $MIRROR failed"
+    fail 3 "debootstrap bookworm from $MIRROR failed"
 mount -t proc proc "$work/proc"
 # shellcheck disable=SC2086
 in_root apt-get install -y --no-install-recommends $INSTALL ||
-    fail "apt-get install in the new root failed"
+    fail 3 "apt-get install in the new root failed"
 # shellcheck disable=SC2086
 in_root apt-get install -y --download-only $DOWNLOAD ||
-    fail "downloading the test's packages failed"
+    fail 3 "downloading the test's packages failed"
 umount "$work/proc"
 # The container's first boot must not stop at a prompt.
 rm -f "$work/etc/machine-id"

@@ -50,10 +50,14 @@ setup_file() {
 	DEB_SKIP=$(why_skip)
 	export DEB_SKIP
 	[ -z "$DEB_SKIP" ] || return 0
-	ROOT=$(timeout 1200 "$BAREMAIL_SOURCE/tests/bookworm-root.sh" 2>"$BATS_FILE_TMPDIR/root.log") || {
-		DEB_SKIP="no Debian 12 root (the archive unreachable?): $(tail -3 "$BATS_FILE_TMPDIR/root.log" | tr '\n' ' ')"
+	local rc=0
+	ROOT=$(timeout 1200 "$BAREMAIL_SOURCE/tests/bookworm-root.sh" 2>"$BATS_FILE_TMPDIR/root.log") || rc=$?
+	if [ "$rc" = 3 ]; then
+		DEB_SKIP="no Debian 12 root, the archive is unreachable: $(tail -3 "$BATS_FILE_TMPDIR/root.log" | tr '\n' ' ')"
 		return 0
-	}
+	fi
+	# Any other failure is a failure, never a skip.
+	[ "$rc" = 0 ] || { cat "$BATS_FILE_TMPDIR/root.log" >&2; return 1; }
 	export ROOT
 	# The package, and a second one with a higher version to upgrade to.
 	SHARE="$BATS_FILE_TMPDIR/share"
