@@ -5,7 +5,8 @@
  *
  * Checks, besides memory safety and leaks: the greeting is +OK; nothing
  * sent holds a NUL or a bare LF (message bodies are served as CRLF); no
- * file appears in tmp/ or anywhere new; a session that did not reach the
+ * file appears in tmp/ or anywhere new (the size cache aside: a regular
+ * file, removed before every input); a session that did not reach the
  * UPDATE state deleted nothing; a normal return closes every descriptor
  * the session opened; CAPA lists STLS only with a certificate.  TLS is
  * fuzz-tls.c's stand-in: STLS and implicit TLS succeed or fail as the
@@ -75,6 +76,10 @@ seeds_intact(void)
 static void
 seeds_restore(void)
 {
+	/* A session that listed may leave a size cache: every input starts
+	 * without one, so its run depends on its bytes alone. */
+	if (unlinkat(md.dirfd, MAILDIR_SIZES_FILE, 0) != 0 && errno != ENOENT)
+		fuzz_fail("unlink %s: %s", MAILDIR_SIZES_FILE, strerror(errno));
 	/* Most inputs never log in: then there is nothing to put back. */
 	if (seeds_intact())
 		return;
@@ -116,6 +121,20 @@ present(const char *name)
 		closedir(d);
 	}
 	return found;
+}
+
+/* 1 when the maildir holds a size cache, a regular file; 0 when none. */
+static size_t
+size_cache(void)
+{
+	struct stat st;
+	int r = fstatat(md.dirfd, MAILDIR_SIZES_FILE, &st, AT_SYMLINK_NOFOLLOW);
+
+	if (r != 0)
+		return 0;
+	if (!S_ISREG(st.st_mode))
+		fuzz_fail("%s is not a regular file", MAILDIR_SIZES_FILE);
+	return 1;
 }
 
 int
@@ -185,8 +204,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_fail("%zu files left in tmp/", n);
 	if (fuzz_count_dir(md.newfd) + fuzz_count_dir(md.curfd) > NSEEDS)
 		fuzz_fail("a file appeared in new/ or cur/");
-	if (fuzz_count_dir(md.dirfd) != 3)
-		fuzz_fail("something besides tmp/ new/ cur/ in the maildir");
+	if (fuzz_count_dir(md.dirfd) != 3 + size_cache())
+		fuzz_fail("something besides tmp/ new/ cur/ and the size cache "
+			  "in the maildir");
 	if (c.state != POP3_ST_UPDATE)
 		for (size_t i = 0; i < NSEEDS; i++)
 			if (!present(seeds[i].name))

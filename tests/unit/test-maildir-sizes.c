@@ -174,7 +174,7 @@ static void
 flip_entry_byte(const char *path)
 {
 	int  fd = open(path, O_RDWR);
-	char c;
+	char c = 0;
 
 	/* The last entry's CRLF size: only the checksum can tell. */
 	CHECK(fd >= 0 && pread(fd, &c, 1, 24 + 2 * 16 + 12) == 1);
