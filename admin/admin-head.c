@@ -183,18 +183,17 @@ to_utf8(const char *charset, const char *in, size_t n, char *buf, size_t len)
 	return op - buf;
 }
 
-static int
-hexval(int c)
+int
+admin_hexval(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
-	c = tolower(c);
+	c = tolower((unsigned char)c); /* callers pass a plain char */
 	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
-/* Base64 in place; returns the decoded length (bad characters skipped). */
-static size_t
-b64_decode(const char *in, size_t n, char *out)
+size_t
+admin_base64_decode(const char *in, size_t n, char *out)
 {
 	static const char tab[] =
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -259,15 +258,16 @@ encoded_word(
 	}
 	cs[i] = '\0';
 	if (enc == 'B') {
-		o = b64_decode(q2, (size_t)(end - q2), raw);
+		o = admin_base64_decode(q2, (size_t)(end - q2), raw);
 	} else {
 		for (const char *p = q2; p < end; p++) {
 			if (*p == '_')
 				raw[o++] = ' ';
 			else if (*p == '=' && end - p > 2 &&
-			    hexval(p[1]) >= 0 && hexval(p[2]) >= 0) {
-				raw[o++] =
-				    (char)(hexval(p[1]) << 4 | hexval(p[2]));
+			    admin_hexval(p[1]) >= 0 &&
+			    admin_hexval(p[2]) >= 0) {
+				raw[o++] = (char)(admin_hexval(p[1]) << 4 |
+				    admin_hexval(p[2]));
 				p += 2;
 			} else
 				raw[o++] = *p;

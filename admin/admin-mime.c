@@ -57,50 +57,26 @@ param(const char *v, const char *name, char *out, size_t outlen)
 	return false;
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* Undoes a Content-Transfer-Encoding into a new buffer (caller frees). */
 static char *
 undo_cte(const char *cte, const char *in, size_t len, size_t *len_r)
 {
-	static const char tab[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	char  *out = malloc(len + 1);
 	size_t o = 0;
 
 	if (out == NULL)
 		return NULL;
 	if (strcasecmp(cte, "base64") == 0) {
-		uint32_t acc = 0;
-		int	 bits = 0;
-
-		for (size_t i = 0; i < len && in[i] != '='; i++) {
-			const char *p =
-			    in[i] != '\0' ? strchr(tab, in[i]) : NULL;
-			if (p == NULL)
-				continue;
-			acc = acc << 6 | (uint32_t)(p - tab);
-			bits += 6;
-			if (bits >= 8) {
-				bits -= 8;
-				out[o++] = (char)(acc >> bits & 0xff);
-			}
-		}
+		o = admin_base64_decode(in, len, out);
 	} else if (strcasecmp(cte, "quoted-printable") == 0) {
 		for (size_t i = 0; i < len; i++) {
 			if (in[i] != '=') {
 				out[o++] = in[i];
-			} else if (i + 2 < len && hexval(in[i + 1]) >= 0 &&
-			    hexval(in[i + 2]) >= 0) {
-				out[o++] = (char)(hexval(in[i + 1]) * 16 +
-				    hexval(in[i + 2]));
+			} else if (i + 2 < len &&
+			    admin_hexval(in[i + 1]) >= 0 &&
+			    admin_hexval(in[i + 2]) >= 0) {
+				out[o++] = (char)(admin_hexval(in[i + 1]) * 16 +
+				    admin_hexval(in[i + 2]));
 				i += 2;
 			} else if (i + 1 < len && in[i + 1] == '\n') {
 				i++; /* a soft line break */

@@ -81,6 +81,16 @@ int admin_head_read(struct admin *a, struct maildir_list *l,
  */
 void admin_decode_words(const char *in, size_t len, char *out, size_t outlen);
 
+/* A hex digit's value, -1 for any other character. */
+int admin_hexval(int c);
+
+/*
+ * Decodes n bytes of base64 at in into out (room for n bytes; in and out
+ * may be the same), skipping characters outside the alphabet and stopping
+ * at '='.  Returns the decoded length.
+ */
+size_t admin_base64_decode(const char *in, size_t n, char *out);
+
 /*
  * Converts len bytes in charset to UTF-8 fit for a terminal: control
  * characters other than LF and TAB, and malformed UTF-8, become '?';
