@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "session-io.h"
+#include "session-sys.h"
 
 #define SIO_MIN_BUFSIZE 65536 /* one read of a fast client's DATA */
 
@@ -267,20 +268,11 @@ sio_ready(const struct sio_reader *r)
 	return poll(&pfd, 1, 0) > 0;
 }
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * Reads more input behind r->end.  Flushes the replies first when it would
  * block, so they go out exactly when we wait for the client.  deadline is
- * in now_ms() time, 0 for none.  Returns 0 when something arrived (or EOF
- * was seen: r->eof), SIO_TIMEOUT, or SIO_EOF on a read error.
+ * in session_now_ms() time, 0 for none.  Returns 0 when something arrived
+ * (or EOF was seen: r->eof), SIO_TIMEOUT, or SIO_EOF on a read error.
  */
 static int
 sio_fill(struct sio_reader *r, long long deadline)
@@ -310,14 +302,15 @@ sio_fill(struct sio_reader *r, long long deadline)
 			if (deadline == 0)
 				wait = -1;
 			else {
-				long long left = deadline - now_ms();
+				long long left = deadline - session_now_ms();
 				if (left <= 0)
 					return SIO_TIMEOUT;
 				wait = left > 3600000 ? 3600000 : (int)left;
 			}
 			rc = poll(&pfd, 1, wait);
 			if (rc == 0) {
-				if (deadline != 0 && now_ms() >= deadline)
+				if (deadline != 0 &&
+				    session_now_ms() >= deadline)
 					return SIO_TIMEOUT;
 				continue;
 			}
@@ -349,7 +342,8 @@ sio_fill(struct sio_reader *r, long long deadline)
 static long long
 deadline_of(unsigned timeout_s)
 {
-	return timeout_s == 0 ? 0 : now_ms() + (long long)timeout_s * 1000;
+	return timeout_s == 0 ? 0
+			      : session_now_ms() + (long long)timeout_s * 1000;
 }
 
 ssize_t

@@ -16,6 +16,7 @@
 #include <sys/types.h>
 #include <sysexits.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "session-config.h"
@@ -106,6 +107,15 @@ session_peer(int fd, char *buf, size_t len)
 		break;
 	}
 	return true;
+}
+
+long long
+session_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 void

@@ -17,6 +17,12 @@
  */
 bool session_peer(int fd, char *buf, size_t len);
 
+/*
+ * Milliseconds on the monotonic clock: what the line reader's and the TLS
+ * layer's deadlines are counted in.
+ */
+long long session_now_ms(void);
+
 /* Sets TCP_NODELAY when fd is a TCP socket; harmless otherwise. */
 void session_nodelay(int fd);
 

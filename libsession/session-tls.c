@@ -20,6 +20,7 @@
 #include <openssl/ssl.h>
 
 #include "session-log.h"
+#include "session-sys.h"
 #include "session-tls.h"
 
 _Static_assert(OPENSSL_VERSION_MAJOR == 3, "built for OpenSSL 3 (libssl.so.3)");
@@ -264,18 +265,9 @@ fail:
 	return NULL;
 }
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
- * Waits until fd is ready for events or deadline (now_ms() time) passes.
- * Returns 0 when ready, -1 on timeout (errno ETIMEDOUT) or error.
+ * Waits until fd is ready for events or deadline (session_now_ms() time)
+ * passes.  Returns 0 when ready, -1 on timeout (errno ETIMEDOUT) or error.
  */
 static int
 wait_fd(int fd, short events, long long deadline)
@@ -283,7 +275,7 @@ wait_fd(int fd, short events, long long deadline)
 	struct pollfd pfd = { .fd = fd, .events = events };
 
 	for (;;) {
-		long long left = deadline - now_ms();
+		long long left = deadline - session_now_ms();
 		int	  rc;
 
 		if (left <= 0) {
@@ -301,7 +293,7 @@ wait_fd(int fd, short events, long long deadline)
 static long long
 deadline_in(unsigned timeout_s)
 {
-	return now_ms() +
+	return session_now_ms() +
 	    (long long)(timeout_s == 0 ? 86400 : timeout_s) * 1000;
 }
 
