@@ -26,6 +26,9 @@ import sys
 import threading
 import time
 
+sys.dont_write_bytecode = True
+from loadmsg import make_message, smtp_reply  # noqa: E402
+
 SMTP_PORT, POP3_PORT = int(sys.argv[1]), int(sys.argv[2])
 CONNS, MSGS = int(sys.argv[3]), int(sys.argv[4])
 RETRY = "--retry-refused" in sys.argv
@@ -42,38 +45,17 @@ pop3_retr = [0]
 senders_done = threading.Event()
 
 
-def make_body(rnd, ident):
-    lines = [b"X-Load-Id: %s" % ident.encode(), b"Subject: load " +
-             ident.encode(), b""]
-    for k in range(rnd.randint(1, 120)):
-        kind = rnd.random()
-        if kind < 0.1:
-            lines.append(b"." * rnd.randint(1, 3) + b"dot line %d" % k)
-        elif kind < 0.15:
-            lines.append(b"")
-        else:
-            lines.append(bytes(rnd.choice(b"abcdefghij klmnopqrstuvwxyz0123456789")
-                               for _ in range(rnd.randint(0, 200))))
-    body = b"\r\n".join(lines[3:]) + b"\r\n"
-    return lines, hashlib.sha256(body).hexdigest()
-
-
 class Refused(Exception):
     pass
 
 
 def recv_reply(f):
-    while True:
-        line = f.readline()
-        if not line:
-            raise Refused("connection closed")
-        if len(line) < 4 or line[3:4] != b"-":
-            return line
+    return smtp_reply(f, Refused)
 
 
 def smtp_conn(n):
     rnd = random.Random(n)
-    pending = [("c%d-m%d" % (n, i),) + make_body(rnd, "c%d-m%d" % (n, i))
+    pending = [("c%d-m%d" % (n, i),) + make_message(rnd, "c%d-m%d" % (n, i), "load")
                for i in range(MSGS)]
     give_up = time.monotonic() + 600
     pause = 0.01

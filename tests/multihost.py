@@ -45,6 +45,9 @@ import sys
 import threading
 import time
 
+sys.dont_write_bytecode = True
+from loadmsg import make_message, smtp_reply  # noqa: E402
+
 SMTP = [a.rsplit(":", 1) for a in sys.argv[1].split(",")]
 POP3 = [a.rsplit(":", 1) for a in sys.argv[2].split(",")]
 CONNS, MSGS = int(sys.argv[3]), int(sys.argv[4])
@@ -66,34 +69,6 @@ cut_retr = [0]      # retrievals in sessions cut before +OK to QUIT
 pop3_sessions = [0, 0]  # committed, cut
 victim_ready = threading.Event()  # victim_session() has done its DELEs
 senders_done = threading.Event()
-
-
-# Bytes to text: letters, digits and spaces (no line ends, no dots).
-TEXT = bytes(b"abcdefghij klmnopqrstuvwxyz0123456789"[i % 37] for i in range(256))
-
-
-def make_message(rnd, ident):
-    lines = [b"X-Load-Id: %s" % ident.encode(), b"Subject: multihost " +
-             ident.encode(), b""]
-    for k in range(rnd.randint(1, 120)):
-        kind = rnd.random()
-        if kind < 0.1:
-            lines.append(b"." * rnd.randint(1, 3) + b"dot line %d" % k)
-        elif kind < 0.15:
-            lines.append(b"")
-        else:
-            lines.append(rnd.randbytes(rnd.randint(0, 200)).translate(TEXT))
-    body = b"\r\n".join(lines[3:]) + b"\r\n"
-    return lines, hashlib.sha256(body).hexdigest()
-
-
-def reply(f):
-    while True:
-        line = f.readline()
-        if not line:
-            raise ConnectionError("connection closed")
-        if len(line) < 4 or line[3:4] != b"-":
-            return line
 
 
 def maybe_kill(at, why):
@@ -126,14 +101,14 @@ def smtp_conn(n, addr=None):
     try:
         s = socket.create_connection((host, int(port)), TIMEOUT)
         f = s.makefile("rb")
-        if not reply(f).startswith(b"220"):
+        if not smtp_reply(f).startswith(b"220"):
             raise ConnectionError("no greeting")
         s.sendall(b"EHLO load%d\r\n" % n)
-        if not reply(f).startswith(b"250"):
+        if not smtp_reply(f).startswith(b"250"):
             raise ConnectionError("EHLO refused")
         for i in range(MSGS):
             ident = "c%d-m%d" % (n, i)
-            lines, digest = make_message(rnd, ident)
+            lines, digest = make_message(rnd, ident, "multihost")
             with lock:
                 sent[ident] = digest
             data = [b"MAIL FROM:<load@test>\r\nRCPT TO:<admin@test>\r\n"
@@ -143,14 +118,14 @@ def smtp_conn(n, addr=None):
             data.append(b".\r\n")
             s.sendall(b"".join(data))   # pipelined: three replies, then 354
             for want in (b"250", b"250", b"354", b"250"):
-                r = reply(f)
+                r = smtp_reply(f)
                 if not r.startswith(want):
                     raise ConnectionError("%s: expected %s, got %r" %
                                           (ident, want.decode(), r))
             with lock:
                 acked.add(ident)
         s.sendall(b"QUIT\r\n")
-        reply(f)
+        smtp_reply(f)
         s.close()
     except (OSError, ConnectionError) as e:
         with lock:
