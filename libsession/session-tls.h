@@ -36,6 +36,12 @@ struct tls_conn;
 bool tls_available(const struct session_config *cfg);
 
 /*
+ * Whether a session on cfg offers STARTTLS or STLS: in starttls mode,
+ * not yet under TLS (is_active false), with the files readable.
+ */
+bool tls_offered(const struct session_config *cfg, bool is_active);
+
+/*
  * Loads the TLS library (once per process), the certificate and the key.
  * Returns the connection to hand to tls_handshake(), or NULL with the
  * reason in why (no library, unreadable or mismatched files, ENOMEM).
@@ -52,6 +58,17 @@ struct tls_conn *tls_new(
  */
 int tls_handshake(struct tls_conn *t, struct sio_reader *in,
     struct sio_writer *out, unsigned timeout_s, char *why, size_t whylen);
+
+/*
+ * The protocol-neutral rest of STARTTLS and STLS, once the server's yes
+ * has been flushed (verb names the command in logs), and of implicit TLS
+ * (verb NULL): forgets the plain text the client sent behind its command,
+ * runs the handshake within tls_handshake_timeout(session_s) and logs the
+ * version and cipher, all with peer.  Returns 0; or -1 with the failure
+ * logged and t freed: the session must end.
+ */
+int tls_start(struct tls_conn *t, struct sio_reader *in, struct sio_writer *out,
+    unsigned session_s, const char *peer, const char *verb);
 
 /* "TLSv1.3", and the cipher ("TLS_AES_128_GCM_SHA256"), once handshaken. */
 const char *tls_version(const struct tls_conn *t);

@@ -12,15 +12,7 @@
 bool
 pop3_tls_offered(const struct pop3_conn *c)
 {
-	return c->cfg->tls_mode == TLS_STARTTLS && c->tls == NULL &&
-	    tls_available(c->cfg);
-}
-
-static void
-tls_started(struct pop3_conn *c, struct tls_conn *t, const char *how)
-{
-	c->tls = t;
-	log_info("%s: %s: %s, %s", c->peer, how, tls_version(t), tls_cipher(t));
+	return tls_offered(c->cfg, c->tls != NULL);
 }
 
 void
@@ -28,7 +20,6 @@ pop3_cmd_stls(struct pop3_conn *c, char *args)
 {
 	struct tls_conn *t;
 	char		 why[512];
-	size_t		 dropped;
 
 	if (*args != '\0') {
 		pop3_err(c, "STLS takes no arguments");
@@ -59,21 +50,13 @@ pop3_cmd_stls(struct pop3_conn *c, char *args)
 		tls_free(t);
 		return;
 	}
-	/* Sent before the client saw our +OK: an injection, never run. */
-	dropped = sio_discard(&c->in);
-	if (dropped > 0)
-		log_warn("%s: discarded %zu plain-text bytes sent after STLS",
-		    c->peer, dropped);
-	if (tls_handshake(t, &c->in, &c->out,
-		tls_handshake_timeout(c->cfg->pop3_timeout), why,
-		sizeof(why)) != 0) {
-		log_info("%s: STLS: %s", c->peer, why);
-		tls_free(t);
+	if (tls_start(t, &c->in, &c->out, c->cfg->pop3_timeout, c->peer,
+		"STLS") != 0) {
 		c->end = "TLS handshake failed";
 		c->done = true;
 		return;
 	}
-	tls_started(c, t, "STLS");
+	c->tls = t;
 	/* RFC 2595 4: what the client said before TLS is forgotten. */
 	c->user[0] = '\0';
 	c->errors = 0;
@@ -93,14 +76,11 @@ pop3_tls_implicit(struct pop3_conn *c)
 		c->status = EX_CONFIG;
 		return -1;
 	}
-	if (tls_handshake(t, &c->in, &c->out,
-		tls_handshake_timeout(c->cfg->pop3_timeout), why,
-		sizeof(why)) != 0) {
-		log_info("%s: implicit TLS: %s", c->peer, why);
-		tls_free(t);
+	if (tls_start(
+		t, &c->in, &c->out, c->cfg->pop3_timeout, c->peer, NULL) != 0) {
 		c->end = "TLS handshake failed";
 		return -1;
 	}
-	tls_started(c, t, "TLS");
+	c->tls = t;
 	return 0;
 }

@@ -14,16 +14,7 @@
 bool
 smtp_tls_offered(const struct smtp_conn *c)
 {
-	return c->cfg->tls_mode == TLS_STARTTLS && c->tls == NULL &&
-	    tls_available(c->cfg);
-}
-
-/* Logs and keeps t as the session's TLS, after a successful handshake. */
-static void
-tls_started(struct smtp_conn *c, struct tls_conn *t, const char *how)
-{
-	c->tls = t;
-	log_info("%s: %s: %s, %s", c->peer, how, tls_version(t), tls_cipher(t));
+	return tls_offered(c->cfg, c->tls != NULL);
 }
 
 void
@@ -31,7 +22,6 @@ smtp_cmd_starttls(struct smtp_conn *c, char *args)
 {
 	struct tls_conn *t;
 	char		 why[512];
-	size_t		 dropped;
 
 	if (*args != '\0') {
 		smtp_reply(c, 501, "5.5.4", "Syntax: STARTTLS (no parameters)");
@@ -63,27 +53,14 @@ smtp_cmd_starttls(struct smtp_conn *c, char *args)
 		tls_free(t);
 		return;
 	}
-	/*
-	 * Whatever came behind STARTTLS in plain text was sent before the
-	 * client could know we agreed: an attacker's injection (Postfix's
-	 * CVE-2011-0411), never executed as if it came over TLS.
-	 */
-	dropped = sio_discard(&c->in);
-	if (dropped > 0)
-		log_warn(
-		    "%s: discarded %zu plain-text bytes sent after STARTTLS",
-		    c->peer, dropped);
-	if (tls_handshake(t, &c->in, &c->out,
-		tls_handshake_timeout(smtp_cmd_timeout(c)), why,
-		sizeof why) != 0) {
-		log_info("%s: STARTTLS: %s", c->peer, why);
-		tls_free(t);
+	if (tls_start(t, &c->in, &c->out, smtp_cmd_timeout(c), c->peer,
+		"STARTTLS") != 0) {
 		/* No plain text may follow, and there is no TLS: the end. */
 		c->result = "TLS handshake failed";
 		c->done = true;
 		return;
 	}
-	tls_started(c, t, "STARTTLS");
+	c->tls = t;
 	/* RFC 3207 4.2: forget all we were told; the client says EHLO again. */
 	smtp_tx_reset(c);
 	c->helo[0] = '\0';
@@ -107,15 +84,12 @@ smtp_tls_implicit(struct smtp_conn *c, int *status_r)
 		*status_r = EX_CONFIG;
 		return -1;
 	}
-	if (tls_handshake(t, &c->in, &c->out,
-		tls_handshake_timeout(smtp_cmd_timeout(c)), why,
-		sizeof why) != 0) {
-		log_info("%s: implicit TLS: %s", c->peer, why);
-		tls_free(t);
+	if (tls_start(t, &c->in, &c->out, smtp_cmd_timeout(c), c->peer, NULL) !=
+	    0) {
 		c->result = "TLS handshake failed";
 		*status_r = EX_OK;
 		return -1;
 	}
-	tls_started(c, t, "TLS");
+	c->tls = t;
 	return 0;
 }
