@@ -62,19 +62,12 @@ admin_expire(struct admin *a, int argc, char **argv)
 
 	for (size_t i = 0; i < l.count; i++) {
 		struct maildir_msg *m = &l.msgs[i];
-		time_t		    t = admin_msg_time(m);
+		time_t		    t;
 		const char	   *why = NULL;
 		char		    ts[64];
 
-		if (t <= 0) {
-			/* A name without a time (another MTA's): its mtime. */
-			struct stat st;
-			int	    dfd = m->in_new ? a->md.newfd : a->md.curfd;
-
-			t = fstatat(dfd, m->name, &st, AT_SYMLINK_NOFOLLOW) == 0
-			    ? st.st_mtime
-			    : now;
-		}
+		if (!admin_msg_delivered(a, m, &t))
+			t = now; /* gone since the listing: not too old */
 		if (cfg->max_age > 0 && t < now &&
 		    (uint64_t)(now - t) > cfg->max_age)
 			why = "older than max_age";

@@ -223,21 +223,6 @@ state_prune(struct state *s)
 	s->n = w;
 }
 
-/* A message's delivery time: from its name, else its mtime. */
-static time_t
-msg_time(struct admin *a, const struct maildir_msg *m)
-{
-	struct stat st;
-	time_t	    t = admin_msg_time(m);
-
-	if (t > 0)
-		return t;
-	return fstatat(m->in_new ? a->md.newfd : a->md.curfd, m->name, &st,
-		   AT_SYMLINK_NOFOLLOW) == 0
-	    ? st.st_mtime
-	    : 0;
-}
-
 #define RUN_OK	 0    /* the command exited 0 */
 #define RUN_GONE 1    /* the message was deleted before we got to it */
 #define RUN_FAIL (-1) /* the command failed, or could not be started */
@@ -338,9 +323,10 @@ pass(struct admin *a, struct state *s, bool first, unsigned *failed)
 	s->mark = t0;
 	for (size_t i = 0; i < l.count; i++) {
 		struct maildir_msg *m = &l.msgs[i];
-		time_t		    t = msg_time(a, m);
+		time_t		    t;
 		struct entry	   *e;
 
+		(void)admin_msg_delivered(a, m, &t); /* 0 when unknown */
 		snprintf(base, sizeof(base), "%.*s", (int)m->base_len, m->name);
 		e = state_find(s, base);
 		if (first) {

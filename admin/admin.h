@@ -110,8 +110,15 @@ void admin_show_text(const char *buf, size_t len);
 
 /* ---- utilities (admin-util.c) ---- */
 
-/* The time a message was delivered: from its name, else mtime (0: unknown). */
+/* The time a message was delivered, from its name (0: the name has none). */
 time_t admin_msg_time(const struct maildir_msg *m);
+
+/*
+ * The same, else the file's mtime (another MTA's name), into *t_r;
+ * false when neither is known (the file is gone), *t_r then 0.
+ */
+bool admin_msg_delivered(
+    struct admin *a, const struct maildir_msg *m, time_t *t_r);
 
 /* "2026-11-30 07:00" in local time, or "-" for 0. */
 void admin_fmt_time(time_t t, char *buf, size_t len);
