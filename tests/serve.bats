@@ -260,6 +260,9 @@ p.quit()
 }
 
 @test "Ctrl-C stops all five listeners and leaves nothing behind" {
+	# What other serve.sh runs on this machine own is not ours to judge.
+	local others
+	others=$(ls -d /run/baremail-serve.* /tmp/baremail-serve.* 2>/dev/null || :)
 	serve_start
 	local pids all
 	all=$(all_ports)
@@ -275,7 +278,7 @@ p.quit()
 		run ! kill -0 "$p"
 	done
 	run bash -c 'ls -d /run/baremail-serve.* /tmp/baremail-serve.* 2>/dev/null'
-	assert_output ''
+	assert_output "$others"
 }
 
 @test "as root the sessions run as baremail, from a checkout other accounts cannot enter" {
