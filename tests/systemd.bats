@@ -90,6 +90,9 @@ boot_container() {
 			binds+=(--bind-ro="$BATS_FILE_TMPDIR/asan.conf:/etc/systemd/system/$u.d/asan.conf")
 			binds+=(--bind-ro="$BATS_FILE_TMPDIR/asan.conf:/etc/systemd/user/$u.d/asan.conf")
 		done
+		for u in baremail-expire.service baremail-notify.service; do
+			binds+=(--bind-ro="$BATS_FILE_TMPDIR/asan.conf:/etc/systemd/system/$u.d/asan.conf")
+		done
 	fi
 	# The programs under test were built for another prefix: a drop-in
 	# points them at the box's configuration, whose [tls] certificate and
