@@ -49,9 +49,10 @@ else
 		    { cat build-setup.log; exit 1; }
 		rm -f build-setup.log
 	fi
-	echo "Building smtp-session and pop3-session in build/"
-	meson compile -C build smtp-session pop3-session >/dev/null ||
-	    meson compile -C build smtp-session pop3-session
+	# And baremail, whose "config" the build's baremail-tls runs.
+	echo "Building smtp-session, pop3-session and baremail in build/"
+	meson compile -C build smtp-session pop3-session baremail >/dev/null ||
+	    meson compile -C build smtp-session pop3-session baremail
 
 	mkdir -p "$maildir/tmp" "$maildir/new" "$maildir/cur"
 	if $is_root; then
@@ -112,7 +113,8 @@ chmod 0644 "$conf"
 # owned by whoever runs this.  The sessions read a copy in the run
 # directory, which their account can reach and read even when the
 # checkout is under /root.
-(umask 022 && "$baremail_tls" -c "$conf" -d "$tlsdir" -o "$(id -un)") |
+(umask 022 && BAREMAIL_ADMIN=$top/build/admin/baremail \
+    "$baremail_tls" -c "$conf" -d "$tlsdir" -o "$(id -un)") |
     sed -n 's/^baremail-tls: made /Made the TLS certificate /p'
 cp "$tlsdir/server.crt" "$run/server.crt"
 (umask 077 && cp "$tlsdir/server.key" "$run/server.key")

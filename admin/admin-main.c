@@ -1,8 +1,8 @@
 /*
  * baremail: the administrator's command.  The options before the
  * subcommand are every BareMail program's (-c, -m, -h, -V, read by
- * session_start(), which also applies the root rule); each subcommand
- * parses its own.
+ * session_start(), which also applies the root rule, or for config by
+ * session_configure()); each subcommand parses its own.
  */
 #include <string.h>
 #include <sysexits.h>
@@ -18,6 +18,7 @@ static const char usage[] =
     "  show [--mark-seen] N         message N as text\n"
     "  expire [--dry-run]           delete what [retention] says is too old\n"
     "  notify                       run [notify] command for new mail\n"
+    "  config [SECTION.KEY]...      the configuration in effect, or values\n"
     "  -c, --config=FILE   configuration (default $BAREMAIL_CONFIG, then\n"
     "                      " BAREMAIL_SYSCONFDIR "/baremail.conf)\n"
     "  -m, --maildir=DIR   the maildir\n"
@@ -33,6 +34,7 @@ static const struct admin_cmd {
 	{ "show", admin_show },
 	{ "expire", admin_expire },
 	{ "notify", admin_notify },
+	{ "config", admin_config },
 };
 
 /* Where the subcommand is: the first argument that is no global option. */
@@ -60,7 +62,14 @@ main(int argc, char **argv)
 	static struct admin a;
 	int		    at = find_command(argc, argv), status;
 
-	session_start(at, argv, "baremail", usage, &a.cfg);
+	/*
+	 * config only reads the file: it stays who it is (baremail-tls runs
+	 * it as root, [user] name or not) and never opens the maildir.
+	 */
+	if (at < argc && strcmp(argv[at], "config") == 0)
+		session_configure(at, argv, "baremail", usage, &a.cfg);
+	else
+		session_start(at, argv, "baremail", usage, &a.cfg);
 	if (at >= argc) {
 		fputs(usage, stderr);
 		return EX_USAGE;

@@ -1,6 +1,6 @@
 /*
  * baremail: the administrator's command (status, list, show, expire,
- * notify), on libmaildir and libsession.  One file per subcommand; what
+ * notify, config), on libmaildir and libsession.  One file per subcommand; what
  * several of them need (reading a message's header, decoding RFC 2047,
  * times) is written once in admin-head.c and admin-util.c.
  */
@@ -29,6 +29,7 @@ int admin_list(struct admin *a, int argc, char **argv);
 int admin_show(struct admin *a, int argc, char **argv);
 int admin_expire(struct admin *a, int argc, char **argv);
 int admin_notify(struct admin *a, int argc, char **argv);
+int admin_config(struct admin *a, int argc, char **argv);
 
 /*
  * Opens the maildir without creating anything (status, list and show

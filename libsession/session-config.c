@@ -234,6 +234,12 @@ struct config_key {
 	/* Checks value and stores it in field; 1, or parse_fail()'s 0. */
 	int (*parse)(struct config_parse *p, const struct config_key *k,
 	    const char *value, void *field);
+	/*
+	 * Writes the value in field as the file spells it, so that parse
+	 * reads it back; "" when it is not set (no [user] name).
+	 */
+	void (*print)(const struct session_config *cfg, const void *field,
+	    char *buf, size_t len);
 	size_t	 offset; /* of the field in struct session_config */
 	size_t	 size;	 /* of the field */
 	unsigned max;	 /* the largest number allowed */
@@ -250,6 +256,14 @@ key_string(struct config_parse *p, const struct config_key *k,
 		return KEY_FAIL(p, "too long (at most %zu bytes)", k->size - 1);
 	memcpy(field, value, strlen(value) + 1);
 	return 1;
+}
+
+static void
+print_string(
+    const struct session_config *cfg, const void *field, char *buf, size_t len)
+{
+	(void)cfg;
+	snprintf(buf, len, "%s", (const char *)field);
 }
 
 static int
@@ -342,6 +356,30 @@ key_size(struct config_parse *p, const struct config_key *k, const char *value,
 	return 1;
 }
 
+/* A byte count with the largest suffix that divides it: "50M", "1536k", "0". */
+static void
+print_suffixed(uint64_t v, char *buf, size_t len)
+{
+	static const char suffix[] = "GMk";
+	int		  shift = 30;
+
+	for (const char *c = suffix; *c != '\0'; c++, shift -= 10)
+		if (v != 0 && v % ((uint64_t)1 << shift) == 0) {
+			snprintf(buf, len, "%llu%c",
+			    (unsigned long long)(v >> shift), *c);
+			return;
+		}
+	snprintf(buf, len, "%llu", (unsigned long long)v);
+}
+
+static void
+print_size(
+    const struct session_config *cfg, const void *field, char *buf, size_t len)
+{
+	(void)cfg;
+	print_suffixed(*(const size_t *)field, buf, len);
+}
+
 static int
 key_uint(struct config_parse *p, const struct config_key *k, const char *value,
     void *field)
@@ -355,6 +393,14 @@ key_uint(struct config_parse *p, const struct config_key *k, const char *value,
 		    p, "%s is out of range (%u to %u)", value, 1u, k->max);
 	*(unsigned *)field = (unsigned)v;
 	return 1;
+}
+
+static void
+print_uint(
+    const struct session_config *cfg, const void *field, char *buf, size_t len)
+{
+	(void)cfg;
+	snprintf(buf, len, "%u", *(const unsigned *)field);
 }
 
 static int
@@ -377,6 +423,14 @@ key_bool(struct config_parse *p, const struct config_key *k, const char *value,
 	return KEY_FAIL(p, "\"%s\" is not yes/no/true/false/on/off/1/0", value);
 }
 
+static void
+print_bool(
+    const struct session_config *cfg, const void *field, char *buf, size_t len)
+{
+	(void)cfg;
+	snprintf(buf, len, "%s", *(const bool *)field ? "yes" : "no");
+}
+
 static int
 key_level(struct config_parse *p, const struct config_key *k, const char *value,
     void *field)
@@ -390,14 +444,35 @@ key_level(struct config_parse *p, const struct config_key *k, const char *value,
 	return 1;
 }
 
-/* "180d": a whole number of s(econds), m(inutes), h(ours), d(ays), w(eeks). */
+static void
+print_level(
+    const struct session_config *cfg, const void *field, char *buf, size_t len)
+{
+	(void)cfg;
+	snprintf(buf, len, "%s", log_level_name(*(const int *)field));
+}
+
+/* The units of a duration, "180d": s(econds), m(inutes), h(ours), d(ays), w(eeks). */
+static const struct {
+	char	 unit;
+	uint64_t seconds;
+} duration_units[] = {
+	{ 's', 1 },
+	{ 'm', 60 },
+	{ 'h', 3600 },
+	{ 'd', 86400 },
+	{ 'w', 604800 },
+};
+
+#define DURATION_UNITS (sizeof(duration_units) / sizeof(duration_units[0]))
+
+/* A whole number with one of duration_units. */
 static int
 parse_duration(const char *s, uint64_t *val_r)
 {
-	static const char     units[] = "smhdw";
-	static const uint64_t mult[] = { 1, 60, 3600, 86400, 604800 };
-	uint64_t	      v = 0;
-	const char	     *p = s, *u;
+	uint64_t    v = 0;
+	const char *p = s;
+	size_t	    i;
 
 	if (!isdigit((unsigned char)*p))
 		return -1;
@@ -406,12 +481,14 @@ parse_duration(const char *s, uint64_t *val_r)
 			return -1;
 		v = v * 10 + (unsigned)(*p - '0');
 	}
-	if (*p == '\0' || p[1] != '\0' ||
-	    (u = strchr(units, tolower((unsigned char)*p))) == NULL)
+	if (*p == '\0' || p[1] != '\0')
 		return -1;
-	if (v > UINT64_MAX / mult[u - units])
+	for (i = 0; i < DURATION_UNITS; i++)
+		if (duration_units[i].unit == tolower((unsigned char)*p))
+			break;
+	if (i == DURATION_UNITS || v > UINT64_MAX / duration_units[i].seconds)
 		return -1;
-	*val_r = v * mult[u - units];
+	*val_r = v * duration_units[i].seconds;
 	return 0;
 }
 
@@ -440,6 +517,18 @@ key_bytes(struct config_parse *p, const struct config_key *k, const char *value,
 	return 1;
 }
 
+static void
+print_bytes(
+    const struct session_config *cfg, const void *field, char *buf, size_t len)
+{
+	/* Not set: the default floor, which depends on the file system. */
+	if (field == &cfg->min_free && !cfg->has_min_free) {
+		snprintf(buf, len, "%s", "");
+		return;
+	}
+	print_suffixed(*(const uint64_t *)field, buf, len);
+}
+
 /* A count of any size ([retention] max_messages; 0 is no limit). */
 static int
 key_count(struct config_parse *p, const struct config_key *k, const char *value,
@@ -448,6 +537,15 @@ key_count(struct config_parse *p, const struct config_key *k, const char *value,
 	if (parse_size(value, 0, field) != 0)
 		return KEY_FAIL(p, "\"%s\" is not a whole number", value);
 	return 1;
+}
+
+static void
+print_count(
+    const struct session_config *cfg, const void *field, char *buf, size_t len)
+{
+	(void)cfg;
+	snprintf(
+	    buf, len, "%llu", (unsigned long long)*(const uint64_t *)field);
 }
 
 static int
@@ -461,34 +559,99 @@ key_duration(struct config_parse *p, const struct config_key *k,
 	return 1;
 }
 
+/* With the largest unit that divides it: "26w", "90m", "0s". */
+static void
+print_duration(
+    const struct session_config *cfg, const void *field, char *buf, size_t len)
+{
+	uint64_t v = *(const uint64_t *)field;
+	size_t	 i = DURATION_UNITS - 1;
+
+	(void)cfg;
+	while (i > 0 && (v == 0 || v % duration_units[i].seconds != 0))
+		i--;
+	snprintf(buf, len, "%llu%c",
+	    (unsigned long long)(v / duration_units[i].seconds),
+	    duration_units[i].unit);
+}
+
 #define FIELD(f)                            \
 	offsetof(struct session_config, f), \
 	    sizeof(((struct session_config *)NULL)->f)
 
-/* Every key there is; config_key() refuses the rest. */
+/*
+ * Every key there is; config_key() refuses the rest.  Each section's keys
+ * together: config_write() prints them in this order.
+ */
 static const struct config_key config_keys[] = {
-	{ "maildir", "path", key_string, FIELD(maildir), 0 },
-	{ "smtp", "hostname", key_hostname, FIELD(hostname), 0 },
-	{ "smtp", "max_message_size", key_size, FIELD(max_message_size), 0 },
-	{ "smtp", "max_recipients", key_uint, FIELD(max_recipients),
+	{ "maildir", "path", key_string, print_string, FIELD(maildir), 0 },
+	{ "smtp", "hostname", key_hostname, print_string, FIELD(hostname), 0 },
+	{ "smtp", "max_message_size", key_size, print_size,
+	    FIELD(max_message_size), 0 },
+	{ "smtp", "max_recipients", key_uint, print_uint, FIELD(max_recipients),
 	    CONFIG_MAX_RECIPIENTS },
-	{ "smtp", "timeout", key_uint, FIELD(smtp_timeout),
+	{ "smtp", "timeout", key_uint, print_uint, FIELD(smtp_timeout),
 	    CONFIG_MAX_TIMEOUT },
-	{ "pop3", "timeout", key_uint, FIELD(pop3_timeout),
+	{ "smtp", "min_free", key_bytes, print_bytes, FIELD(min_free), 0 },
+	{ "pop3", "timeout", key_uint, print_uint, FIELD(pop3_timeout),
 	    CONFIG_MAX_TIMEOUT },
-	{ "pop3", "exclusive", key_bool, FIELD(pop3_exclusive), 0 },
-	{ "sendmail", "smtp", key_hostport, FIELD(sendmail_smtp), 0 },
-	{ "log", "level", key_level, FIELD(log_level), 0 },
-	{ "user", "name", key_user, FIELD(user), 0 },
-	{ "tls", "certificate", key_string, FIELD(tls_certificate), 0 },
-	{ "tls", "key", key_string, FIELD(tls_key), 0 },
-	{ "tls", "names", key_tls_names, FIELD(tls_names), 0 },
-	{ "smtp", "min_free", key_bytes, FIELD(min_free), 0 },
-	{ "retention", "max_age", key_duration, FIELD(max_age), 0 },
-	{ "retention", "max_messages", key_count, FIELD(max_messages), 0 },
-	{ "retention", "max_size", key_bytes, FIELD(max_size), 0 },
-	{ "notify", "command", key_string, FIELD(notify_command), 0 },
+	{ "pop3", "exclusive", key_bool, print_bool, FIELD(pop3_exclusive), 0 },
+	{ "sendmail", "smtp", key_hostport, print_string, FIELD(sendmail_smtp),
+	    0 },
+	{ "log", "level", key_level, print_level, FIELD(log_level), 0 },
+	{ "user", "name", key_user, print_string, FIELD(user), 0 },
+	{ "tls", "certificate", key_string, print_string,
+	    FIELD(tls_certificate), 0 },
+	{ "tls", "key", key_string, print_string, FIELD(tls_key), 0 },
+	{ "tls", "names", key_tls_names, print_string, FIELD(tls_names), 0 },
+	{ "retention", "max_age", key_duration, print_duration, FIELD(max_age),
+	    0 },
+	{ "retention", "max_messages", key_count, print_count,
+	    FIELD(max_messages), 0 },
+	{ "retention", "max_size", key_bytes, print_bytes, FIELD(max_size), 0 },
+	{ "notify", "command", key_string, print_string, FIELD(notify_command),
+	    0 },
 };
+
+#define CONFIG_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
+
+int
+config_value(const struct session_config *cfg, const char *section,
+    const char *key, char *buf, size_t len)
+{
+	for (size_t i = 0; i < CONFIG_KEYS; i++) {
+		const struct config_key *k = &config_keys[i];
+
+		if (strcasecmp(section, k->section) == 0 &&
+		    strcasecmp(key, k->name) == 0) {
+			k->print(cfg, (const char *)cfg + k->offset, buf, len);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int
+config_write(FILE *fp, const struct session_config *cfg)
+{
+	static char value[CONFIG_VALUE_MAX];
+
+	for (size_t i = 0; i < CONFIG_KEYS; i++) {
+		const struct config_key *k = &config_keys[i];
+
+		if (i == 0 ||
+		    strcmp(k->section, config_keys[i - 1].section) != 0)
+			fprintf(fp, "%s[%s]\n", i == 0 ? "" : "\n", k->section);
+		k->print(
+		    cfg, (const char *)cfg + k->offset, value, sizeof(value));
+		/* Not set: a comment, as config_load() refuses an empty value. */
+		if (value[0] == '\0')
+			fprintf(fp, "# %s =\n", k->name);
+		else
+			fprintf(fp, "%s = %s\n", k->name, value);
+	}
+	return ferror(fp) ? -1 : 0;
+}
 
 /* inih's callback: one key.  Returns 0 on an error, which inih counts. */
 static int
@@ -504,8 +667,7 @@ config_key(void *user, const char *section, const char *key, const char *value)
 	if (value[0] == '\0')
 		return KEY_FAIL(
 		    p, "empty value (comment the line out for the default)");
-	for (size_t i = 0; i < sizeof(config_keys) / sizeof(config_keys[0]);
-	     i++) {
+	for (size_t i = 0; i < CONFIG_KEYS; i++) {
 		const struct config_key *k = &config_keys[i];
 
 		if (strcasecmp(section, k->section) != 0)

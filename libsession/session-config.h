@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define CONFIG_DEFAULT_MAX_MESSAGE_SIZE (50UL * 1024 * 1024)
 #define CONFIG_DEFAULT_MAX_RECIPIENTS	1000
@@ -71,6 +72,25 @@ void config_defaults(struct session_config *cfg);
 int config_load(
     struct session_config *cfg, const char *path, char *err, size_t errlen);
 
+/* Room for any value config_value() spells (the longest is a path). */
+#define CONFIG_VALUE_MAX (PATH_MAX + 1)
+
+/*
+ * Spells the value of [section] key (names in any case) in cfg as the file
+ * would, so that config_load() reads it back: "50M", "yes", "26w"; "" when
+ * it is not set (no [user] name, [smtp] min_free left to its default).
+ * Returns 0, or -1 when there is no such key.
+ */
+int config_value(const struct session_config *cfg, const char *section,
+    const char *key, char *buf, size_t len);
+
+/*
+ * Writes every key with its value in cfg to fp as an INI file, in the
+ * order of libsession's table of keys; a key not set as a comment
+ * "# name =".  Returns 0, or -1 on a write error.
+ */
+int config_write(FILE *fp, const struct session_config *cfg);
+
 /*
  * Splits "host:port" or "[address]:port" (as [sendmail] smtp holds it)
  * into host, without brackets, and port, 1..65535 in digits.  Returns 0,
@@ -92,5 +112,15 @@ const char *config_default_path(void);
  */
 void session_start(int argc, char **argv, const char *ident, const char *usage,
     struct session_config *cfg);
+
+/*
+ * session_start() for a program that only reads the configuration
+ * (baremail config): the same options, file and messages, but it never
+ * leaves root nor touches the maildir.  cfg->maildir is the one a session
+ * would use: -m, [maildir] path, else as root the default of [user] name's
+ * account.
+ */
+void session_configure(int argc, char **argv, const char *ident,
+    const char *usage, struct session_config *cfg);
 
 #endif

@@ -119,8 +119,8 @@ log_level_parse(const char *name)
 	return -1;
 }
 
-static const char *
-level_name(int prio)
+const char *
+log_level_name(int prio)
 {
 	switch (prio) {
 	case LOG_EMERG:
@@ -274,7 +274,7 @@ log_vwrite(int prio, const char *const *fields, const char *fmt, va_list ap)
 	if (log_stderr) {
 		char out[sizeof(line) + 128];
 		int  m = snprintf(out, sizeof(out), "%s[%ld]: %s: %s\n",
-		     log_ident, (long)getpid(), level_name(prio), line);
+		     log_ident, (long)getpid(), log_level_name(prio), line);
 
 		if (m > 0) {
 			if ((size_t)m >= sizeof(out)) {

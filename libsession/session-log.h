@@ -39,6 +39,9 @@ char *log_printable(char *dst, size_t dstlen, const char *src, size_t len);
 /* Parses "error", "warning", "info", "debug" (and syslog's names); -1 if unknown. */
 int log_level_parse(const char *name);
 
+/* The name log_level_parse() reads back for a LOG_* priority ("info"). */
+const char *log_level_name(int level);
+
 void log_err(const char *fmt, ...) LOG_FORMAT(1, 2);
 void log_warn(const char *fmt, ...) LOG_FORMAT(1, 2);
 void log_info(const char *fmt, ...) LOG_FORMAT(1, 2);

@@ -46,19 +46,17 @@ start_fail(int status, const char *usage, const char *fmt, ...)
 
 /*
  * The maildir when neither -m nor [maildir] path says: $MAILDIR, else the
- * Maildir in the home of the account we now run as.  After a switch from
- * root $HOME is still root's, so the account's entry in passwd decides.
+ * Maildir in the home of pw, the account the program runs as after a
+ * switch from root (whose $HOME is still root's); NULL: no switch.
  */
 static void
-default_maildir(struct session_config *cfg, bool switched)
+default_maildir(struct session_config *cfg, const struct passwd *pw)
 {
 	struct session_config defaults;
 	const char	     *env = getenv("MAILDIR");
-	struct passwd	     *pw;
 
-	if (switched && (env == NULL || env[0] == '\0')) {
-		pw = getpwuid(getuid());
-		if (pw != NULL && pw->pw_dir[0] != '\0' &&
+	if (pw != NULL && (env == NULL || env[0] == '\0')) {
+		if (pw->pw_dir[0] != '\0' &&
 		    (size_t)snprintf(cfg->maildir, sizeof(cfg->maildir),
 			"%s/Maildir",
 			strcmp(pw->pw_dir, "/") == 0 ? "" : pw->pw_dir) <
@@ -143,15 +141,18 @@ parse_options(int argc, char **argv, const char *ident, const char *usage,
 		    argv[optind]);
 }
 
-void
-session_start(int argc, char **argv, const char *ident, const char *usage,
+/*
+ * The options and the configuration: session_start() up to the root rule.
+ * Returns the file read, NULL if none.  cfg->maildir is "" unless -m or
+ * [maildir] path set it.
+ */
+static const char *
+start_config(int argc, char **argv, const char *ident, const char *usage,
     struct session_config *cfg)
 {
 	const char   *config = NULL, *maildir = NULL, *path;
 	enum tls_mode tls = TLS_OFF;
-	bool	      switched = false;
 	char	      err[1024];
-	int	      status;
 
 	hold_std_fds();
 	/* A client that hangs up must be a write error, not a killed process. */
@@ -175,12 +176,37 @@ session_start(int argc, char **argv, const char *ident, const char *usage,
 	cfg->tls_mode = tls;
 	if (maildir != NULL)
 		snprintf(cfg->maildir, sizeof(cfg->maildir), "%s", maildir);
+	return path;
+}
+
+void
+session_configure(int argc, char **argv, const char *ident, const char *usage,
+    struct session_config *cfg)
+{
+	const struct passwd *pw = NULL;
+
+	start_config(argc, argv, ident, usage, cfg);
+	/* Root: where the account the sessions switch to has its Maildir. */
+	if ((getuid() == 0 || geteuid() == 0) && cfg->user[0] != '\0')
+		pw = getpwnam(cfg->user);
+	if (cfg->maildir[0] == '\0')
+		default_maildir(cfg, pw);
+}
+
+void
+session_start(int argc, char **argv, const char *ident, const char *usage,
+    struct session_config *cfg)
+{
+	const char *path = start_config(argc, argv, ident, usage, cfg);
+	bool	    switched = false;
+	char	    err[1024];
+	int	    status;
 
 	/* Before anything touches the maildir, or reads the client. */
 	if (getuid() == 0 || geteuid() == 0) {
 		/* Without [user] name the maildir's owner decides. */
 		if (cfg->user[0] == '\0' && cfg->maildir[0] == '\0')
-			default_maildir(cfg, false);
+			default_maildir(cfg, NULL);
 		status = session_leave_root(cfg->user, cfg->maildir,
 		    path != NULL ? path : BAREMAIL_SYSCONFDIR "/baremail.conf",
 		    err, sizeof(err));
@@ -189,7 +215,7 @@ session_start(int argc, char **argv, const char *ident, const char *usage,
 		switched = true;
 	}
 	if (cfg->maildir[0] == '\0')
-		default_maildir(cfg, switched);
+		default_maildir(cfg, switched ? getpwuid(getuid()) : NULL);
 	log_debug("started: config %s, maildir %s, uid %ld",
 	    cfg->file[0] != '\0' ? cfg->file : "(built-in defaults)",
 	    cfg->maildir, (long)getuid());

@@ -175,11 +175,47 @@ $TLS/server.key $TEST_USER 400"
 	tls -d "$TLS"
 	assert_success
 	[ "$(stat -c %U "$TLS/server.key")" = "$TEST_USER" ]
+	# Checked by baremail config as the sessions check it: exit 78.
 	printf '[tls]\nnames = ok.lan, bad_name!\n' >>"$CONF"
 	tls -d "$BATS_TEST_TMPDIR/other"
-	assert_failure
-	[[ "$stderr" == *"not a host name: bad_name!"* ]]
+	[ "$status" -eq 78 ]
+	[[ "$stderr" == *"$CONF:6: [tls] names: \"ok.lan, bad_name!\" is not a list of host names and addresses"* ]]
 	[ ! -e "$BATS_TEST_TMPDIR/other" ]
+}
+
+@test "a typo in the configuration stops create with FILE:LINE, as it stops the sessions; nothing made" {
+	printf '[tls]\nnmes = typo.lan\n' >>"$CONF"
+	tls -d "$TLS" create
+	[ "$status" -eq 78 ]
+	[[ "$stderr" == *"$CONF:4: [tls] nmes: unknown key"* ]]
+	[[ "$stderr" == *"baremail-tls: the configuration is not usable"* ]]
+	[ ! -e "$TLS" ]
+	# The same file is what smtp-session refuses.
+	run timeout "$T" "$SMTP_SESSION" </dev/null
+	[ "$status" -eq 78 ]
+	# -c names the file as for every program; one that is missing is refused.
+	tls -c "$BATS_TEST_TMPDIR/missing.conf" -d "$TLS" create
+	[ "$status" -eq 78 ]
+	[[ "$stderr" == *"$BATS_TEST_TMPDIR/missing.conf: No such file"* ]]
+	[ ! -e "$TLS" ]
+	# show, trust and untrust do not read it.
+	tls -d "$TLS" show
+	[[ "$stderr" == *"no CA certificate"* ]]
+}
+
+@test "[tls] names in any case, with a comment, last value wins: all in the certificate" {
+	# As root without [user] name: baremail config only reads the file.
+	printf '[TLS]\nNames = first.lan\nNAMES = Second.Lan 192.0.2.9 ; mine\n' >"$CONF"
+	tls -d "$TLS" create
+	assert_success
+	run verify second.lan
+	assert_success
+	run verify 192.0.2.9
+	assert_success
+	run verify first.lan
+	assert_failure
+	run verify mine
+	assert_failure
 }
 
 @test "[tls] certificate naming the administrator's own file: create leaves it alone" {

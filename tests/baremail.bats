@@ -210,6 +210,99 @@ for line in sys.stdin.read().splitlines():
 	[[ "$stderr" == *"[retention] max_size"* ]]
 }
 
+@test "config prints every key, defaults included, as INI that reads back the same" {
+	bm config
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	# The sections of libsession's table, each once, in its order.
+	[ "$(printf '%s\n' "$output" | grep '^\[' | tr -d '\n')" = \
+	    "[maildir][smtp][pop3][sendmail][log][user][tls][retention][notify]" ]
+	assert_line "path = $MD"
+	assert_line "hostname = test.example"
+	assert_line "max_message_size = 50M"
+	assert_line "timeout = 300"
+	assert_line "timeout = 600"
+	assert_line "exclusive = no"
+	assert_line "smtp = 127.0.0.1:25"
+	assert_line "level = info"
+	assert_line "max_age = 0s"
+	# Not set: commented out, as an empty value is refused.
+	assert_line "# min_free ="
+	assert_line "# names ="
+	assert_line "# command ="
+	# What it prints is a configuration that gives the same.
+	printf '%s\n' "$output" >"$BATS_TEST_TMPDIR/printed.conf"
+	local first=$output
+	bm -c "$BATS_TEST_TMPDIR/printed.conf" config
+	[ "$status" -eq 0 ]
+	[ "$output" = "$first" ]
+	# And the sessions take it.
+	run timeout "$T" "$SMTP_SESSION" -c "$BATS_TEST_TMPDIR/printed.conf" </dev/null
+	[ "$status" -eq 0 ]
+	[[ "$output" == "220 test.example "* ]]
+}
+
+@test "config SECTION.KEY...: one value a line; an unknown key exits 64, a bad file 78" {
+	conf_set TLS Names "mail.lan, 192.0.2.7"
+	conf_set retention max_age "180d ; half a year"
+	bm config smtp.hostname Tls.NAMES notify.command retention.max_age
+	[ "$status" -eq 0 ]
+	[ "$output" = "test.example
+mail.lan, 192.0.2.7
+
+180d" ]
+	# The file is chosen as every program chooses it: -c, then
+	# $BAREMAIL_CONFIG, then the installed one.
+	printf '[smtp]\nhostname = other.example\n' >"$BATS_TEST_TMPDIR/other.conf"
+	bm -c "$BATS_TEST_TMPDIR/other.conf" config smtp.hostname
+	[ "$output" = other.example ]
+	BAREMAIL_CONFIG="$BATS_TEST_TMPDIR/other.conf" bm config smtp.hostname
+	[ "$output" = other.example ]
+	# Every key is checked before one is printed.
+	local k
+	for k in smtp.hostnme tls nonsense.key .names tls.; do
+		bm config smtp.hostname "$k"
+		[ "$status" -eq 64 ]
+		[ -z "$output" ]
+		[[ "$stderr" == *"unknown key \"$k\""* ]]
+	done
+	bm config --bogus
+	[ "$status" -eq 64 ]
+	# A bad configuration: the usual FILE:LINE and 78, nothing printed.
+	conf_set smtp timeout 0
+	bm config smtp.hostname
+	[ "$status" -eq 78 ]
+	[ -z "$output" ]
+	[[ "$stderr" == *"$CONF:"*": [smtp] timeout: 0 is out of range"* ]]
+	bm -c "$BATS_TEST_TMPDIR/missing.conf" config
+	[ "$status" -eq 78 ]
+	[[ "$stderr" == *"$BATS_TEST_TMPDIR/missing.conf: No such file"* ]]
+}
+
+@test "config as root without [user] name: reads the file, needs no maildir, touches nothing" {
+	[ "$(id -u)" = 0 ] || skip "the root rule applies to root only"
+	local conf="$BATS_TEST_TMPDIR/root.conf" home
+	printf '[maildir]\npath = %s/none\n[tls]\nnames = a.lan\n' "$BATS_TEST_TMPDIR" >"$conf"
+	# The maildir programs refuse to run as root with it ...
+	bm -c "$conf" status
+	[ "$status" -eq 77 ]
+	[[ "$stderr" == *"refusing to run as root"* ]]
+	# ... config only reads it.
+	bm -c "$conf" config maildir.path user.name tls.names
+	[ "$status" -eq 0 ]
+	[ "$output" = "$BATS_TEST_TMPDIR/none
+
+a.lan" ]
+	[ ! -e "$BATS_TEST_TMPDIR/none" ]
+	# With [user] name and no [maildir] path: the maildir the sessions
+	# would use, in that account's home.
+	home=$(getent passwd "$TEST_USER" | cut -d: -f6)
+	printf '[user]\nname = %s\n' "$TEST_USER" >"$conf"
+	MAILDIR= bm -c "$conf" config maildir.path
+	[ "$status" -eq 0 ]
+	[ "$output" = "${home%/}/Maildir" ]
+}
+
 # notify_conf COMMAND: [notify] command.
 notify_conf() {
 	conf_set notify command "$1"

@@ -33,6 +33,9 @@ installed_dir() {
 	# Its default directory, where it writes, names the install's.
 	[ "$(stat -c %a "$D$PREFIX/etc/baremail/tls")" = 755 ]
 	grep -qx "SYSCONFDIR='$PREFIX/etc'" "$D$PREFIX/sbin/baremail-tls"
+	# It reads the configuration through the baremail beside it.
+	grep -qxF "BAREMAIL=\${BAREMAIL_ADMIN:-'$PREFIX/sbin/baremail'}" "$D$PREFIX/sbin/baremail-tls"
+	[ -x "$D$PREFIX/sbin/baremail" ]
 	# Only the sendmail command is on PATH: the sessions are not commands.
 	[ ! -e "$D$PREFIX/bin/smtp-session" ]
 	[ ! -e "$D$PREFIX/sbin/smtp-session" ]

@@ -96,15 +96,16 @@ boot_container() {
 	fi
 	# The programs under test were built for another prefix: a drop-in
 	# points them at the box's configuration, whose [tls] certificate and
-	# key are where the box's baremail-tls.service writes them.
+	# key are where the box's baremail-tls.service writes them (and
+	# baremail-tls reads it through that build's baremail config).
 	printf '[Service]\nEnvironment=BAREMAIL_CONFIG=%s/etc/baremail.conf\n' \
 	    "$BOXPREFIX" >"$BATS_FILE_TMPDIR/boxconf.conf"
-	for u in $SERVICES; do
+	for u in $SERVICES baremail-tls.service; do
 		binds+=(--bind-ro="$BATS_FILE_TMPDIR/boxconf.conf:/etc/systemd/system/$u.d/boxconf.conf")
 	done
 	# A user manager starts through PAM.
 	binds+=(--bind-ro=/etc/pam.d --bind-ro=/etc/security)
-	# awk (baremail-tls) and others are alternatives' links in /etc.
+	# awk and others are alternatives' links in /etc.
 	binds+=(--bind-ro=/etc/alternatives)
 	binds+=(--bind-ro="$BOX/lib/sysusers.d/baremail.conf:/etc/sysusers.d/baremail.conf")
 	binds+=(--bind-ro="$BOX/lib/tmpfiles.d/baremail.conf:/etc/tmpfiles.d/baremail.conf")

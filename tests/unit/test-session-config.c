@@ -513,6 +513,160 @@ test_unreadable(void)
 	CHECK(strstr(err, dir) == err);
 }
 
+/* config_value() of [section] key in cfg equals want. */
+static void
+expect_value(const struct session_config *cfg, const char *section,
+    const char *key, const char *want)
+{
+	char value[CONFIG_VALUE_MAX];
+
+	memset(value, 'x', sizeof(value));
+	CHECK(config_value(cfg, section, key, value, sizeof(value)) == 0);
+	if (strcmp(value, want) != 0) {
+		fprintf(stderr, "[%s] %s: want \"%s\" got \"%s\"\n", section,
+		    key, want, value);
+		CHECK(!"printed value");
+	}
+}
+
+/* config_write(cfg) as a string in out. */
+static void
+write_string(const struct session_config *cfg, char *out, size_t len)
+{
+	FILE  *fp = fmemopen(out, len, "w");
+	size_t n;
+
+	CHECK(fp != NULL);
+	CHECK(config_write(fp, cfg) == 0);
+	n = (size_t)ftell(fp);
+	fclose(fp);
+	CHECK(n < len);
+	out[n] = '\0';
+}
+
+/* Writes cfg, loads what was written over the defaults, writes again: the same. */
+static void
+expect_round_trip(const struct session_config *cfg)
+{
+	struct session_config again;
+	static char	      first[16384], second[16384];
+	char		      err[1024];
+
+	write_string(cfg, first, sizeof(first));
+	CHECK(load(&again, first, err, sizeof(err)) == 0);
+	write_string(&again, second, sizeof(second));
+	if (strcmp(first, second) != 0) {
+		fprintf(stderr, "wrote:\n%s\nread back:\n%s\n", first, second);
+		CHECK(!"round trip");
+	}
+}
+
+static void
+test_printers(void)
+{
+	struct session_config cfg;
+	char		      err[1024], value[CONFIG_VALUE_MAX], out[16384];
+
+	/* The defaults; a key not set prints as "". */
+	setenv("MAILDIR", "/srv/md", 1);
+	config_defaults(&cfg);
+	expect_value(&cfg, "maildir", "path", "/srv/md");
+	expect_value(&cfg, "smtp", "max_message_size", "50M");
+	expect_value(&cfg, "smtp", "max_recipients", "1000");
+	expect_value(&cfg, "smtp", "timeout", "300");
+	expect_value(&cfg, "smtp", "min_free", "");
+	expect_value(&cfg, "pop3", "timeout", "600");
+	expect_value(&cfg, "pop3", "exclusive", "no");
+	expect_value(&cfg, "sendmail", "smtp", "127.0.0.1:25");
+	expect_value(&cfg, "log", "level", "info");
+	expect_value(&cfg, "user", "name", "");
+	expect_value(&cfg, "tls", "names", "");
+	expect_value(&cfg, "retention", "max_age", "0s");
+	expect_value(&cfg, "retention", "max_messages", "0");
+	expect_value(&cfg, "retention", "max_size", "0");
+	expect_value(&cfg, "notify", "command", "");
+	/* Names in any case, as in the file; no other key. */
+	expect_value(&cfg, "TLS", "Certificate", cfg.tls_certificate);
+	CHECK(config_value(&cfg, "tls", "nmes", value, sizeof(value)) == -1);
+	CHECK(config_value(&cfg, "tsl", "names", value, sizeof(value)) == -1);
+	CHECK(config_value(&cfg, "", "", value, sizeof(value)) == -1);
+	/* Every key, in the table's order, sections once; unset ones commented. */
+	write_string(&cfg, out, sizeof(out));
+	CHECK(strncmp(out, "[maildir]\npath = /srv/md\n\n[smtp]\n", 33) == 0);
+	CHECK(strstr(out, "\n# min_free =\n") != NULL);
+	CHECK(strstr(out, "\n[user]\n# name =\n") != NULL);
+	CHECK(strstr(out,
+		  "\n[retention]\nmax_age = 0s\nmax_messages = 0\n"
+		  "max_size = 0\n\n[notify]\n# command =\n") != NULL);
+	CHECK(strstr(strstr(out, "[smtp]") + 1, "[smtp]") == NULL);
+	expect_round_trip(&cfg);
+
+	/* Every key set: each printer spells what its parser read. */
+	CHECK(load(&cfg,
+		  "[maildir]\npath = /var/mail/box\n"
+		  "[smtp]\nhostname = mail.example.lan\n"
+		  "max_message_size = 10240k\nmax_recipients = 50\n"
+		  "timeout = 120\nmin_free = 0\n"
+		  "[pop3]\ntimeout = 900\nexclusive = on\n"
+		  "[sendmail]\nsmtp = [::1]:2025\n"
+		  "[log]\nlevel = 3\n"
+		  "[user]\nname = baremail\n"
+		  "[tls]\nnames = mail.lan, 192.168.1.5 fd00::5\n"
+		  "certificate = /srv/tls/fullchain.pem\n"
+		  "key = /srv/tls/privkey.pem\n"
+		  "[retention]\nmax_age = 14d\nmax_messages = 20000\n"
+		  "max_size = 2048M\n"
+		  "[notify]\ncommand = echo \"$BAREMAIL_SUBJECT\"; true\n",
+		  err, sizeof(err)) == 0);
+	expect_value(&cfg, "maildir", "path", "/var/mail/box");
+	expect_value(&cfg, "smtp", "hostname", "mail.example.lan");
+	expect_value(&cfg, "smtp", "max_message_size", "10M");
+	expect_value(&cfg, "smtp", "max_recipients", "50");
+	expect_value(&cfg, "smtp", "timeout", "120");
+	expect_value(&cfg, "smtp", "min_free", "0");
+	expect_value(&cfg, "pop3", "timeout", "900");
+	expect_value(&cfg, "pop3", "exclusive", "yes");
+	expect_value(&cfg, "sendmail", "smtp", "[::1]:2025");
+	expect_value(&cfg, "log", "level", "error");
+	expect_value(&cfg, "user", "name", "baremail");
+	expect_value(&cfg, "tls", "names", "mail.lan, 192.168.1.5 fd00::5");
+	expect_value(&cfg, "tls", "certificate", "/srv/tls/fullchain.pem");
+	expect_value(&cfg, "tls", "key", "/srv/tls/privkey.pem");
+	expect_value(&cfg, "retention", "max_age", "2w");
+	expect_value(&cfg, "retention", "max_messages", "20000");
+	expect_value(&cfg, "retention", "max_size", "2G");
+	expect_value(
+	    &cfg, "notify", "command", "echo \"$BAREMAIL_SUBJECT\"; true");
+	expect_round_trip(&cfg);
+
+	/* Sizes and durations: the largest suffix or unit that divides. */
+	CHECK(load(&cfg,
+		  "[smtp]\nmax_message_size = 1025\nmin_free = 1536k\n"
+		  "[retention]\nmax_age = 3600s\nmax_size = 3\n",
+		  err, sizeof(err)) == 0);
+	expect_value(&cfg, "smtp", "max_message_size", "1025");
+	expect_value(&cfg, "smtp", "min_free", "1536k");
+	expect_value(&cfg, "retention", "max_age", "1h");
+	expect_value(&cfg, "retention", "max_size", "3");
+	expect_round_trip(&cfg);
+	CHECK(
+	    load(&cfg, "[retention]\nmax_age = 90m\n", err, sizeof(err)) == 0);
+	expect_value(&cfg, "retention", "max_age", "90m");
+	CHECK(
+	    load(&cfg, "[retention]\nmax_age = 61s\n", err, sizeof(err)) == 0);
+	expect_value(&cfg, "retention", "max_age", "61s");
+	CHECK(load(&cfg, "[retention]\nmax_age = 8d\n", err, sizeof(err)) == 0);
+	expect_value(&cfg, "retention", "max_age", "8d");
+	/* Every level's name reads back. */
+	for (int level = LOG_EMERG; level <= LOG_DEBUG; level++) {
+		cfg.log_level = level;
+		CHECK(config_value(
+			  &cfg, "log", "level", value, sizeof(value)) == 0);
+		CHECK(log_level_parse(value) == level);
+	}
+	unsetenv("MAILDIR");
+}
+
 int
 main(void)
 {
@@ -532,6 +686,7 @@ main(void)
 	test_hostport();
 	test_structure();
 	test_unreadable();
+	test_printers();
 	unlink(path);
 	rmdir(dir);
 	return CHECK_DONE();
