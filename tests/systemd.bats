@@ -86,7 +86,8 @@ boot_container() {
 	if ldd "$SMTP_SESSION" | grep -q libasan; then
 		printf '[Service]\nEnvironment=ASAN_OPTIONS=detect_leaks=0\n' \
 		    >"$BATS_FILE_TMPDIR/asan.conf"
-		for u in $SERVICES; do
+		# baremail-tls.service runs that build's baremail config.
+		for u in $SERVICES baremail-tls.service; do
 			binds+=(--bind-ro="$BATS_FILE_TMPDIR/asan.conf:/etc/systemd/system/$u.d/asan.conf")
 			binds+=(--bind-ro="$BATS_FILE_TMPDIR/asan.conf:/etc/systemd/user/$u.d/asan.conf")
 		done
