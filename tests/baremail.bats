@@ -386,7 +386,7 @@ notify_conf() {
 	bm notify
 	[ "$status" -eq 0 ]
 	for i in $(seq $n); do grep -qx "n$i" "$out"; done
-	echo "notifications: $(wc -l < "$out") for $n messages" >&3
+	echo "# notifications: $(wc -l < "$out") for $n messages" >&3
 }
 
 # ---- notify recipes (baremail(8)) against local receivers ----
