@@ -18,6 +18,19 @@ make_aged(
 	CHECK(utimensat(AT_FDCWD, p, ts, 0) == 0);
 }
 
+/* Makes tmp/name a directory, untouched for age seconds. */
+static void
+make_aged_dir(const char *dir, const char *name, time_t now, time_t age)
+{
+	char		p[PATH_MAX];
+	struct timespec ts[2] = { { .tv_sec = now - age },
+		{ .tv_sec = now - age } };
+
+	tu_path(p, dir, "tmp", name);
+	CHECK(mkdir(p, 0700) == 0);
+	CHECK(utimensat(AT_FDCWD, p, ts, 0) == 0);
+}
+
 static void
 test_clean(void)
 {
@@ -35,12 +48,7 @@ test_clean(void)
 	make_aged(dir, "just-under", now, 36 * h - 10, 36 * h - 10);
 	make_aged(dir, ".dot-old", now, 37 * h, 37 * h);
 	/* A directory, however old, is not ours to remove. */
-	tu_path(p, dir, "tmp", "olddir");
-	CHECK(mkdir(p, 0700) == 0);
-	CHECK(utimensat(AT_FDCWD, p,
-		  (struct timespec[2]){
-		      { .tv_sec = now - 50 * h }, { .tv_sec = now - 50 * h } },
-		  0) == 0);
+	make_aged_dir(dir, "olddir", now, 50 * h);
 	/* Nor a file in new/. */
 	CHECK(tu_write(dir, "new", "1.M1P1.h", "x", 1) == 0);
 	tu_path(p, dir, "new", "1.M1P1.h");
@@ -101,7 +109,7 @@ static void
 test_walk(void)
 {
 	const time_t   h = 3600, now = time(NULL);
-	char	       dir[PATH_MAX], p[PATH_MAX];
+	char	       dir[PATH_MAX];
 	struct maildir md;
 	struct seen    s;
 	int	       i;
@@ -116,12 +124,7 @@ test_walk(void)
 	make_aged(dir, "read-lately", now, 2 * h, 40 * h);
 	make_aged(dir, "written-lately", now, 40 * h, 3 * h);
 	make_aged(dir, ".dot", now, 37 * h, 38 * h);
-	tu_path(p, dir, "tmp", "adir");
-	CHECK(mkdir(p, 0700) == 0);
-	CHECK(utimensat(AT_FDCWD, p,
-		  (struct timespec[2]){
-		      { .tv_sec = now - 50 * h }, { .tv_sec = now - 50 * h } },
-		  0) == 0);
+	make_aged_dir(dir, "adir", now, 50 * h);
 	/* Nor is new/ walked. */
 	CHECK(tu_write(dir, "new", "1.M1P1.h", "x", 1) == 0);
 	CHECK(maildir_tmp_walk(&md, now, note, &s) == 0);

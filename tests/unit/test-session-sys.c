@@ -18,10 +18,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "check.h"
 #include "maildir.h"
 #include "session-config.h"
 #include "session-sys.h"
+#include "test-maildir-util.h"
 
 #define TEST_USER "baremail-test"
 
@@ -430,11 +430,10 @@ test_disk_low(void)
 {
 	struct session_config cfg;
 	struct maildir	      md;
-	static const char    *subs[] = { "tmp", "new", "cur" };
-	char		      dir[] = "/tmp/disk-low-XXXXXX";
+	char		      dir[PATH_MAX];
 	uint64_t	      avail, size;
 
-	CHECK(mkdtemp(dir) != NULL);
+	tu_mkdtemp(dir, sizeof(dir));
 	CHECK(maildir_open(&md, dir) == 0);
 	CHECK(maildir_space(&md, &avail, &size) == 0);
 	config_defaults(&cfg);
@@ -447,13 +446,7 @@ test_disk_low(void)
 	cfg.min_free = avail / 2;
 	CHECK(!session_disk_low(&cfg, &md));
 	maildir_close(&md);
-	for (size_t i = 0; i < 3; i++) {
-		char p[64];
-
-		snprintf(p, sizeof(p), "%s/%s", dir, subs[i]);
-		CHECK(rmdir(p) == 0);
-	}
-	CHECK(rmdir(dir) == 0);
+	tu_rmrf(dir);
 }
 
 int
