@@ -11,8 +11,7 @@
 #include "maildir-private.h"
 
 int
-maildir_tmp_walk(struct maildir *md, time_t			   now,
-    void (*fn)(const struct maildir_tmp_file *f, void *arg), void *arg)
+maildir_tmp_walk(struct maildir *md, time_t now, maildir_tmp_fn *fn, void *arg)
 {
 	struct dirent *de;
 	int	       e = 0;

@@ -422,8 +422,10 @@ struct maildir_tmp_file {
  * gone before it could be looked at is passed over.  Returns 0, or -1 when
  * tmp/ could not be read (after the entries read so far).
  */
-int maildir_tmp_walk(struct maildir *md, time_t			   now,
-    void (*fn)(const struct maildir_tmp_file *f, void *arg), void *arg);
+typedef void maildir_tmp_fn(const struct maildir_tmp_file *f, void *arg);
+
+int maildir_tmp_walk(
+    struct maildir *md, time_t now, maildir_tmp_fn *fn, void *arg);
 
 /*
  * Removes the regular files in tmp/ that are stale (above) at now;
