@@ -26,8 +26,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <sysexits.h>
 #include <unistd.h>
@@ -35,12 +34,11 @@
 #include "admin.h"
 #include "session-log.h"
 
-#define NOTIFY_STATE	 ".baremail-notify"
-#define NOTIFY_STATE_TMP ".baremail-notify.tmp"
-#define NOTIFY_LOCK	 ".baremail-notify.lock"
-#define NOTIFY_WINDOW	 MAILDIR_STALE_TMP
-#define NOTIFY_TIMEOUT	 60 /* seconds a command may take, then it is killed */
-#define NOTIFY_PASSES	 10 /* re-listings while new mail keeps coming */
+#define NOTIFY_STATE   ".baremail-notify"
+#define NOTIFY_LOCK    ".baremail-notify.lock"
+#define NOTIFY_WINDOW  MAILDIR_STALE_TMP
+#define NOTIFY_TIMEOUT 60 /* seconds a command may take, then it is killed */
+#define NOTIFY_PASSES  10 /* re-listings while new mail keeps coming */
 
 struct entry {
 	time_t t;
@@ -134,7 +132,7 @@ parse_time(char *s, time_t *t_r, char **end_r)
 static int
 state_load(struct admin *a, struct state *s)
 {
-	int    fd = openat(a->md.dirfd, NOTIFY_STATE, O_RDONLY | O_CLOEXEC);
+	int    fd = maildir_file_open(&a->md, NOTIFY_STATE);
 	FILE  *fp;
 	char  *line = NULL, *end;
 	size_t cap = 0;
@@ -169,42 +167,42 @@ state_load(struct admin *a, struct state *s)
 		rc = -1;
 		break;
 	}
+	/* A read error is no end of file: never take half a record for all. */
+	if (rc == 0 && ferror(fp))
+		rc = -1;
 	free(line);
 	fclose(fp);
 	return rc;
 }
 
-/* Replaces the state file: a new file, fsynced, renamed over, dir fsynced. */
+/* Replaces the state file, durably: the record of what was notified. */
 static int
 state_save(struct admin *a, const struct state *s)
 {
-	int   fd = openat(a->md.dirfd, NOTIFY_STATE_TMP,
-	      O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	FILE *fp;
-	int   e;
+	struct iovec iov;
+	char	    *buf = NULL;
+	size_t	     len = 0;
+	FILE	    *fp = open_memstream(&buf, &len);
+	int	     r, e;
 
-	if (fd < 0 || (fp = fdopen(fd, "w")) == NULL) {
-		if (fd >= 0)
-			close(fd);
+	if (fp == NULL)
 		return -1;
-	}
 	fprintf(fp, "# baremail notify: what was notified (see baremail(8))\n");
 	fprintf(fp, "mark %lld\n", (long long)s->mark);
 	for (size_t i = 0; i < s->n; i++)
 		fprintf(fp, "%s %lld %s\n", s->e[i].is_retry ? "retry" : "seen",
 		    (long long)s->e[i].t, s->e[i].base);
-	if (fflush(fp) != 0 || fsync(fd) != 0) {
-		e = errno;
-		fclose(fp);
-		errno = e;
+	if (fclose(fp) != 0) {
+		free(buf);
 		return -1;
 	}
-	if (fclose(fp) != 0 ||
-	    renameat(a->md.dirfd, NOTIFY_STATE_TMP, a->md.dirfd,
-		NOTIFY_STATE) != 0 ||
-	    fsync(a->md.dirfd) != 0)
-		return -1;
-	return 0;
+	iov.iov_base = buf;
+	iov.iov_len = len;
+	r = maildir_file_replace(&a->md, NOTIFY_STATE, &iov, 1, true);
+	e = errno;
+	free(buf);
+	errno = e;
+	return r;
 }
 
 /* Forgets seen entries that fell out of the window. */
@@ -399,7 +397,6 @@ int
 admin_notify(struct admin *a, int argc, char **argv)
 {
 	struct state s;
-	struct stat  st;
 	unsigned     failed = 0;
 	int	     lockfd, first, rc = 0;
 
@@ -421,9 +418,7 @@ admin_notify(struct admin *a, int argc, char **argv)
 		return EX_TEMPFAIL;
 	}
 	/* One notifier at a time; a second waits, then sees what is left. */
-	lockfd = openat(a->md.dirfd, NOTIFY_LOCK,
-	    O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (lockfd < 0 || flock(lockfd, LOCK_EX) != 0) {
+	if ((lockfd = maildir_file_lock(&a->md, NOTIFY_LOCK)) < 0) {
 		log_err(
 		    "%s/" NOTIFY_LOCK ": %s", a->cfg.maildir, strerror(errno));
 		return EX_TEMPFAIL;
@@ -437,16 +432,15 @@ admin_notify(struct admin *a, int argc, char **argv)
 		return EX_DATAERR;
 	}
 	for (int i = 0; i < NOTIFY_PASSES && rc == 0; i++) {
-		struct timespec before = { 0, 0 };
+		struct timespec before = { 0, 0 }, after;
 
-		if (fstat(a->md.newfd, &st) == 0)
-			before = st.st_mtim;
+		(void)maildir_new_mtime(&a->md, &before); /* else 0 */
 		rc = pass(a, &s, first == 1, &failed);
 		first = 0;
 		/* Mail that came during the pass gets a pass of its own. */
-		if (fstat(a->md.newfd, &st) != 0 ||
-		    (st.st_mtim.tv_sec == before.tv_sec &&
-			st.st_mtim.tv_nsec == before.tv_nsec))
+		if (maildir_new_mtime(&a->md, &after) != 0 ||
+		    (after.tv_sec == before.tv_sec &&
+			after.tv_nsec == before.tv_nsec))
 			break;
 	}
 	state_free(&s);

@@ -2,14 +2,11 @@
  * baremail status: what an administrator asks first, for a person or (with
  * --prometheus) for node_exporter's textfile collector.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <spawn.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <sysexits.h>
 #include <unistd.h>
@@ -89,38 +86,20 @@ ask_sockets(struct status *s)
 }
 
 static void
-count_tmp(struct admin *a, struct status *s, time_t now)
+count_tmp(const struct maildir_tmp_file *f, void *arg)
 {
-	int	       fd = openat(a->md.tmpfd, ".", O_RDONLY | O_DIRECTORY);
-	DIR	      *d = fd >= 0 ? fdopendir(fd) : NULL;
-	struct dirent *de;
-	struct stat    st;
+	struct status *s = arg;
 
-	if (d == NULL) {
-		if (fd >= 0)
-			close(fd);
-		return;
-	}
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		s->tmp_files++;
-		if (fstatat(a->md.tmpfd, de->d_name, &st,
-			AT_SYMLINK_NOFOLLOW) == 0 &&
-		    now - st.st_mtime >= MAILDIR_STALE_TMP &&
-		    now - st.st_atime >= MAILDIR_STALE_TMP)
-			s->tmp_stale++;
-	}
-	closedir(d);
+	s->tmp_files++;
+	if (f->age >= MAILDIR_STALE_TMP)
+		s->tmp_stale++;
 }
 
 static void
 gather(struct admin *a, struct status *s)
 {
 	struct maildir_list l;
-	struct statvfs	    vfs;
-	struct stat	    st;
+	struct timespec	    new_mtime;
 
 	if (admin_open(a) != 0) {
 		s->why = strerror(errno);
@@ -148,18 +127,16 @@ gather(struct admin *a, struct status *s)
 		if (admin_msg_time(&l.msgs[l.count - 1]) > 0)
 			s->newest_t = admin_msg_time(&l.msgs[l.count - 1]);
 		s->last_delivery = s->newest_t;
-	} else if (fstat(a->md.newfd, &st) == 0) {
+	} else if (maildir_new_mtime(&a->md, &new_mtime) == 0) {
 		/* Nothing kept: new/ changed last when mail last came or left. */
-		s->last_delivery = st.st_mtime;
+		s->last_delivery = new_mtime.tv_sec;
 	}
 	maildir_list_free(&l);
-	if (fstatvfs(a->md.dirfd, &vfs) == 0) {
+	if (maildir_space(&a->md, &s->fs_free, &s->fs_size) == 0) {
 		s->has_fs = true;
-		s->fs_free = (uint64_t)vfs.f_bavail * vfs.f_frsize;
-		s->fs_size = (uint64_t)vfs.f_blocks * vfs.f_frsize;
 		s->min_free = config_min_free(&a->cfg, s->fs_size);
 	}
-	count_tmp(a, s, time(NULL));
+	(void)maildir_tmp_walk(&a->md, time(NULL), count_tmp, s);
 }
 
 static void

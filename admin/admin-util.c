@@ -43,17 +43,13 @@ admin_msg_time(const struct maildir_msg *m)
 bool
 admin_msg_delivered(struct admin *a, const struct maildir_msg *m, time_t *t_r)
 {
-	struct stat st;
-
 	*t_r = admin_msg_time(m);
 	if (*t_r > 0)
 		return true;
-	if (fstatat(m->in_new ? a->md.newfd : a->md.curfd, m->name, &st,
-		AT_SYMLINK_NOFOLLOW) != 0) {
+	if (maildir_msg_mtime(&a->md, m, t_r) != 0) {
 		*t_r = 0;
 		return false;
 	}
-	*t_r = st.st_mtime;
 	return true;
 }
 

@@ -1,6 +1,6 @@
 /*
- * One message at a time: open, flag, remove, new/ -> cur/.  Another session
- * (or a mail reader) may rename a message at any moment; a name that no
+ * One message at a time: open, flag, remove, mtime, new/ -> cur/.  Another
+ * session (or a mail reader) may rename a message at any moment; a name that no
  * longer exists is looked up again by its base name before anyone is told
  * the message is gone.
  */
@@ -331,6 +331,19 @@ maildir_msg_remove(
 	if (msg_retry(md, l, m, op_remove, NULL) < 0)
 		return -1;
 	m->is_removed = true;
+	return 0;
+}
+
+int
+maildir_msg_mtime(
+    struct maildir *md, const struct maildir_msg *m, time_t *mtime_r)
+{
+	struct stat st;
+
+	if (fstatat(m->in_new ? md->newfd : md->curfd, m->name, &st,
+		AT_SYMLINK_NOFOLLOW) < 0)
+		return -1;
+	*mtime_r = st.st_mtime;
 	return 0;
 }
 

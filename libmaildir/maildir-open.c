@@ -1,4 +1,4 @@
-/* Opening, closing and locking a maildir. */
+/* Opening and closing a maildir. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -190,35 +190,4 @@ maildir_close(struct maildir *md)
 			close(*fds[i]);
 		*fds[i] = -1;
 	}
-}
-
-/*
- * An OFD lock (fcntl F_OFD_SETLK) on a file, not flock() on the directory:
- * GlusterFS's FUSE client keeps a flock() to the host that took it, and
- * NFS has none for directories, while both pass a file's lock on to the
- * server, so one session holds it across all the hosts that share the
- * maildir.
- */
-int
-maildir_lock(struct maildir *md)
-{
-	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
-	int	     r, e;
-
-	if (md->lockfd < 0) {
-		md->lockfd = openat(md->dirfd, MAILDIR_LOCK_FILE,
-		    O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (md->lockfd < 0)
-			return -1;
-	}
-	do
-		r = fcntl(md->lockfd, F_OFD_SETLK, &fl);
-	while (r < 0 && errno == EINTR);
-	if (r == 0)
-		return 0;
-	e = errno == EAGAIN || errno == EACCES ? EWOULDBLOCK : errno;
-	close(md->lockfd);
-	md->lockfd = -1;
-	errno = e;
-	return -1;
 }

@@ -98,8 +98,7 @@ maildir_sizes_load(struct maildir *md, struct maildir_sizes *s)
 	int	    fd;
 
 	memset(s, 0, sizeof(*s));
-	fd = openat(md->dirfd, MAILDIR_SIZES_FILE,
-	    O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	fd = maildir_file_open(md, MAILDIR_SIZES_FILE);
 	if (fd < 0) {
 		/* Missing is the normal start; anything else, rewrite it. */
 		s->is_bad = errno != ENOENT;
@@ -225,56 +224,22 @@ static int
 write_file(struct maildir *md, struct maildir_sizes_entry *v, size_t n)
 {
 	struct sizes_head h;
-	char		  tmp[MAILDIR_NAME_MAX + 1];
 	struct iovec	  iov[2];
-	size_t		  len = sizeof(h) + n * sizeof(*v);
-	ssize_t		  w;
-	int		  fd, e;
 
 	memcpy(h.magic, SIZES_MAGIC, 4);
 	h.version = SIZES_VERSION;
 	h.bom = SIZES_BOM;
 	h.count = (uint32_t)n;
 	h.sum = maildir_sizes_hash(v, n * sizeof(*v));
-	/*
-	 * A unique name in tmp/: two sessions writing at once each rename
-	 * their own complete file, and the last one wins.  A crash leaves
-	 * debris that maildir_clean_tmp() removes with the rest.
-	 */
-	if (maildir_name_unique(md, tmp, sizeof(tmp) - 6) < 0)
-		return -1;
-	strcat(tmp, ".sizes");
-	fd = openat(md->tmpfd, tmp,
-	    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -1;
-	/*
-	 * One write, header and entries.  No fsync: a cache lost or torn
-	 * by a crash fails the check on the next read and is counted
-	 * again; a message is never at stake.
-	 */
 	iov[0].iov_base = &h;
 	iov[0].iov_len = sizeof(h);
 	iov[1].iov_base = v;
 	iov[1].iov_len = n * sizeof(*v);
-	w = writev(fd, iov, 2);
-	e = errno;
-	if (close(fd) < 0 && w == (ssize_t)len) {
-		e = errno;
-		w = -1;
-	}
-	if (w != (ssize_t)len) {
-		unlinkat(md->tmpfd, tmp, 0);
-		errno = w < 0 ? e : EIO;
-		return -1;
-	}
-	if (renameat(md->tmpfd, tmp, md->dirfd, MAILDIR_SIZES_FILE) < 0) {
-		e = errno;
-		unlinkat(md->tmpfd, tmp, 0);
-		errno = e;
-		return -1;
-	}
-	return 0;
+	/*
+	 * No fsync: a cache lost or torn by a crash fails the check on the
+	 * next read and is counted again; a message is never at stake.
+	 */
+	return maildir_file_replace(md, MAILDIR_SIZES_FILE, iov, 2, false);
 }
 
 int

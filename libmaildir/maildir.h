@@ -74,6 +74,44 @@ void maildir_close(struct maildir *md); /* safe twice */
  */
 int maildir_mkpath(const char *path, uid_t uid, gid_t gid);
 
+/* ---- files of our own in the maildir's root (maildir-file.c) ---- */
+
+/*
+ * Small files beside tmp/ new/ cur/ that keep a program's state (the size
+ * cache, baremail notify's record), named with a leading dot so that
+ * maildir readers pass over them.
+ *
+ * maildir_file_open() opens one read-only (O_NOFOLLOW, and O_NONBLOCK so
+ * that a FIFO planted there cannot block us); the caller closes it.
+ * Fails with ENOENT when there is none.
+ */
+int maildir_file_open(struct maildir *md, const char *name);
+
+/*
+ * Replaces the file name in the maildir's root with the iovcnt buffers of
+ * iov (at most MAILDIR_FILE_IOV), atomically: they are written to a file
+ * in tmp/ named by maildir_name_unique() and name, which is renamed over
+ * name, so a reader sees the old file or the new one whole, and of two
+ * writers at once the last rename wins.  With is_durable the new file is
+ * fsynced before the rename and the root after it: once this returns 0 it
+ * survives a crash.  Without it a crash may leave the file empty or torn
+ * (fit for a cache that is checked when read).  A failure before the
+ * rename leaves name as it was and nothing in tmp/; a crash may leave a
+ * file there, which maildir_clean_tmp() ages out with the rest.
+ */
+#define MAILDIR_FILE_IOV 4
+struct iovec;
+int maildir_file_replace(struct maildir *md, const char *name,
+    const struct iovec *iov, int iovcnt, bool is_durable);
+
+/*
+ * Takes a write lock on the file name in the maildir's root (made when
+ * missing, mode 0600), waiting while another process holds it; the lock
+ * is the kind maildir_lock() takes, which holds across hosts.  Returns
+ * the descriptor that holds it: closing it (or exit) releases the lock.
+ */
+int maildir_file_lock(struct maildir *md, const char *name);
+
 /*
  * Takes a lock on the whole maildir, for POP3's optional RFC 1939
  * exclusive access: a write lock on the file MAILDIR_LOCK_FILE in the
@@ -83,6 +121,21 @@ int maildir_mkpath(const char *path, uid_t uid, gid_t gid);
  */
 #define MAILDIR_LOCK_FILE "baremail.lock"
 int maildir_lock(struct maildir *md);
+
+/* ---- what the directories say (maildir-stat.c) ---- */
+
+/*
+ * When new/ last changed (a delivery, or a message leaving it) into
+ * *mtime_r, to the nanosecond where the file system keeps it.
+ */
+int maildir_new_mtime(struct maildir *md, struct timespec *mtime_r);
+
+/*
+ * The space of the file system holding the maildir, in bytes: what an
+ * unprivileged writer may still use into *free_r (not the blocks kept for
+ * root), its whole size into *size_r.  Either may be NULL.
+ */
+int maildir_space(struct maildir *md, uint64_t *free_r, uint64_t *size_r);
 
 /* ---- names (maildir-name.c) ---- */
 
@@ -312,6 +365,14 @@ int maildir_msg_remove(
     struct maildir *md, struct maildir_list *l, struct maildir_msg *m);
 
 /*
+ * The time message m's file was last modified into *mtime_r (for a name
+ * that carries no delivery time: another program's).  Looks only under
+ * the name m was listed by; ENOENT when it is gone or was renamed since.
+ */
+int maildir_msg_mtime(
+    struct maildir *md, const struct maildir_msg *m, time_t *mtime_r);
+
+/*
  * Reads a message once to learn its CRLF size, for messages whose name
  * carries no W= (another program delivered them).  Sets m->wsize and
  * m->is_counted.
@@ -344,9 +405,31 @@ int maildir_msg_count(int fd, const struct maildir_msg *m, uint64_t *wsize_r);
  */
 int maildir_sizes_save(struct maildir *md, const struct maildir_list *l);
 
+/* ---- tmp/ (maildir-clean.c) ---- */
+
+/* One entry of tmp/, as maildir_tmp_walk() passes it on. */
+struct maildir_tmp_file {
+	const char *name;
+	time_t	    age; /* seconds since it was last modified or read */
+	bool	    is_regular;
+};
+
 /*
- * Removes regular files in tmp/ neither modified nor read for
- * MAILDIR_STALE_TMP seconds before now; returns how many.
+ * Calls fn(f, arg) for each entry of tmp/ but "." and "..", as of now: its
+ * age is now less the later of its mtime and atime (a delivery still
+ * writing keeps the one fresh, a reader the other), so an entry is stale
+ * by the maildir rule when its age is MAILDIR_STALE_TMP or more.  An entry
+ * gone before it could be looked at is passed over.  Returns 0, or -1 when
+ * tmp/ could not be read (after the entries read so far).
+ */
+typedef void maildir_tmp_fn(const struct maildir_tmp_file *f, void *arg);
+
+int maildir_tmp_walk(
+    struct maildir *md, time_t now, maildir_tmp_fn *fn, void *arg);
+
+/*
+ * Removes the regular files in tmp/ that are stale (above) at now;
+ * returns how many.
  */
 int maildir_clean_tmp(struct maildir *md, time_t now);
 

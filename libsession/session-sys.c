@@ -15,10 +15,10 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sysexits.h>
-#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "maildir.h"
 #include "session-config.h"
 #include "session-sys.h"
 
@@ -282,17 +282,11 @@ session_exit(int status)
 }
 
 bool
-session_disk_low(const struct session_config *cfg, int fd, uint64_t *free_r)
+session_disk_low(const struct session_config *cfg, struct maildir *md)
 {
-	struct statvfs vfs;
-	uint64_t       avail;
+	uint64_t avail, size;
 
-	if (fstatvfs(fd, &vfs) != 0)
+	if (maildir_space(md, &avail, &size) != 0)
 		return false;
-	/* What an unprivileged writer may use: f_bavail, not f_bfree. */
-	avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
-	if (free_r != NULL)
-		*free_r = avail;
-	return avail <
-	    config_min_free(cfg, (uint64_t)vfs.f_blocks * vfs.f_frsize);
+	return avail < config_min_free(cfg, size);
 }

@@ -69,14 +69,14 @@ int session_leave_root(const char *user, const char *maildir, const char *conf,
     char *why, size_t whylen);
 
 /*
- * The disk floor, [smtp] min_free: true when the file system holding fd
- * (the maildir) has less free space than config_min_free() asks for.  One
- * fstatvfs(); a file system that cannot say is taken as not low (the
- * write itself will tell).  The free byte count goes to *free_r if not NULL.
+ * The disk floor, [smtp] min_free: true when the file system holding the
+ * maildir has less free space (maildir_space()) than config_min_free()
+ * asks for.  A file system that cannot say is taken as not low (the write
+ * itself will tell).
  */
 struct session_config;
-bool session_disk_low(
-    const struct session_config *cfg, int fd, uint64_t *free_r);
+struct maildir;
+bool session_disk_low(const struct session_config *cfg, struct maildir *md);
 
 /*
  * Ends the process with status.  All die_*() helpers end here, so a fuzz

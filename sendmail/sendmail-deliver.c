@@ -112,7 +112,7 @@ sendmail_deliver_maildir(struct sendmail_delivery *d)
 		goto out;
 	}
 	/* The disk floor smtp-session keeps: not a byte below it. */
-	if (session_disk_low(d->cfg, md.dirfd, NULL)) {
+	if (session_disk_low(d->cfg, &md)) {
 		snprintf(d->why_maildir, sizeof(d->why_maildir),
 		    "%s: free space under [smtp] min_free", d->cfg->maildir);
 		maildir_close(&md);

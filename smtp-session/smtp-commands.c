@@ -253,7 +253,7 @@ smtp_cmd_mail(struct smtp_conn *c, char *args)
 		}
 	}
 	/* The disk floor: refused before a byte is written; the client retries. */
-	c->disk_low = session_disk_low(c->cfg, c->md->dirfd, NULL);
+	c->disk_low = session_disk_low(c->cfg, c->md);
 	if (c->disk_low) {
 		log_warn(
 		    "MAIL from %s refused: free space under [smtp] min_free",

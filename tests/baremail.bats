@@ -368,6 +368,35 @@ notify_conf() {
 	[ "$output" = 0 ]
 }
 
+@test "notify: one run at a time, held by an fcntl lock on .baremail-notify.lock (the kind that holds across hosts)" {
+	out="$BATS_TEST_TMPDIR/notified"
+	: > "$out"; chmod a+rw "$out"
+	notify_conf "echo \"\$BAREMAIL_SUBJECT\" >> $out"
+	deliver zero
+	bm notify
+	[ "$status" -eq 0 ]
+	[ -f "$MD/.baremail-notify.lock" ]
+	deliver one
+	# Another host's notifier, as the file system sees it: a POSIX lock.
+	timeout 60 "$PY" -c 'import fcntl, sys, time
+f = open(sys.argv[1], "r+")
+fcntl.lockf(f, fcntl.LOCK_EX)
+print("held", flush=True)
+time.sleep(50)' "$MD/.baremail-notify.lock" > "$BATS_TEST_TMPDIR/held" &
+	holder=$!
+	for _ in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/held" ] && break; sleep 0.05; done
+	[ "$(cat "$BATS_TEST_TMPDIR/held")" = held ]
+	# It waits for the lock: still waiting when timeout ends it.
+	run timeout 1 $WRAP "$BAREMAIL" notify
+	[ "$status" -eq 124 ]
+	[ ! -s "$out" ]
+	kill "$holder"
+	wait "$holder" || true
+	bm notify
+	[ "$status" -eq 0 ]
+	[ "$(cat "$out")" = one ]
+}
+
 @test "notify: kill -9 at any moment loses no notification" {
 	# Under valgrind a kill within 0.4 s lands before the program starts:
 	# the kills prove nothing there, so the plain pass carries the load.

@@ -108,8 +108,8 @@ teardown() {
 		faults inject-pop3 "$s" EIO
 		[[ "$output" == *" 0 injection points"* ]]
 	done
-	# The one replacing rename: tmp/<unique>.sizes over the maildir's
-	# .baremail-sizes, written when a session learned sizes.
+	# The one replacing rename: tmp/<unique>.baremail-sizes over the
+	# maildir's .baremail-sizes, written when a session learned sizes.
 	printf 'Subject: a\n\nno W= here\n' | md_put cur "1700000001.V1I2M3.other:2,S"
 	printf 'Subject: b\n\nnor here\n' | md_put new "1700000002.V1I2M4.other"
 	# LeakSanitizer cannot run under ptrace (an ASan build would fail at exit).
@@ -119,7 +119,7 @@ teardown() {
 	    -e trace=rename,renameat,link,linkat "$POP3_SESSION" >/dev/null
 	grep -E '(rename|renameat|link|linkat)\(' "$BATS_TEST_TMPDIR/trace" > "$BATS_TEST_TMPDIR/calls" || true
 	[ "$(wc -l < "$BATS_TEST_TMPDIR/calls")" = 1 ]
-	grep -qE '^[0-9]+ +renameat\([0-9]+<'"$MD"'/tmp>, "[^"/]+\.sizes", [0-9]+<'"$MD"'>, "\.baremail-sizes"\) = 0$' "$BATS_TEST_TMPDIR/calls"
+	grep -qE '^[0-9]+ +renameat\([0-9]+<'"$MD"'/tmp>, "[^"/]+\.baremail-sizes", [0-9]+<'"$MD"'>, "\.baremail-sizes"\) = 0$' "$BATS_TEST_TMPDIR/calls"
 }
 
 # fill_disk: 30 messages of ~15 KB (x BIG) into $MD on a small file system

@@ -667,11 +667,11 @@ def kill_pop3(count):
             killed_before_quit += 1
             if gone:
                 fail("session %d killed before QUIT deleted %s" % (s, gone))
-        # Only a size cache being written (tmp/<unique>.sizes, renamed to
-        # the maildir's root when whole) may stay behind a killed session:
-        # never a message, and the 36-hour rule of tmp/ removes it.
+        # Only a size cache being written (tmp/<unique>.baremail-sizes,
+        # renamed to the maildir's root when whole) may stay behind a killed
+        # session: never a message, and the 36-hour rule of tmp/ removes it.
         left = files("tmp")
-        if [n for n in left if not n.endswith(".sizes")]:
+        if [n for n in left if not n.endswith(".baremail-sizes")]:
             fail("session %d left tmp files %s" % (s, left))
         for n in left:
             os.unlink(os.path.join(MD, "tmp", n))

@@ -1,7 +1,7 @@
 """What tests/load.py and tests/multihost.py share: the messages they
-send and reading one SMTP reply.  Imported from the script's own
-directory (sys.path[0]); the importers turn off .pyc writing so the
-source tree stays clean."""
+send, reading one SMTP reply and sending one message.  Imported from
+the script's own directory (sys.path[0]); the importers turn off .pyc
+writing so the source tree stays clean."""
 import hashlib
 
 # Bytes to text: letters, digits and spaces (no line ends, no dots).
@@ -35,3 +35,20 @@ def smtp_reply(f, closed=ConnectionError):
             raise closed("connection closed")
         if len(line) < 4 or line[3:4] != b"-":
             return line
+
+
+def smtp_send(s, f, ident, lines, closed=ConnectionError):
+    """Sends one message over socket s pipelined (MAIL, RCPT, DATA and the
+    dot-stuffed lines in one write) and reads its four replies from f.
+    Returns None when they were 250 250 354 250, else says which reply
+    was wrong (the replies after it are left unread: the caller gives up
+    the connection); raises closed when the connection ends first."""
+    data = [b"MAIL FROM:<load@test>\r\nRCPT TO:<admin@test>\r\nDATA\r\n"]
+    data += [(b"." + l if l.startswith(b".") else l) + b"\r\n" for l in lines]
+    data.append(b".\r\n")
+    s.sendall(b"".join(data))
+    for want in (b"250", b"250", b"354", b"250"):
+        r = smtp_reply(f, closed)
+        if not r.startswith(want):
+            return "%s: expected %s, got %r" % (ident, want.decode(), r)
+    return None

@@ -348,5 +348,5 @@ b = poplib.POP3(sys.argv[2], 110, timeout=20); b.user("x"); print(b.pass_("y").d
 	local left
 	left=$(find "$(MDA)/tmp" -type f)
 	echo "# left in tmp/ by the dead host: $(printf '%s' "$left" | grep -c .)" >&3
-	[ -z "$(printf '%s\n' "$left" | grep -v '\.mx2\.test\(\.sizes\)\?$' | grep .)" ]
+	[ -z "$(printf '%s\n' "$left" | grep -v '\.mx2\.test\(\.baremail-sizes\)\?$' | grep .)" ]
 }

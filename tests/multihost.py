@@ -46,7 +46,7 @@ import threading
 import time
 
 sys.dont_write_bytecode = True
-from loadmsg import make_message, smtp_reply  # noqa: E402
+from loadmsg import make_message, smtp_reply, smtp_send  # noqa: E402
 
 SMTP = [a.rsplit(":", 1) for a in sys.argv[1].split(",")]
 POP3 = [a.rsplit(":", 1) for a in sys.argv[2].split(",")]
@@ -111,17 +111,9 @@ def smtp_conn(n, addr=None):
             lines, digest = make_message(rnd, ident, "multihost")
             with lock:
                 sent[ident] = digest
-            data = [b"MAIL FROM:<load@test>\r\nRCPT TO:<admin@test>\r\n"
-                    b"DATA\r\n"]
-            data += [(b"." + l if l.startswith(b".") else l) + b"\r\n"
-                     for l in lines]
-            data.append(b".\r\n")
-            s.sendall(b"".join(data))   # pipelined: three replies, then 354
-            for want in (b"250", b"250", b"354", b"250"):
-                r = smtp_reply(f)
-                if not r.startswith(want):
-                    raise ConnectionError("%s: expected %s, got %r" %
-                                          (ident, want.decode(), r))
+            bad = smtp_send(s, f, ident, lines)
+            if bad:
+                raise ConnectionError(bad)
             with lock:
                 acked.add(ident)
         s.sendall(b"QUIT\r\n")

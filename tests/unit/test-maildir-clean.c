@@ -1,4 +1,4 @@
-/* Tests for libmaildir/maildir-clean.c: the 36-hour rule for tmp/. */
+/* Tests for libmaildir/maildir-clean.c: walking tmp/, the 36-hour rule. */
 #include <time.h>
 
 #include "maildir.h"
@@ -15,6 +15,19 @@ make_aged(
 
 	CHECK(tu_write(dir, "tmp", name, "x", 1) == 0);
 	tu_path(p, dir, "tmp", name);
+	CHECK(utimensat(AT_FDCWD, p, ts, 0) == 0);
+}
+
+/* Makes tmp/name a directory, untouched for age seconds. */
+static void
+make_aged_dir(const char *dir, const char *name, time_t now, time_t age)
+{
+	char		p[PATH_MAX];
+	struct timespec ts[2] = { { .tv_sec = now - age },
+		{ .tv_sec = now - age } };
+
+	tu_path(p, dir, "tmp", name);
+	CHECK(mkdir(p, 0700) == 0);
 	CHECK(utimensat(AT_FDCWD, p, ts, 0) == 0);
 }
 
@@ -35,12 +48,7 @@ test_clean(void)
 	make_aged(dir, "just-under", now, 36 * h - 10, 36 * h - 10);
 	make_aged(dir, ".dot-old", now, 37 * h, 37 * h);
 	/* A directory, however old, is not ours to remove. */
-	tu_path(p, dir, "tmp", "olddir");
-	CHECK(mkdir(p, 0700) == 0);
-	CHECK(utimensat(AT_FDCWD, p,
-		  (struct timespec[2]){
-		      { .tv_sec = now - 50 * h }, { .tv_sec = now - 50 * h } },
-		  0) == 0);
+	make_aged_dir(dir, "olddir", now, 50 * h);
 	/* Nor a file in new/. */
 	CHECK(tu_write(dir, "new", "1.M1P1.h", "x", 1) == 0);
 	tu_path(p, dir, "new", "1.M1P1.h");
@@ -67,9 +75,80 @@ test_clean(void)
 	tu_rmrf(dir);
 }
 
+struct seen {
+	char   names[8][32];
+	time_t ages[8];
+	bool   is_regular[8];
+	int    n;
+};
+
+static void
+note(const struct maildir_tmp_file *f, void *arg)
+{
+	struct seen *s = arg;
+
+	if (s->n < 8) {
+		snprintf(s->names[s->n], sizeof(s->names[0]), "%s", f->name);
+		s->ages[s->n] = f->age;
+		s->is_regular[s->n] = f->is_regular;
+	}
+	s->n++;
+}
+
+/* The entry called name in s, or -1. */
+static int
+find(const struct seen *s, const char *name)
+{
+	for (int i = 0; i < s->n && i < 8; i++)
+		if (strcmp(s->names[i], name) == 0)
+			return i;
+	return -1;
+}
+
+static void
+test_walk(void)
+{
+	const time_t   h = 3600, now = time(NULL);
+	char	       dir[PATH_MAX];
+	struct maildir md;
+	struct seen    s;
+	int	       i;
+
+	tu_mkdtemp(dir, sizeof(dir));
+	CHECK(maildir_open(&md, dir) == 0);
+	memset(&s, 0, sizeof(s));
+	CHECK(maildir_tmp_walk(&md, now, note, &s) == 0);
+	CHECK(s.n == 0); /* neither "." nor ".." */
+
+	/* The age counts from the later of the two times. */
+	make_aged(dir, "read-lately", now, 2 * h, 40 * h);
+	make_aged(dir, "written-lately", now, 40 * h, 3 * h);
+	make_aged(dir, ".dot", now, 37 * h, 38 * h);
+	make_aged_dir(dir, "adir", now, 50 * h);
+	/* Nor is new/ walked. */
+	CHECK(tu_write(dir, "new", "1.M1P1.h", "x", 1) == 0);
+	CHECK(maildir_tmp_walk(&md, now, note, &s) == 0);
+	CHECK(s.n == 4);
+	CHECK((i = find(&s, "read-lately")) >= 0 && s.ages[i] == 2 * h &&
+	    s.is_regular[i]);
+	CHECK((i = find(&s, "written-lately")) >= 0 && s.ages[i] == 3 * h &&
+	    s.is_regular[i]);
+	CHECK((i = find(&s, ".dot")) >= 0 && s.ages[i] == 37 * h &&
+	    s.is_regular[i]);
+	CHECK((i = find(&s, "adir")) >= 0 && s.ages[i] == 50 * h &&
+	    !s.is_regular[i]);
+	/* Ages as of the now it is given. */
+	memset(&s, 0, sizeof(s));
+	CHECK(maildir_tmp_walk(&md, now + h, note, &s) == 0);
+	CHECK((i = find(&s, ".dot")) >= 0 && s.ages[i] == 38 * h);
+	maildir_close(&md);
+	tu_rmrf(dir);
+}
+
 int
 main(void)
 {
+	test_walk();
 	test_clean();
 	return CHECK_DONE();
 }

@@ -1,6 +1,6 @@
 /*
  * Tests for libmaildir/maildir-msg.c: new/ -> cur/, flags, remove, open,
- * and finding a message that someone renamed behind our back.
+ * mtime, and finding a message that someone renamed behind our back.
  */
 #include <signal.h>
 
@@ -229,6 +229,57 @@ test_remove(void)
 		CHECK(tu_count(dir, "cur", NULL, 0) == 0);
 	}
 	CHECK(tu_count(dir, "new", NULL, 0) == 0);
+	maildir_list_free(&l);
+	maildir_close(&md);
+	tu_rmrf(dir);
+}
+
+/* Sets dir/sub/name's mtime to when. */
+static void
+set_mtime(const char *dir, const char *sub, const char *name, time_t when)
+{
+	char		p[PATH_MAX];
+	struct timespec ts[2] = { { .tv_nsec = UTIME_OMIT },
+		{ .tv_sec = when } };
+
+	tu_path(p, dir, sub, name);
+	CHECK(utimensat(AT_FDCWD, p, ts, 0) == 0);
+}
+
+static void
+test_mtime(void)
+{
+	char		    dir[PATH_MAX];
+	struct maildir_list l;
+	struct maildir	    md;
+	time_t		    mt;
+
+	tu_mkdtemp(dir, sizeof(dir));
+	CHECK(maildir_open(&md, dir) == 0);
+	/* Another program's names, one in each directory. */
+	CHECK(tu_write(dir, "new", "1.M1P1.other", "A: 1\n\n1\n", 8) == 0);
+	CHECK(tu_write(dir, "cur", "2.M1P1.other:2,S", "A: 2\n\n2\n", 8) == 0);
+	set_mtime(dir, "new", "1.M1P1.other", 1600000000);
+	set_mtime(dir, "cur", "2.M1P1.other:2,S", 1600000100);
+	CHECK(maildir_list(&md, &l) == 0);
+	CHECK(l.count == 2);
+	if (l.count == 2) {
+		CHECK(l.msgs[0].in_new && !l.msgs[1].in_new);
+		CHECK(maildir_msg_mtime(&md, &l.msgs[0], &mt) == 0 &&
+		    mt == 1600000000);
+		CHECK(maildir_msg_mtime(&md, &l.msgs[1], &mt) == 0 &&
+		    mt == 1600000100);
+		/* Renamed since the listing, or deleted: ENOENT. */
+		rename_behind(
+		    dir, "new", "1.M1P1.other", "cur", "1.M1P1.other:2,");
+		errno = 0;
+		CHECK(maildir_msg_mtime(&md, &l.msgs[0], &mt) < 0 &&
+		    errno == ENOENT);
+		CHECK(maildir_msg_remove(&md, &l, &l.msgs[1]) == 0);
+		errno = 0;
+		CHECK(maildir_msg_mtime(&md, &l.msgs[1], &mt) < 0 &&
+		    errno == ENOENT);
+	}
 	maildir_list_free(&l);
 	maildir_close(&md);
 	tu_rmrf(dir);
@@ -499,6 +550,7 @@ main(void)
 	test_flags();
 	test_flags_race();
 	test_remove();
+	test_mtime();
 	test_remove_half_moved();
 	test_renamed_behind();
 	test_open_safety();

@@ -1,4 +1,7 @@
-/* Tests libsession/session-sys.c: the peer, TCP_NODELAY, dropping root, exit. */
+/*
+ * Tests libsession/session-sys.c: the peer, TCP_NODELAY, dropping root, exit,
+ * the disk floor.
+ */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <grp.h>
@@ -15,8 +18,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "check.h"
+#include "maildir.h"
+#include "session-config.h"
 #include "session-sys.h"
+#include "test-maildir-util.h"
 
 #define TEST_USER "baremail-test"
 
@@ -420,6 +425,30 @@ test_exit(void)
 	session_set_exit_hook(NULL);
 }
 
+static void
+test_disk_low(void)
+{
+	struct session_config cfg;
+	struct maildir	      md;
+	char		      dir[PATH_MAX];
+	uint64_t	      avail, size;
+
+	tu_mkdtemp(dir, sizeof(dir));
+	CHECK(maildir_open(&md, dir) == 0);
+	CHECK(maildir_space(&md, &avail, &size) == 0);
+	config_defaults(&cfg);
+	cfg.has_min_free = true;
+	cfg.min_free = 0; /* no floor */
+	CHECK(!session_disk_low(&cfg, &md));
+	cfg.min_free = size + 1; /* more than the file system holds */
+	CHECK(session_disk_low(&cfg, &md));
+	/* Half of what is free is still above the floor. */
+	cfg.min_free = avail / 2;
+	CHECK(!session_disk_low(&cfg, &md));
+	maildir_close(&md);
+	tu_rmrf(dir);
+}
+
 int
 main(void)
 {
@@ -428,6 +457,7 @@ main(void)
 	test_peer_env();
 	test_drop_root();
 	test_ids();
+	test_disk_low();
 	test_exit();
 	return CHECK_DONE();
 }
