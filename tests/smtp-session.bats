@@ -317,6 +317,30 @@ EOF
 	[ "$(count_messages)" = 1 ]
 }
 
+@test "the CR of a line end is counted when its LF fills a write buffer: max_message_size + 1 is refused" {
+	# The LF of the last line is the 8192nd byte stored (an 8 KB piece
+	# goes to the maildir there); the message is 8201 bytes with its
+	# nine CRs, one over the limit.  The CR used to be counted after the
+	# piece was checked, so that message was accepted (DATA and BDAT).
+	conf_set smtp max_message_size 8200
+	x=$(head -c 1000 /dev/zero | tr '\0' x)
+	y=$(head -c 183 /dev/zero | tr '\0' y)
+	body=$(crlf "$x" "$x" "$x" "$x" "$x" "$x" "$x" "$x" "$y"; echo .)
+	[ "${#body}" = 8202 ]	# the message, and the dot without its CRLF
+	smtp "EHLO t" "MAIL FROM:<a@x>" "RCPT TO:<b@y>" "DATA" \
+	    "$x" "$x" "$x" "$x" "$x" "$x" "$x" "$x" "$y" "." \
+	    "MAIL FROM:<a@x>" "RCPT TO:<b@y>" "DATA" \
+	    "$x" "$x" "$x" "$x" "$x" "$x" "$x" "$x" "${y%y}" "." "QUIT"
+	[ "$(final_codes)" = "220 250 250 250 354 552 250 250 354 250 221" ]
+	[ "$(count_messages)" = 1 ]
+	rm -f "$MD"/new/*
+	printf 'EHLO t\r\nMAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nBDAT 8201 LAST\r\n%sQUIT\r\n' \
+	    "${body%.}" > "$BATS_TEST_TMPDIR/wire"
+	run bash -c 'timeout "$1" $2 "$3" < "$4"' _ "$T" "$WRAP" "$SMTP_SESSION" "$BATS_TEST_TMPDIR/wire"
+	[ "$(final_codes)" = "220 250 250 250 552 221" ]
+	[ "$(count_messages)" = 0 ]
+}
+
 # ---- PIPELINING ----
 
 @test "pipelining: two transactions in one write get every reply, in order, in one batch" {
