@@ -434,6 +434,24 @@ wait_message() {
 	[ "$(sed '1,/^$/d' "$(only_message)")" = "raid degraded" ]
 }
 
+@test "an unclosed quote in an address field gets @host on its own line: the next field is intact" {
+	run sm -t <<'EOF'
+To: "Ops team <ops>
+Cc: root
+Subject: disk
+
+full
+EOF
+	[ "$status" -eq 0 ]
+	f=$(only_message)
+	# "@test.example" used to land after the line end, as the start
+	# of the next field ("@test.exampleCc: root").
+	grep -qx 'To: "Ops team <ops>@test.example' "$f"
+	grep -qx 'Cc: root@test.example' "$f"
+	grep -qx 'Subject: disk' "$f"
+	run -1 grep -q '^@' "$f"
+}
+
 # ---- options ----
 
 @test "-t takes To:, Cc: and Bcc: (groups, names, comments), removes Bcc:, adds the arguments" {

@@ -63,6 +63,18 @@ test_rewrite(void)
 	check_rewrite(" (open root", " (open root", "");
 	check_rewrite(" <root", " <root@h.example", "root@h.example");
 	check_rewrite(" a>b", " a>b@h.example", "a>b@h.example");
+	/*
+	 * An unclosed quoted string or domain literal runs to the end of
+	 * the field, its line end included: "@host" goes before that line
+	 * end, never after it (where it would start the next field).
+	 */
+	check_rewrite(
+	    " \"open <s>\n", " \"open <s>@h.example\n", "\"open <s>@h.example");
+	check_rewrite(
+	    " <\"open\r\n", " <\"open@h.example\r\n", "\"open@h.example");
+	check_rewrite(" \"a\n b\n", " \"a\n b@h.example\n", "\"a b@h.example");
+	check_rewrite(
+	    " x [open \n", " x [open@h.example \n", "x[open@h.example");
 	/* A folded quoted string: the address holds no line break. */
 	check_rewrite(" \"a\r\n b\"@x", " \"a\r\n b\"@x", "\"a b\"@x");
 }
