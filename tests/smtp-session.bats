@@ -341,6 +341,16 @@ EOF
 	[ "$(count_messages)" = 0 ]
 }
 
+@test "a bare-LF DATA is sized with CRLF line ends: 1000 bytes in 100 lines are 1100 and over 1k" {
+	conf_set smtp max_message_size 1k
+	body=$(for i in $(seq 100); do printf 'xxxxxxxxx\\n'; done)
+	# The same client, 92 lines (920 bytes, 1012 with CRLF), is accepted.
+	small=$(for i in $(seq 92); do printf 'xxxxxxxxx\\n'; done)
+	smtpb "EHLO t\\nMAIL FROM:<a@x>\\nRCPT TO:<b@y>\\nDATA\\n$body.\\nMAIL FROM:<a@x>\\nRCPT TO:<b@y>\\nDATA\\n$small.\\nQUIT\\n"
+	[ "$(final_codes)" = "220 250 250 250 354 552 250 250 354 250 221" ]
+	[ "$(count_messages)" = 1 ]
+}
+
 # ---- PIPELINING ----
 
 @test "pipelining: two transactions in one write get every reply, in order, in one batch" {
