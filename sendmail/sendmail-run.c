@@ -281,6 +281,16 @@ envelope_sender(const struct sendmail_args *a, const char *host,
 	}
 }
 
+/* Whether addr is in l already. */
+static bool
+addrs_has(const struct sm_addrs *l, const char *addr)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->v[i], addr) == 0)
+			return true;
+	return false;
+}
+
 /*
  * The envelope recipients: the command line's, and with -t the header's,
  * each usable one once; none at all is root.  Returns 0 or -1 (ENOMEM).
@@ -300,7 +310,8 @@ envelope_rcpts(const struct sendmail_args *a, const char *host,
 			    "recipient \"%s\" unusable: left out", r);
 			continue;
 		}
-		if (sm_addrs_add(env, r, strlen(r)) < 0)
+		/* As smtp-session does with RCPT: one copy names each once. */
+		if (!addrs_has(env, r) && sm_addrs_add(env, r, strlen(r)) < 0)
 			return -1;
 	}
 	if (env->n > 0)

@@ -452,6 +452,20 @@ EOF
 	run -1 grep -q '^@' "$f"
 }
 
+@test "-t with a recipient also on the command line, in To: and in Cc: names it once" {
+	run sm -t root <<'EOF'
+To: root, admin
+Cc: root@test.example
+Subject: twice
+
+b
+EOF
+	[ "$status" -eq 0 ]
+	# It was "root@test.example, root@test.example, admin@test.example,
+	# root@test.example"; smtp-session names a repeated RCPT once too.
+	[ "$(field X-Original-To)" = "root@test.example, admin@test.example" ]
+}
+
 # ---- options ----
 
 @test "-t takes To:, Cc: and Bcc: (groups, names, comments), removes Bcc:, adds the arguments" {
