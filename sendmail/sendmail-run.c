@@ -195,12 +195,18 @@ read_message(struct sendmail_input *in)
 	return sendmail_input_finish(in);
 }
 
-/* -bs: the SMTP session, on stdin and stdout, in this process. */
+/*
+ * -bs: the SMTP session, on stdin and stdout, in this process; for a
+ * caller that may not write the maildir (a web application's account),
+ * the session of [sendmail] smtp, relayed, as a message on stdin would
+ * go there.  With neither, smtp_serve() says 421.
+ */
 static int
 run_smtp(struct session_config *cfg, const char *conf)
 {
-	char why[1024];
-	int  status;
+	struct maildir md;
+	char	       why[1024];
+	int	       status, sock, e;
 
 	/* The client is parsed as smtp-session would: never as root. */
 	status =
@@ -209,7 +215,21 @@ run_smtp(struct session_config *cfg, const char *conf)
 		sm_say(LOG_ERR, "%s", why);
 		return status;
 	}
-	return smtp_serve(cfg, STDIN_FILENO, STDOUT_FILENO);
+	if (maildir_open(&md, cfg->maildir) == 0) {
+		maildir_close(&md);
+		return smtp_serve(cfg, STDIN_FILENO, STDOUT_FILENO);
+	}
+	e = errno;
+	sock = sendmail_smtp_connect(cfg->sendmail_smtp, why, sizeof(why));
+	if (sock < 0) {
+		log_debug("-bs: no SMTP service either: %s", why);
+		return smtp_serve(cfg, STDIN_FILENO, STDOUT_FILENO);
+	}
+	sm_say(LOG_INFO, "-bs: maildir %s: %s: relaying the session to %s",
+	    cfg->maildir, strerror(e), cfg->sendmail_smtp);
+	status = sendmail_relay(sock, STDIN_FILENO, STDOUT_FILENO);
+	close(sock);
+	return status;
 }
 
 /* Envelope addresses from the command line, qualified, commas split. */

@@ -799,6 +799,35 @@ EOF
 	run -1 grep $'\r' "$f"
 }
 
+@test "-bs with a maildir the caller may not write: the session is smtp-session's at [sendmail] smtp" {
+	# Laravel, Symfony Mailer and Nextcloud run "sendmail -bs" by default,
+	# as the web server's account; it used to get "421 service not
+	# available" (exit 75) where a message on stdin went over SMTP.
+	listen_inetd "$SMTP_SESSION"
+	locked_config "$PORT"
+	other_caller
+	run "${RUNAS[@]}" env BAREMAIL_CONFIG="$LOCKED_CONF" HOME="$SM_HOME" \
+	    bash -c 'printf "EHLO app\r\nMAIL FROM:<www@host>\r\nRCPT TO:<admin>\r\nDATA\r\nSubject: via bs\r\n\r\n..dot\r\n.\r\nQUIT\r\n" |
+	    timeout "$1" $2 "$3" -bs -i 2>/dev/null' _ "$T" "$WRAP" "$SENDMAIL"
+	[ "$status" -eq 0 ]
+	[ "$(final_codes)" = "220 250 250 250 354 250 221" ]
+	grep -q '^250-PIPELINING' <<<"$output"
+	[ "$(field Subject)" = "via bs" ]
+	[ "$(field Return-Path)" = "<www@host>" ]
+	[ "$(sed '1,/^$/d' "$(only_message)")" = ".dot" ]
+	[ ! -e "$SM_HOME/dead.letter" ]
+}
+
+@test "-bs with neither the maildir nor [sendmail] smtp: 421 and exit 75" {
+	locked_config "$(free_port)"
+	other_caller
+	run "${RUNAS[@]}" env BAREMAIL_CONFIG="$LOCKED_CONF" HOME="$SM_HOME" \
+	    bash -c 'printf "EHLO app\r\nQUIT\r\n" | timeout "$1" $2 "$3" -bs 2>/dev/null' \
+	    _ "$T" "$WRAP" "$SENDMAIL"
+	[ "$status" -eq 75 ]
+	[ "$(final_codes)" = "421" ]
+}
+
 @test "neither maildir nor SMTP: exit 75 and the message in ~/dead.letter" {
 	locked_config "$(free_port)"
 	other_caller
