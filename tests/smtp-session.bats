@@ -221,6 +221,19 @@ another'
 	[ "$(stored | sed '1,5d')" = "$want" ]
 }
 
+@test "a message with no header section whose first line is a long separator keeps it in the body" {
+	sep=$(head -c 100 /dev/zero | tr '\0' =)
+	smtp_msg "$sep" "Disk report"
+	# The line used to be taken for a field (name characters past 80
+	# bytes), Date: and the empty line going in after it.
+	want="Date: DATE
+Message-ID: <ID@test.example>
+
+$sep
+Disk report"
+	[ "$(stored | sed '1,5d')" = "$want" ]
+}
+
 @test "lines that begin with a dot arrive intact (dot-stuffing undone)" {
 	smtp_msg "Subject: dots" "" ".." "..." "...." "..a" ". space"
 	[ "$(body)" = $'.\n..\n...\n.a\n space' ]
