@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sysexits.h>
@@ -52,13 +53,28 @@ pass(int from, int to, char *buf)
 	return write_all(to, buf, (size_t)n) == 0 ? 1 : -2;
 }
 
+/* The service hung up without a word (it refused the session): say so. */
+static int
+refused(int out_fd, const char *hostname)
+{
+	char line[512];
+	int  n = snprintf(line, sizeof(line),
+	     "421 4.3.0 %s service not available, try again later\r\n",
+	     hostname);
+
+	if (n > 0 && (size_t)n < sizeof(line))
+		(void)write_all(out_fd, line, (size_t)n);
+	return EX_TEMPFAIL;
+}
+
 int
-sendmail_relay(int sock, int in_fd, int out_fd)
+sendmail_relay(int sock, int in_fd, int out_fd, const char *hostname)
 {
 	static char    buf[RELAY_BUF];
 	struct pollfd  p[2] = { { .fd = in_fd, .events = POLLIN },
 		 { .fd = sock, .events = POLLIN } };
 	struct timeval none = { 0 };
+	bool	       is_heard = false;
 
 	/*
 	 * The connect timeout would cut a write the service is slow to
@@ -79,10 +95,13 @@ sendmail_relay(int sock, int in_fd, int out_fd)
 			 * The service hung up (after QUIT): the session is
 			 * over; so it is when the client stopped reading.
 			 */
+			if ((r == 0 || r == -1) && !is_heard)
+				return refused(out_fd, hostname);
 			if (r == 0 || r == -2)
 				return 0;
 			if (r == -1)
 				return EX_IOERR;
+			is_heard = true;
 		}
 		/*
 		 * The client is done, or the service takes no more (it hung

@@ -227,7 +227,8 @@ run_smtp(struct session_config *cfg, const char *conf)
 	}
 	sm_say(LOG_INFO, "-bs: maildir %s: %s: relaying the session to %s",
 	    cfg->maildir, strerror(e), cfg->sendmail_smtp);
-	status = sendmail_relay(sock, STDIN_FILENO, STDOUT_FILENO);
+	status =
+	    sendmail_relay(sock, STDIN_FILENO, STDOUT_FILENO, cfg->hostname);
 	close(sock);
 	return status;
 }

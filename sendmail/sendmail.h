@@ -247,9 +247,11 @@ int sendmail_dead_letter(const struct sendmail_delivery *d, const char *path);
  * Copies the client's bytes (in_fd) to the SMTP service on sock and the
  * service's to the client (out_fd) until the service closes: the session
  * is the service's.  The end of the client's input is passed on as a
- * half-close.  Returns 0, or EX_IOERR when the connection failed.
+ * half-close.  Returns 0; EX_TEMPFAIL when the service hung up without a
+ * word (the client then gets a 421 naming hostname); EX_IOERR when the
+ * connection failed.
  */
-int sendmail_relay(int sock, int in_fd, int out_fd);
+int sendmail_relay(int sock, int in_fd, int out_fd, const char *hostname);
 
 /* ---- the program (sendmail-run.c) ---- */
 

@@ -818,6 +818,17 @@ EOF
 	[ ! -e "$SM_HOME/dead.letter" ]
 }
 
+@test "-bs relayed to a service that hangs up without a word: 421 and exit 75" {
+	listen_inetd /bin/true
+	locked_config "$PORT"
+	other_caller
+	run "${RUNAS[@]}" env BAREMAIL_CONFIG="$LOCKED_CONF" HOME="$SM_HOME" \
+	    bash -c 'printf "EHLO app\r\nQUIT\r\n" | timeout "$1" $2 "$3" -bs 2>/dev/null' \
+	    _ "$T" "$WRAP" "$SENDMAIL"
+	[ "$status" -eq 75 ]
+	[ "$(final_codes)" = "421" ]
+}
+
 @test "-bs with neither the maildir nor [sendmail] smtp: 421 and exit 75" {
 	locked_config "$(free_port)"
 	other_caller
