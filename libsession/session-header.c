@@ -274,16 +274,8 @@ header_fix_write(struct header_fix *h, const void *vbuf, size_t len)
 				break;
 			}
 			if (h->hold_len >= HEADER_HOLD) {
-				/*
-				 * Longer than any name we look for: if it is
-				 * a field it is none of ours, so let it pass.
-				 * XXX a line of 80+ name characters without a
-				 * colon is then taken for a field.
-				 */
-				size_t n = h->hold_len;
-				h->hold_len = 0;
-				h->state = HF_ST_FIELD;
-				if (emit(h, h->hold, n) < 0)
+				/* Longer than a line may be: no field. */
+				if (not_a_header(h) < 0)
 					return -1;
 				continue;
 			}

@@ -32,7 +32,12 @@
 #define HEADER_DATE_MAX \
 	40 /* "Tue, 24 Nov 2026 04:03:04 +0000" + NUL, with room */
 #define HEADER_MSGID_MAX 320 /* "<...@hostname>" + NUL */
-#define HEADER_HOLD	 80  /* longest field name recognised, bytes */
+/*
+ * Longest start of a line held to tell a field from body, bytes: a line
+ * is at most 998 (RFC 5322 2.1.1), so a longer name without its colon is
+ * no field.
+ */
+#define HEADER_HOLD 998
 
 /*
  * The header field-name rule (RFC 5322 3.6.8): 0x21..0x7E without ':'.

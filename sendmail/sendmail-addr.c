@@ -143,9 +143,17 @@ static int
 mbox_token(
     struct mbox_scan *m, bool in_angle, const char *val, size_t i, size_t j)
 {
-	bool at_sign = val[i] != '"' && memchr(val + i, '@', j - i) != NULL;
+	bool	       at_sign;
 	struct sm_buf *b = in_angle ? &m->inside : &m->outside;
 
+	/*
+	 * An unclosed quoted string or domain literal ran to the end of the
+	 * value: its blanks and line end there are not the address's, and
+	 * "@host" must go before them, not start the next line.
+	 */
+	while (j > i && is_wsp(val[j - 1]))
+		j--;
+	at_sign = val[i] != '"' && memchr(val + i, '@', j - i) != NULL;
 	/* Unfolded: a quoted string's line break is no part of it. */
 	for (size_t k = i; k < j; k++)
 		if (val[k] != '\r' && val[k] != '\n' && val[k] != '\0' &&

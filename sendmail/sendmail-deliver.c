@@ -154,8 +154,8 @@ struct sm_smtp {
 	char		  text[200]; /* its last line, for messages */
 };
 
-static int
-smtp_connect(struct sendmail_delivery *d, const char *hostport)
+int
+sendmail_smtp_connect(const char *hostport, char *why, size_t whylen)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
 	struct timeval	tv = { .tv_sec = SM_CONNECT_TIMEOUT };
@@ -164,14 +164,13 @@ smtp_connect(struct sendmail_delivery *d, const char *hostport)
 
 	if (config_hostport(hostport, host, sizeof(host), port, sizeof(port)) <
 	    0) {
-		snprintf(d->why_smtp, sizeof(d->why_smtp),
-		    "[sendmail] smtp %s is not host:port", hostport);
+		snprintf(why, whylen, "[sendmail] smtp %s is not host:port",
+		    hostport);
 		return -1;
 	}
 	e = getaddrinfo(host, port, &hints, &res);
 	if (e != 0) {
-		snprintf(d->why_smtp, sizeof(d->why_smtp), "%s: %s", hostport,
-		    gai_strerror(e));
+		snprintf(why, whylen, "%s: %s", hostport, gai_strerror(e));
 		return -1;
 	}
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
@@ -191,8 +190,7 @@ smtp_connect(struct sendmail_delivery *d, const char *hostport)
 	}
 	freeaddrinfo(res);
 	if (fd < 0)
-		snprintf(d->why_smtp, sizeof(d->why_smtp), "%s: %s", hostport,
-		    strerror(saved));
+		snprintf(why, whylen, "%s: %s", hostport, strerror(saved));
 	return fd;
 }
 
@@ -291,7 +289,8 @@ sendmail_deliver_smtp(struct sendmail_delivery *d)
 	int	       fd, r = -1;
 
 	d->smtp_permanent = false;
-	fd = smtp_connect(d, d->cfg->sendmail_smtp);
+	fd = sendmail_smtp_connect(
+	    d->cfg->sendmail_smtp, d->why_smtp, sizeof(d->why_smtp));
 	if (fd < 0)
 		return -1;
 	sio_writer_init(&c.out, fd);

@@ -59,7 +59,8 @@ field_name(const char *line, size_t len, size_t *name_len_r, size_t *colon_r)
 
 	while (i < len && header_name_char((unsigned char)line[i]))
 		i++;
-	if (i == 0)
+	/* Longer than a line may be: body, as header_fix decides too. */
+	if (i == 0 || i > HEADER_HOLD)
 		return false;
 	*name_len_r = i;
 	while (i < len && (line[i] == ' ' || line[i] == '\t'))

@@ -195,12 +195,18 @@ read_message(struct sendmail_input *in)
 	return sendmail_input_finish(in);
 }
 
-/* -bs: the SMTP session, on stdin and stdout, in this process. */
+/*
+ * -bs: the SMTP session, on stdin and stdout, in this process; for a
+ * caller that may not write the maildir (a web application's account),
+ * the session of [sendmail] smtp, relayed, as a message on stdin would
+ * go there.  With neither, smtp_serve() says 421.
+ */
 static int
 run_smtp(struct session_config *cfg, const char *conf)
 {
-	char why[1024];
-	int  status;
+	struct maildir md;
+	char	       why[1024];
+	int	       status, sock, e;
 
 	/* The client is parsed as smtp-session would: never as root. */
 	status =
@@ -209,7 +215,22 @@ run_smtp(struct session_config *cfg, const char *conf)
 		sm_say(LOG_ERR, "%s", why);
 		return status;
 	}
-	return smtp_serve(cfg, STDIN_FILENO, STDOUT_FILENO);
+	if (maildir_open(&md, cfg->maildir) == 0) {
+		maildir_close(&md);
+		return smtp_serve(cfg, STDIN_FILENO, STDOUT_FILENO);
+	}
+	e = errno;
+	sock = sendmail_smtp_connect(cfg->sendmail_smtp, why, sizeof(why));
+	if (sock < 0) {
+		log_debug("-bs: no SMTP service either: %s", why);
+		return smtp_serve(cfg, STDIN_FILENO, STDOUT_FILENO);
+	}
+	sm_say(LOG_INFO, "-bs: maildir %s: %s: relaying the session to %s",
+	    cfg->maildir, strerror(e), cfg->sendmail_smtp);
+	status =
+	    sendmail_relay(sock, STDIN_FILENO, STDOUT_FILENO, cfg->hostname);
+	close(sock);
+	return status;
 }
 
 /* Envelope addresses from the command line, qualified, commas split. */
@@ -281,6 +302,16 @@ envelope_sender(const struct sendmail_args *a, const char *host,
 	}
 }
 
+/* Whether addr is in l already. */
+static bool
+addrs_has(const struct sm_addrs *l, const char *addr)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->v[i], addr) == 0)
+			return true;
+	return false;
+}
+
 /*
  * The envelope recipients: the command line's, and with -t the header's,
  * each usable one once; none at all is root.  Returns 0 or -1 (ENOMEM).
@@ -300,7 +331,8 @@ envelope_rcpts(const struct sendmail_args *a, const char *host,
 			    "recipient \"%s\" unusable: left out", r);
 			continue;
 		}
-		if (sm_addrs_add(env, r, strlen(r)) < 0)
+		/* As smtp-session does with RCPT: one copy names each once. */
+		if (!addrs_has(env, r) && sm_addrs_add(env, r, strlen(r)) < 0)
 			return -1;
 	}
 	if (env->n > 0)

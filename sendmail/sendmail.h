@@ -10,6 +10,8 @@
  *			trace fields of the final delivery
  *   sendmail-deliver.c	maildir, else SMTP to [sendmail] smtp, else
  *			~/dead.letter
+ *   sendmail-relay.c	-bs without the maildir: the session relayed to
+ *			[sendmail] smtp
  *   sendmail-run.c	the program: mode, config, which of the above
  */
 #ifndef SENDMAIL_H
@@ -222,6 +224,12 @@ struct sendmail_delivery {
 int sendmail_deliver_maildir(struct sendmail_delivery *d);
 
 /*
+ * Connects to the SMTP service at hostport ("host:port", "[v6]:port"),
+ * with a timeout.  Returns the socket, or -1 with why set.
+ */
+int sendmail_smtp_connect(const char *hostport, char *why, size_t whylen);
+
+/*
  * Submits the message over SMTP to cfg->sendmail_smtp ("host:port").
  * Returns 0, or -1 with d->why_smtp set (d->smtp_permanent for 5xx).
  */
@@ -232,6 +240,18 @@ int sendmail_deliver_smtp(struct sendmail_delivery *d);
  * an empty line after it), creating it 0600.  Returns 0 or -1 (errno).
  */
 int sendmail_dead_letter(const struct sendmail_delivery *d, const char *path);
+
+/* ---- -bs without the maildir (sendmail-relay.c) ---- */
+
+/*
+ * Copies the client's bytes (in_fd) to the SMTP service on sock and the
+ * service's to the client (out_fd) until the service closes: the session
+ * is the service's.  The end of the client's input is passed on as a
+ * half-close.  Returns 0; EX_TEMPFAIL when the service hung up without a
+ * word (the client then gets a 421 naming hostname); EX_IOERR when the
+ * connection failed.
+ */
+int sendmail_relay(int sock, int in_fd, int out_fd, const char *hostname);
 
 /* ---- the program (sendmail-run.c) ---- */
 

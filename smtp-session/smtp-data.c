@@ -105,6 +105,13 @@ smtp_data_feed(struct smtp_data *d, const char *in, size_t len, size_t *used_r,
 			if (in[i] == '\r') {
 				d->state = SMTP_D_CR;
 			} else {
+				/*
+				 * DATA's size counts a line end as CRLF
+				 * (RFC 1870), as it is served; BDAT's counts
+				 * the octets sent.
+				 */
+				if (d->dot)
+					d->wire++;
 				dout_byte(&o, '\n');
 				line_end(d, false);
 			}
@@ -113,8 +120,13 @@ smtp_data_feed(struct smtp_data *d, const char *in, size_t len, size_t *used_r,
 		}
 		case SMTP_D_CR:
 			if (ch == '\n') {
+				/*
+				 * The CR, counted though not stored: before
+				 * the LF, whose byte may fill the buffer and
+				 * have the piece checked against the limit.
+				 */
+				d->wire++;
 				dout_byte(&o, '\n');
-				d->wire++; /* the CR, counted though not stored */
 				line_end(d, true);
 				i++;
 			} else if (ch == '\r') {

@@ -434,6 +434,38 @@ wait_message() {
 	[ "$(sed '1,/^$/d' "$(only_message)")" = "raid degraded" ]
 }
 
+@test "an unclosed quote in an address field gets @host on its own line: the next field is intact" {
+	run sm -t <<'EOF'
+To: "Ops team <ops>
+Cc: root
+Subject: disk
+
+full
+EOF
+	[ "$status" -eq 0 ]
+	f=$(only_message)
+	# "@test.example" used to land after the line end, as the start
+	# of the next field ("@test.exampleCc: root").
+	grep -qx 'To: "Ops team <ops>@test.example' "$f"
+	grep -qx 'Cc: root@test.example' "$f"
+	grep -qx 'Subject: disk' "$f"
+	run -1 grep -q '^@' "$f"
+}
+
+@test "-t with a recipient also on the command line, in To: and in Cc: names it once" {
+	run sm -t root <<'EOF'
+To: root, admin
+Cc: root@test.example
+Subject: twice
+
+b
+EOF
+	[ "$status" -eq 0 ]
+	# It was "root@test.example, root@test.example, admin@test.example,
+	# root@test.example"; smtp-session names a repeated RCPT once too.
+	[ "$(field X-Original-To)" = "root@test.example, admin@test.example" ]
+}
+
 # ---- options ----
 
 @test "-t takes To:, Cc: and Bcc: (groups, names, comments), removes Bcc:, adds the arguments" {
@@ -765,6 +797,46 @@ EOF
 	grep -q '^Received: from test.example (\[127.0.0.1\])$' "$f"
 	[ "$(sed '1,/^$/d' "$f")" = "$(printf '.. a dot-stuffed line\nbody')" ]
 	run -1 grep $'\r' "$f"
+}
+
+@test "-bs with a maildir the caller may not write: the session is smtp-session's at [sendmail] smtp" {
+	# Laravel, Symfony Mailer and Nextcloud run "sendmail -bs" by default,
+	# as the web server's account; it used to get "421 service not
+	# available" (exit 75) where a message on stdin went over SMTP.
+	listen_inetd "$SMTP_SESSION"
+	locked_config "$PORT"
+	other_caller
+	run "${RUNAS[@]}" env BAREMAIL_CONFIG="$LOCKED_CONF" HOME="$SM_HOME" \
+	    bash -c 'printf "EHLO app\r\nMAIL FROM:<www@host>\r\nRCPT TO:<admin>\r\nDATA\r\nSubject: via bs\r\n\r\n..dot\r\n.\r\nQUIT\r\n" |
+	    timeout "$1" $2 "$3" -bs -i 2>/dev/null' _ "$T" "$WRAP" "$SENDMAIL"
+	[ "$status" -eq 0 ]
+	[ "$(final_codes)" = "220 250 250 250 354 250 221" ]
+	grep -q '^250-PIPELINING' <<<"$output"
+	[ "$(field Subject)" = "via bs" ]
+	[ "$(field Return-Path)" = "<www@host>" ]
+	[ "$(sed '1,/^$/d' "$(only_message)")" = ".dot" ]
+	[ ! -e "$SM_HOME/dead.letter" ]
+}
+
+@test "-bs relayed to a service that hangs up without a word: 421 and exit 75" {
+	listen_inetd /bin/true
+	locked_config "$PORT"
+	other_caller
+	run "${RUNAS[@]}" env BAREMAIL_CONFIG="$LOCKED_CONF" HOME="$SM_HOME" \
+	    bash -c 'printf "EHLO app\r\nQUIT\r\n" | timeout "$1" $2 "$3" -bs 2>/dev/null' \
+	    _ "$T" "$WRAP" "$SENDMAIL"
+	[ "$status" -eq 75 ]
+	[ "$(final_codes)" = "421" ]
+}
+
+@test "-bs with neither the maildir nor [sendmail] smtp: 421 and exit 75" {
+	locked_config "$(free_port)"
+	other_caller
+	run "${RUNAS[@]}" env BAREMAIL_CONFIG="$LOCKED_CONF" HOME="$SM_HOME" \
+	    bash -c 'printf "EHLO app\r\nQUIT\r\n" | timeout "$1" $2 "$3" -bs 2>/dev/null' \
+	    _ "$T" "$WRAP" "$SENDMAIL"
+	[ "$status" -eq 75 ]
+	[ "$(final_codes)" = "421" ]
 }
 
 @test "neither maildir nor SMTP: exit 75 and the message in ~/dead.letter" {

@@ -221,6 +221,19 @@ another'
 	[ "$(stored | sed '1,5d')" = "$want" ]
 }
 
+@test "a message with no header section whose first line is a long separator keeps it in the body" {
+	sep=$(head -c 100 /dev/zero | tr '\0' =)
+	smtp_msg "$sep" "Disk report"
+	# The line used to be taken for a field (name characters past 80
+	# bytes), Date: and the empty line going in after it.
+	want="Date: DATE
+Message-ID: <ID@test.example>
+
+$sep
+Disk report"
+	[ "$(stored | sed '1,5d')" = "$want" ]
+}
+
 @test "lines that begin with a dot arrive intact (dot-stuffing undone)" {
 	smtp_msg "Subject: dots" "" ".." "..." "...." "..a" ". space"
 	[ "$(body)" = $'.\n..\n...\n.a\n space' ]
@@ -314,6 +327,40 @@ EOF
 	smtp "EHLO t" "MAIL FROM:<a@x>" "RCPT TO:<b@y>" "DATA" "$line" "." \
 	    "MAIL FROM:<a@x>" "RCPT TO:<b@y>" "DATA" "${line}q" "." "QUIT"
 	[ "$(final_codes)" = "220 250 250 250 354 250 250 250 354 552 221" ]
+	[ "$(count_messages)" = 1 ]
+}
+
+@test "the CR of a line end is counted when its LF fills a write buffer: max_message_size + 1 is refused" {
+	# The LF of the last line is the 8192nd byte stored (an 8 KB piece
+	# goes to the maildir there); the message is 8201 bytes with its
+	# nine CRs, one over the limit.  The CR used to be counted after the
+	# piece was checked, so that message was accepted (DATA and BDAT).
+	conf_set smtp max_message_size 8200
+	x=$(head -c 1000 /dev/zero | tr '\0' x)
+	y=$(head -c 183 /dev/zero | tr '\0' y)
+	body=$(crlf "$x" "$x" "$x" "$x" "$x" "$x" "$x" "$x" "$y"; echo .)
+	[ "${#body}" = 8202 ]	# the message, and the dot without its CRLF
+	smtp "EHLO t" "MAIL FROM:<a@x>" "RCPT TO:<b@y>" "DATA" \
+	    "$x" "$x" "$x" "$x" "$x" "$x" "$x" "$x" "$y" "." \
+	    "MAIL FROM:<a@x>" "RCPT TO:<b@y>" "DATA" \
+	    "$x" "$x" "$x" "$x" "$x" "$x" "$x" "$x" "${y%y}" "." "QUIT"
+	[ "$(final_codes)" = "220 250 250 250 354 552 250 250 354 250 221" ]
+	[ "$(count_messages)" = 1 ]
+	rm -f "$MD"/new/*
+	printf 'EHLO t\r\nMAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nBDAT 8201 LAST\r\n%sQUIT\r\n' \
+	    "${body%.}" > "$BATS_TEST_TMPDIR/wire"
+	run bash -c 'timeout "$1" $2 "$3" < "$4"' _ "$T" "$WRAP" "$SMTP_SESSION" "$BATS_TEST_TMPDIR/wire"
+	[ "$(final_codes)" = "220 250 250 250 552 221" ]
+	[ "$(count_messages)" = 0 ]
+}
+
+@test "a bare-LF DATA is sized with CRLF line ends: 1000 bytes in 100 lines are 1100 and over 1k" {
+	conf_set smtp max_message_size 1k
+	body=$(for i in $(seq 100); do printf 'xxxxxxxxx\\n'; done)
+	# The same client, 92 lines (920 bytes, 1012 with CRLF), is accepted.
+	small=$(for i in $(seq 92); do printf 'xxxxxxxxx\\n'; done)
+	smtpb "EHLO t\\nMAIL FROM:<a@x>\\nRCPT TO:<b@y>\\nDATA\\n$body.\\nMAIL FROM:<a@x>\\nRCPT TO:<b@y>\\nDATA\\n$small.\\nQUIT\\n"
+	[ "$(final_codes)" = "220 250 250 250 354 552 250 250 354 250 221" ]
 	[ "$(count_messages)" = 1 ]
 }
 

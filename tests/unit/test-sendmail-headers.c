@@ -63,6 +63,18 @@ test_rewrite(void)
 	check_rewrite(" (open root", " (open root", "");
 	check_rewrite(" <root", " <root@h.example", "root@h.example");
 	check_rewrite(" a>b", " a>b@h.example", "a>b@h.example");
+	/*
+	 * An unclosed quoted string or domain literal runs to the end of
+	 * the field, its line end included: "@host" goes before that line
+	 * end, never after it (where it would start the next field).
+	 */
+	check_rewrite(
+	    " \"open <s>\n", " \"open <s>@h.example\n", "\"open <s>@h.example");
+	check_rewrite(
+	    " <\"open\r\n", " <\"open@h.example\r\n", "\"open@h.example");
+	check_rewrite(" \"a\n b\n", " \"a\n b@h.example\n", "\"a b@h.example");
+	check_rewrite(
+	    " x [open \n", " x [open@h.example \n", "x[open@h.example");
 	/* A folded quoted string: the address holds no line break. */
 	check_rewrite(" \"a\r\n b\"@x", " \"a\r\n b\"@x", "\"a b\"@x");
 }
@@ -241,6 +253,33 @@ test_build(void)
 	check_build("From root Tue Nov 24 04:00:00 2026\nFrom: x@y\n"
 		    "Date: d\nMessage-ID: <m@y>\n\nb\n",
 	    false, "From: x@y\nDate: X\nID: X\n\nb\n", ""); /* one each: kept */
+	/*
+	 * A name no line can hold (998 bytes, RFC 5322) is no field: the
+	 * body starts there, as header_fix decides too; one byte shorter
+	 * is still a field.
+	 */
+	char raw[1200], want[1300];
+	for (size_t len = 998; len <= 999; len++) {
+		memset(raw, 'N', sizeof raw);
+		memcpy(raw, "Subject: s\n", 11);
+		snprintf(raw + 11 + len, sizeof raw - 11 - len,
+		    ": v\nX: y\n\nbody\n");
+		snprintf(want, sizeof want,
+		    len == 998 ? "Subject: s\n%.*s: v\nX: y\nDate: X\nID: X\n"
+				 "From: Me <me@h.example>\n\nbody\n"
+			       : "Subject: s\nDate: X\nID: X\nFrom: Me "
+				 "<me@h.example>\n\n%.*s: v\nX: y\n\nbody\n",
+		    (int)len, raw + 11);
+		check_build(raw, false, want, "");
+	}
+	/* With -t: a To: after such a line is body, no recipient. */
+	memset(raw, 'N', 999);
+	snprintf(raw + 999, sizeof raw - 999, ": v\nTo: root\n\nb\n");
+	snprintf(want, sizeof want,
+	    "Date: X\nID: X\nFrom: Me <me@h.example>\n\n%.999s: v\n"
+	    "To: root\n\nb\n",
+	    raw);
+	check_build(raw, true, want, "");
 	check_build("Subject: a\n Date: folded\nCc: x,\n y\n\n\n", true,
 	    "Subject: a\n Date: folded\nCc: x@h.example,\n y@h.example\n"
 	    "Date: X\nID: X\nFrom: Me <me@h.example>\n\n\n",

@@ -188,6 +188,21 @@ test_binary_and_long(void)
 	snprintf(
 	    lwant, sizeof lwant, "%.154sDate: X\nMessage-ID: X\n\nb", lname);
 	check_all_steps(lname, lwant, NULL);
+	/*
+	 * A first line of name characters without a colon is body however
+	 * long (a separator line of a report sent without a header): it
+	 * used to pass as a field once longer than 80 bytes, the missing
+	 * fields and the empty line going in after it.
+	 */
+	static const size_t seps[] = { 79, 80, 81, 200, 997, 998, 999, 1500 };
+	for (size_t k = 0; k < sizeof seps / sizeof seps[0]; k++) {
+		char sep[1600], swant[1700];
+		memset(sep, '=', seps[k]);
+		strcpy(sep + seps[k], "\nreport\n");
+		snprintf(
+		    swant, sizeof swant, "Date: X\nMessage-ID: X\n\n%s", sep);
+		check_all_steps(sep, swant, NULL);
+	}
 }
 
 static void
