@@ -53,6 +53,7 @@ struct maildir {
 	int  lockfd;	/* MAILDIR_LOCK_FILE once locked, else -1 */
 	uint32_t      rnd; /* R<random>: drawn by maildir_open() */
 	unsigned long seq; /* Q<n>: deliveries by this process */
+	bool atime_needed; /* O_NOATIME refused: not the messages' owner */
 };
 
 /*
