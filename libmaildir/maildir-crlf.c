@@ -134,14 +134,32 @@ is_lf_only(const struct maildir_crlf *cx, const char *in, size_t len)
 	    memchr(in, '\0', len) == NULL;
 }
 
+/*
+ * Whether an LF-only buffer holds an empty line (two LFs in a row, or
+ * one at the start of a line): a few lines into a message, its header
+ * ends.  Line by line: memmem() would go byte by byte.
+ */
+static bool
+has_blank(const struct maildir_crlf *cx, const char *in, size_t len)
+{
+	const char *p = in, *end = in + len, *lf;
+
+	if (cx->at_bol && in[0] == '\n')
+		return true;
+	while (
+	    (lf = memchr(p, '\n', (size_t)(end - p))) != NULL && lf + 1 < end) {
+		if (lf[1] == '\n')
+			return true;
+		p = lf + 1;
+	}
+	return false;
+}
+
 /* The state after an LF-only buffer (see is_lf_only()). */
 static void
-lf_only_state(struct maildir_crlf *cx, const char *in, size_t len)
+lf_only_state(struct maildir_crlf *cx, const char *in, size_t len, bool blank)
 {
-	if (!cx->seen_blank &&
-	    ((cx->at_bol && in[0] == '\n') ||
-		memmem(in, len, "\n\n", 2) != NULL))
-		cx->seen_blank = true;
+	cx->seen_blank = cx->seen_blank || blank;
 	cx->any = true;
 	cx->at_bol = in[len - 1] == '\n';
 	cx->line_empty = cx->at_bol;
@@ -153,9 +171,12 @@ conv_lf_only(struct maildir_crlf *cx, const char *in, size_t len, char *out)
 {
 	const char *p = in, *end = in + len, *lf;
 	size_t	    o = 0;
+	/* An empty line is an LF where a line starts: seen on the way. */
+	bool blank = cx->at_bol && in[0] == '\n';
 
-	lf_only_state(cx, in, len);
 	while ((lf = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		if (lf == p && p != in)
+			blank = true;
 		memcpy(out + o, p, (size_t)(lf - p));
 		o += (size_t)(lf - p);
 		out[o++] = '\r';
@@ -163,6 +184,7 @@ conv_lf_only(struct maildir_crlf *cx, const char *in, size_t len, char *out)
 		p = lf + 1;
 	}
 	memcpy(out + o, p, (size_t)(end - p));
+	lf_only_state(cx, in, len, blank);
 	return o + (size_t)(end - p);
 }
 
@@ -204,7 +226,8 @@ maildir_crlf_count(struct maildir_crlf *cx, const char *in, size_t len)
 	size_t	 i = 0;
 
 	if (is_lf_only(cx, in, len)) {
-		lf_only_state(cx, in, len);
+		lf_only_state(
+		    cx, in, len, !cx->seen_blank && has_blank(cx, in, len));
 		return len + count_lf(in, len);
 	}
 	while (i < len) {
