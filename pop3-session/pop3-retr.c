@@ -122,14 +122,20 @@ open_failed(struct pop3_conn *c, long i)
  * they differ the client is told so before a byte of the message goes out
  * (a client that checks the octets against LIST would take the message
  * for damaged), the true size replaces the cached one (for this session's
- * next RETR and LIST, and for the cache written at its end).
+ * next RETR and LIST, and for the cache written at its end).  When they
+ * agree the cache stays as it is: a session that only confirmed it does
+ * not write it again.  cached_size is the size on disk the cache gave.
  */
 static bool
-is_as_listed(struct pop3_conn *c, long i, uint64_t w)
+is_as_listed(struct pop3_conn *c, long i, uint64_t w, uint32_t cached_size)
 {
 	struct maildir_msg *m = &c->list.msgs[i];
 
-	/* Counted now: a second RETR need not count again. */
+	/* Checked now: a second RETR need not check again. */
+	c->marks[i] |= POP3_M_CHECKED;
+	if (w == m->wsize && m->size == cached_size)
+		return true;
+	/* Something new for the cache. */
 	m->is_cached = false;
 	m->is_counted = true;
 	if (w == m->wsize)
@@ -142,6 +148,13 @@ is_as_listed(struct pop3_conn *c, long i, uint64_t w)
 	pop3_err_sys(
 	    c, "message %ld is not the size LIST said, try again", i + 1);
 	return false;
+}
+
+/* Whether message i's size came from the cache and is not checked yet. */
+static bool
+is_unchecked(const struct pop3_conn *c, long i)
+{
+	return c->list.msgs[i].is_cached && !(c->marks[i] & POP3_M_CHECKED);
 }
 
 /* Reads up to len bytes of fd into buf, through short reads; or -1. */
@@ -201,7 +214,7 @@ read_failed(struct pop3_conn *c, long i)
  * size cache is checked against the very bytes that go out.
  */
 static void
-retr_small(struct pop3_conn *c, long i, int fd)
+retr_small(struct pop3_conn *c, long i, int fd, uint32_t cached_size)
 {
 	struct maildir_msg *m = &c->list.msgs[i];
 	struct maildir_crlf cx;
@@ -216,7 +229,7 @@ retr_small(struct pop3_conn *c, long i, int fd)
 	maildir_crlf_init(&cx);
 	k = maildir_crlf_conv(&cx, c->rbuf, (size_t)n, c->cbuf);
 	k += maildir_crlf_finish(&cx, c->cbuf + k);
-	if (m->is_cached && !is_as_listed(c, i, k))
+	if (is_unchecked(c, i) && !is_as_listed(c, i, k, cached_size))
 		return;
 	reply_ok(c, m, false);
 	send_stuffed(c, &at_bol, c->cbuf, k);
@@ -233,6 +246,7 @@ send_msg(struct pop3_conn *c, long i, bool is_top, uint64_t lines)
 	};
 	struct maildir_crlf cx;
 	uint64_t	    total = 0, w;
+	uint32_t	    cached_size = m->size; /* before the open sets it */
 	ssize_t		    n;
 	size_t		    k;
 	int		    fd;
@@ -249,18 +263,18 @@ send_msg(struct pop3_conn *c, long i, bool is_top, uint64_t lines)
 		return;
 	}
 	if (!is_top && m->has_size && m->size <= POP3_CHUNK) {
-		retr_small(c, i, fd);
+		retr_small(c, i, fd, cached_size);
 		close(fd);
 		return;
 	}
 	/* A larger one sized from the cache is counted first (pread). */
-	if (!is_top && m->is_cached) {
+	if (!is_top && is_unchecked(c, i)) {
 		if (maildir_msg_count(fd, m, &w) == -1) {
 			read_failed(c, i);
 			close(fd);
 			return;
 		}
-		if (!is_as_listed(c, i, w)) {
+		if (!is_as_listed(c, i, w, cached_size)) {
 			close(fd);
 			return;
 		}
