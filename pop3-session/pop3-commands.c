@@ -84,7 +84,8 @@ listing_line(struct pop3_conn *c, size_t n, const char *text, size_t len)
 
 	line[20] = ' ';
 	memcpy(line + 21, text, len);
-	memcpy(line + 21 + len, "\r\n", 2);
+	line[21 + len] = '\r';
+	line[22 + len] = '\n';
 	sio_write(&c->out, start, (size_t)(line + 23 + len - start));
 }
 
