@@ -166,7 +166,20 @@ op_open(struct maildir *md, struct maildir_list *l, struct maildir_msg *m,
 	 * is refused right here.
 	 */
 	fd = openat(msg_dirfd(md, in_new), name,
-	    O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	    O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK |
+		(md->atime_needed ? 0 : O_NOATIME));
+	/*
+	 * O_NOATIME: reading a message is no reason to write its inode
+	 * (relatime still writes it once after every rename, which is
+	 * every flag change), a tenth of a cold session's time.  Only the
+	 * file's owner (or CAP_FOWNER) may ask: anyone else reads with
+	 * atime, from then on without asking again.
+	 */
+	if (fd < 0 && errno == EPERM && !md->atime_needed) {
+		md->atime_needed = true;
+		fd = openat(msg_dirfd(md, in_new), name,
+		    O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	}
 	if (fd < 0)
 		return -1;
 	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {

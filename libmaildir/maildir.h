@@ -53,6 +53,7 @@ struct maildir {
 	int  lockfd;	/* MAILDIR_LOCK_FILE once locked, else -1 */
 	uint32_t      rnd; /* R<random>: drawn by maildir_open() */
 	unsigned long seq; /* Q<n>: deliveries by this process */
+	bool atime_needed; /* O_NOATIME refused: not the messages' owner */
 };
 
 /*
@@ -339,8 +340,9 @@ void maildir_list_free(struct maildir_list *l);
 int maildir_new_to_cur(struct maildir *md);
 
 /*
- * Opens a message read-only (O_NOFOLLOW) and sets m->size and has_size
- * from the file itself.  When its file was renamed by
+ * Opens a message read-only (O_NOFOLLOW; O_NOATIME, so that reading
+ * writes nothing, unless the kernel refuses it to a reader that does not
+ * own the file) and sets m->size and has_size from the file itself.  When its file was renamed by
  * another process since it was listed (a flag change, new/ -> cur/), finds
  * it again by its base name and records the new name in m (in place when
  * it is no longer than the old one, else in memory l owns; with l NULL

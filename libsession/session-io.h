@@ -12,7 +12,11 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#define SIO_OUT_BUFSIZE 16384
+/*
+ * A pipe's whole capacity: a POP3 session streaming RETRs writes 64 KiB
+ * at a time, and wakes its reader a quarter as often as with 16 KiB.
+ */
+#define SIO_OUT_BUFSIZE 65536
 #define SIO_OUT_TIMEOUT 600 /* seconds a client may leave replies unread */
 
 /*

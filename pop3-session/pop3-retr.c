@@ -1,8 +1,10 @@
 /*
- * RETR and TOP: a message streamed from its file in POP3_CHUNK pieces,
+ * RETR and TOP: a message read from its file in POP3_CHUNK pieces,
  * through maildir_crlf (CRLF line ends, no NUL bytes, a header/body blank
- * line guaranteed), dot-stuffed on the way out.  Memory does not grow with
- * the message: two buffers of fixed size, allocated on the first RETR.
+ * line guaranteed), dot-stuffed on the way out.  Most messages fit in
+ * one piece: RETR reads such a file with one read() and converts it
+ * before its +OK.  Memory does not grow with the message: two buffers of
+ * fixed size, allocated on the first RETR.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -26,45 +28,68 @@ struct retr_stream {
 
 /*
  * Sends len bytes of CRLF text, doubling a dot that starts a line.  The
- * text never holds an LF without its CR (maildir_crlf sees to that), so
- * a line of two bytes is the empty line that ends the headers.
+ * text is searched for dots, not for line ends: a line that starts with
+ * one is rare, a line end comes every few dozen bytes.
  */
+static void
+send_stuffed(struct pop3_conn *c, bool *at_bol, const char *buf, size_t len)
+{
+	const char *p = buf, *end = buf + len, *seg = buf, *dot;
+
+	if (len == 0)
+		return;
+	if (*at_bol && *p == '.')
+		sio_write(&c->out, ".", 1);
+	for (p++; p < end && (dot = memchr(p, '.', (size_t)(end - p))) != NULL;
+	     p = dot + 1) {
+		/* The dot goes out twice: up to it, and from it on. */
+		if (dot[-1] == '\n') {
+			sio_write(&c->out, seg, (size_t)(dot + 1 - seg));
+			seg = dot;
+		}
+	}
+	sio_write(&c->out, seg, (size_t)(end - seg));
+	*at_bol = end[-1] == '\n';
+}
+
+/*
+ * TOP: how much of len bytes of CRLF text is still to be sent.  The text
+ * never holds an LF without its CR (maildir_crlf sees to that), so a
+ * line of two bytes is the empty line that ends the headers.
+ */
+static size_t
+top_cut(struct retr_stream *s, const char *buf, size_t len)
+{
+	const char *p = buf, *end = buf + len, *nl;
+
+	while (p < end && !s->is_done) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (nl == NULL) {
+			s->line_len += (uint64_t)(end - p);
+			return len;
+		}
+		s->line_len += (uint64_t)(nl + 1 - p);
+		p = nl + 1;
+		if (s->in_body)
+			s->is_done = --s->lines_left == 0;
+		else if (s->line_len == 2) {
+			s->in_body = true;
+			s->is_done = s->lines_left == 0;
+		}
+		s->line_len = 0;
+	}
+	return (size_t)(p - buf);
+}
+
+/* Sends a chunk of the message: all of it for RETR, up to TOP's cut. */
 static void
 stream_chunk(
     struct pop3_conn *c, struct retr_stream *s, const char *buf, size_t len)
 {
-	const char *p = buf, *end = buf + len, *seg = buf, *nl;
-
-	while (p < end) {
-		if (s->at_bol && *p == '.') {
-			/* The dot goes out twice: up to it, and from it on. */
-			sio_write(&c->out, seg, (size_t)(p + 1 - seg));
-			seg = p;
-		}
-		nl = memchr(p, '\n', (size_t)(end - p));
-		if (nl == NULL) {
-			s->line_len += (uint64_t)(end - p);
-			s->at_bol = false;
-			p = end;
-			break;
-		}
-		s->line_len += (uint64_t)(nl + 1 - p);
-		p = nl + 1;
-		s->at_bol = true;
-		if (s->is_top) {
-			if (s->in_body)
-				s->is_done = --s->lines_left == 0;
-			else if (s->line_len == 2) {
-				s->in_body = true;
-				s->is_done = s->lines_left == 0;
-			}
-		}
-		s->line_len = 0;
-		if (s->is_done)
-			break;
-	}
-	sio_write(&c->out, seg, (size_t)(p - seg));
-	s->sent += (uint64_t)(p - buf);
+	if (s->is_top)
+		len = top_cut(s, buf, len);
+	send_stuffed(c, &s->at_bol, buf, len);
+	s->sent += len;
 }
 
 /* Replies to a message that cannot be opened. */
@@ -97,14 +122,20 @@ open_failed(struct pop3_conn *c, long i)
  * they differ the client is told so before a byte of the message goes out
  * (a client that checks the octets against LIST would take the message
  * for damaged), the true size replaces the cached one (for this session's
- * next RETR and LIST, and for the cache written at its end).
+ * next RETR and LIST, and for the cache written at its end).  When they
+ * agree the cache stays as it is: a session that only confirmed it does
+ * not write it again.  cached_size is the size on disk the cache gave.
  */
 static bool
-is_as_listed(struct pop3_conn *c, long i, uint64_t w)
+is_as_listed(struct pop3_conn *c, long i, uint64_t w, uint32_t cached_size)
 {
 	struct maildir_msg *m = &c->list.msgs[i];
 
-	/* Counted now: a second RETR need not count again. */
+	/* Checked now: a second RETR need not check again. */
+	c->marks[i] |= POP3_M_CHECKED;
+	if (w == m->wsize && m->size == cached_size)
+		return true;
+	/* Something new for the cache. */
 	m->is_cached = false;
 	m->is_counted = true;
 	if (w == m->wsize)
@@ -117,6 +148,13 @@ is_as_listed(struct pop3_conn *c, long i, uint64_t w)
 	pop3_err_sys(
 	    c, "message %ld is not the size LIST said, try again", i + 1);
 	return false;
+}
+
+/* Whether message i's size came from the cache and is not checked yet. */
+static bool
+is_unchecked(const struct pop3_conn *c, long i)
+{
+	return c->list.msgs[i].is_cached && !(c->marks[i] & POP3_M_CHECKED);
 }
 
 /* Reads up to len bytes of fd into buf, through short reads; or -1. */
@@ -139,36 +177,63 @@ read_full(int fd, char *buf, size_t len)
 	return (ssize_t)got;
 }
 
+/* The +OK of RETR (the size when it is known) or TOP. */
+static void
+reply_ok(struct pop3_conn *c, const struct maildir_msg *m, bool is_top)
+{
+	if (!is_top && m->has_wsize)
+		pop3_ok(c, "%llu octets", (unsigned long long)m->wsize);
+	else
+		pop3_ok(c, "message follows");
+}
+
+/* The end of a message sent whole, or as much as TOP wanted. */
+static void
+sent_msg(struct pop3_conn *c, long i, bool is_top, uint64_t octets)
+{
+	sio_write(&c->out, ".\r\n", 3);
+	c->octets += octets;
+	if (!is_top) {
+		c->marks[i] |= POP3_M_RETRIEVED;
+		c->nretr++;
+	}
+}
+
+/* Replies to a message that cannot be read before its +OK. */
+static void
+read_failed(struct pop3_conn *c, long i)
+{
+	log_err("%s: reading %s: %s", c->peer, c->list.msgs[i].name,
+	    strerror(errno));
+	pop3_err_sys(c, "cannot read message %ld", i + 1);
+}
+
 /*
- * Counts message i (open as fd, sized from the size cache) before its +OK:
- * a file that fits in c->rbuf is read into it once, counted there and sent
- * from there (returns its length), a larger one counted with pread()
- * (returns 0 with nothing read).  -1 when the reply is out already (-ERR).
+ * RETR of message i (open as fd) when its file fits in c->rbuf, as most
+ * do: read once, converted whole before the +OK, so that a size from the
+ * size cache is checked against the very bytes that go out.
  */
-static ssize_t
-check_cached(struct pop3_conn *c, long i, int fd)
+static void
+retr_small(struct pop3_conn *c, long i, int fd, uint32_t cached_size)
 {
 	struct maildir_msg *m = &c->list.msgs[i];
-	ssize_t		    pre = 0;
-	uint64_t	    w;
+	struct maildir_crlf cx;
+	ssize_t		    n;
+	size_t		    k;
+	bool		    at_bol = true;
 
-	if (m->has_size && m->size <= POP3_CHUNK) {
-		struct maildir_crlf cx;
-		char		    trailer[4];
-
-		if ((pre = read_full(fd, c->rbuf, m->size)) == -1)
-			goto fail;
-		maildir_crlf_init(&cx);
-		w = maildir_crlf_count(&cx, c->rbuf, (size_t)pre);
-		w += maildir_crlf_finish(&cx, trailer);
-	} else if (maildir_msg_count(fd, m, &w) == -1) {
-		goto fail;
+	if ((n = read_full(fd, c->rbuf, m->size)) == -1) {
+		read_failed(c, i);
+		return;
 	}
-	return is_as_listed(c, i, w) ? pre : -1;
-fail:
-	log_err("%s: reading %s: %s", c->peer, m->name, strerror(errno));
-	pop3_err_sys(c, "cannot read message %ld", i + 1);
-	return -1;
+	maildir_crlf_init(&cx);
+	k = maildir_crlf_conv(&cx, c->rbuf, (size_t)n, c->cbuf);
+	k += maildir_crlf_finish(&cx, c->cbuf + k);
+	if (is_unchecked(c, i) && !is_as_listed(c, i, k, cached_size))
+		return;
+	reply_ok(c, m, false);
+	send_stuffed(c, &at_bol, c->cbuf, k);
+	sent_msg(c, i, false, k);
 }
 
 /* Sends message i, whole (RETR) or its headers and `lines` body lines (TOP). */
@@ -180,11 +245,11 @@ send_msg(struct pop3_conn *c, long i, bool is_top, uint64_t lines)
 		 .at_bol = true, .is_top = is_top, .lines_left = lines
 	};
 	struct maildir_crlf cx;
-	uint64_t	    total = 0;
-	ssize_t		    n, pre = 0;
+	uint64_t	    total = 0, w;
+	uint32_t	    cached_size = m->size; /* before the open sets it */
+	ssize_t		    n;
 	size_t		    k;
 	int		    fd;
-	bool		    is_preread = false;
 
 	if (c->rbuf == NULL) {
 		c->rbuf = malloc(POP3_CHUNK);
@@ -197,26 +262,27 @@ send_msg(struct pop3_conn *c, long i, bool is_top, uint64_t lines)
 		open_failed(c, i);
 		return;
 	}
-	if (!is_top && m->is_cached) {
-		if ((pre = check_cached(c, i, fd)) == -1) {
+	if (!is_top && m->has_size && m->size <= POP3_CHUNK) {
+		retr_small(c, i, fd, cached_size);
+		close(fd);
+		return;
+	}
+	/* A larger one sized from the cache is counted first (pread). */
+	if (!is_top && is_unchecked(c, i)) {
+		if (maildir_msg_count(fd, m, &w) == -1) {
+			read_failed(c, i);
 			close(fd);
 			return;
 		}
-		/* What check_cached() read is the whole file: send that. */
-		is_preread = pre > 0;
+		if (!is_as_listed(c, i, w, cached_size)) {
+			close(fd);
+			return;
+		}
 	}
-	if (!is_top && m->has_wsize)
-		pop3_ok(c, "%llu octets", (unsigned long long)m->wsize);
-	else
-		pop3_ok(c, "message follows");
+	reply_ok(c, m, is_top);
 	maildir_crlf_init(&cx);
 	while (!s.is_done) {
-		if (is_preread) {
-			is_preread = false;
-			n = pre;
-		} else {
-			n = read(fd, c->rbuf, POP3_CHUNK);
-		}
+		n = read(fd, c->rbuf, POP3_CHUNK);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
@@ -240,8 +306,7 @@ send_msg(struct pop3_conn *c, long i, bool is_top, uint64_t lines)
 		stream_chunk(c, &s, c->cbuf, k);
 		/*
 		 * A short read that reaches the size on disk is the end: this
-		 * spares the read() that would return 0, one system call in
-		 * four when a client pipelines RETRs of small messages.
+		 * spares the read() that would return 0.
 		 */
 		if ((size_t)n < POP3_CHUNK && m->has_size && total == m->size)
 			break;
@@ -251,12 +316,7 @@ send_msg(struct pop3_conn *c, long i, bool is_top, uint64_t lines)
 		k = maildir_crlf_finish(&cx, c->cbuf);
 		stream_chunk(c, &s, c->cbuf, k);
 	}
-	sio_write(&c->out, ".\r\n", 3);
-	c->octets += s.sent;
-	if (!is_top) {
-		c->marks[i] |= POP3_M_RETRIEVED;
-		c->nretr++;
-	}
+	sent_msg(c, i, is_top, s.sent);
 }
 
 void

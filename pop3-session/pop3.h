@@ -40,6 +40,7 @@ enum pop3_state {
 #define POP3_M_DELETED	 0x01 /* DELE: removed at QUIT */
 #define POP3_M_RETRIEVED 0x02 /* RETR sent it all: S flag at QUIT */
 #define POP3_M_GONE	 0x04 /* another process removed its file */
+#define POP3_M_CHECKED	 0x08 /* its size from the cache matched the file */
 
 struct pop3_conn {
 	const struct session_config *cfg;

@@ -468,6 +468,12 @@ assert r[0][0] == "+OK 1 %d" % len(want)
 	# The cache: a dot file in the maildir's root, the session's own.
 	[ -f "$MD/.baremail-sizes" ] && [ "$(stat -c %a "$MD/.baremail-sizes")" = 600 ]
 	[ "$(find "$MD/tmp" -type f | wc -l)" = 0 ]
+	# RETR checks each cached size against its file; all hold, so the
+	# cache is left as it is (a rename would give it a new inode).
+	ino=$(stat -c %i "$MD/.baremail-sizes")
+	p3 "LIST" "RETR 1" "RETR 2" "RETR 3" "QUIT"
+	[ "$(printf '%s\n' "${lines[@]:1:5}")" = "$want" ]
+	[ "$(stat -c %i "$MD/.baremail-sizes")" = "$ino" ]
 	# Unreadable now: LIST can only answer from the cache.
 	chmod 000 "$MD"/cur/*
 	p3 "LIST" "QUIT"

@@ -119,11 +119,14 @@ test_random_chunks(void)
 
 		/*
 		 * Every other message has long runs of ordinary bytes; one in
-		 * four has LF line ends only (count's quick path) but for a
-		 * rare CR or NUL.
+		 * four has LF line ends only (the quick paths) but for a
+		 * rare CR or NUL, half of those with lines of dozens of bytes
+		 * (sixteen at a time) and half with short ones.
 		 */
 		for (size_t i = 0; i < len; i++)
-			if (iter % 4 == 1 && tu_rand() % 200 != 0)
+			if (iter % 8 == 5 && tu_rand() % 200 != 0)
+				in[i] = tu_rand() % 30 == 0 ? '\n' : 'a';
+			else if (iter % 4 == 1 && tu_rand() % 200 != 0)
 				in[i] = alpha[1 + 2 * (tu_rand() % 3)];
 			else
 				in[i] = iter % 2 == 0 || tu_rand() % 30 == 0
@@ -168,10 +171,43 @@ test_random_chunks(void)
 	}
 }
 
+/*
+ * Long LF-only buffers, where count sums its LFs in blocks: every byte an
+ * LF (each lane counts past 255), and lines of every length up to 40.
+ */
+static void
+test_long(void)
+{
+	static char in[20000], want[2 * sizeof(in) + 4], got[sizeof(want)];
+
+	for (int kind = 0; kind < 2; kind++) {
+		struct maildir_crlf cx, cy;
+		size_t		    wn, gn;
+		uint64_t	    cn;
+
+		for (size_t i = 0, l = 0; i < sizeof(in); i++)
+			if (kind == 0 || i % 41 == l) {
+				in[i] = '\n';
+				l = (l + 1) % 41;
+			} else {
+				in[i] = 'x';
+			}
+		wn = reference(in, sizeof(in), want);
+		maildir_crlf_init(&cx);
+		maildir_crlf_init(&cy);
+		gn = maildir_crlf_conv(&cx, in, sizeof(in), got);
+		gn += maildir_crlf_finish(&cx, got + gn);
+		cn = maildir_crlf_count(&cy, in, sizeof(in));
+		cn += maildir_crlf_finish(&cy, got + gn);
+		CHECK(gn == wn && memcmp(got, want, wn) == 0 && cn == wn);
+	}
+}
+
 int
 main(void)
 {
 	test_rules();
 	test_random_chunks();
+	test_long();
 	return CHECK_DONE();
 }

@@ -542,6 +542,72 @@ test_flags_race(void)
 	tu_rmrf(dir);
 }
 
+/*
+ * In fn: the maildir's one message, opened by a reader that owns it (no
+ * atime written) or not (refused O_NOATIME: opened without it).
+ */
+static void
+open_as_reader(const char *dir)
+{
+	struct maildir_list l;
+	struct maildir	    md;
+	struct stat	    st;
+	char		    p[PATH_MAX];
+	int		    fd;
+
+	CHECK(maildir_open(&md, dir) == 0);
+	CHECK(maildir_list(&md, &l) == 0 && l.count == 1);
+	if (l.count == 1) {
+		tu_path(
+		    p, dir, l.msgs[0].in_new ? "new" : "cur", l.msgs[0].name);
+		CHECK(stat(p, &st) == 0);
+		fd = maildir_msg_open(&md, &l, &l.msgs[0]);
+		CHECK(fd >= 0 && fd_holds(fd, "A: 1\n\n1\n"));
+		CHECK(md.atime_needed == (st.st_uid != geteuid()));
+		/* Once refused, not asked again; the next open still works. */
+		fd = maildir_msg_open(&md, &l, &l.msgs[0]);
+		CHECK(fd >= 0 && fd_holds(fd, "A: 1\n\n1\n"));
+		CHECK(md.atime_needed == (st.st_uid != geteuid()));
+	}
+	maildir_list_free(&l);
+	maildir_close(&md);
+}
+
+/*
+ * Reading a message writes nothing to its inode: an access time a day
+ * old (relatime would update it) is still there after a read.
+ */
+static void
+test_open_atime(void)
+{
+	const struct timespec old[2] = { { 86400, 0 }, { 0, UTIME_OMIT } };
+	char		      dir[PATH_MAX], name[256], p[PATH_MAX];
+	struct maildir	      md;
+	struct stat	      st;
+	static const char    *subs[] = { "tmp", "new", "cur" };
+
+	tu_mkdtemp(dir, sizeof(dir));
+	CHECK(maildir_open(&md, dir) == 0);
+	deliver(&md, "A: 1\n\n1\n", name, sizeof(name));
+	maildir_close(&md);
+	tu_path(p, dir, "new", name);
+	CHECK(utimensat(AT_FDCWD, p, old, 0) == 0);
+	open_as_reader(dir);
+	CHECK(stat(p, &st) == 0 && st.st_atime == 86400);
+	/* A reader that does not own the file: root's file, nobody reads. */
+	if (geteuid() == 0) {
+		CHECK(chmod(p, 0644) == 0);
+		for (size_t i = 0; i < 3; i++) {
+			char sub[PATH_MAX];
+
+			tu_path(sub, dir, subs[i], "");
+			CHECK(chown(sub, NOBODY, NOBODY) == 0);
+		}
+		CHECK(tu_run_unprivileged(dir, open_as_reader));
+	}
+	tu_rmrf(dir);
+}
+
 int
 main(void)
 {
@@ -555,5 +621,6 @@ main(void)
 	test_renamed_behind();
 	test_open_safety();
 	test_wsize();
+	test_open_atime();
 	return CHECK_DONE();
 }

@@ -172,6 +172,37 @@ test_sessions_share_nothing(void)
 	}
 }
 
+/*
+ * Dots at the start of lines, in a message read whole: its first byte,
+ * after a blank line, a lone dot, "..", and dots elsewhere (not doubled).
+ * TOP stuffs the lines it sends and stops where it should.
+ */
+static void
+test_dots(void)
+{
+	static const char msg[] = ".a: b\n\n.\n..x\ny.z.\n.\r\n.";
+	size_t		  len;
+	int		  status;
+	char		 *out;
+
+	put("1700000003.M3P3Q3.host:2,S", msg, sizeof(msg) - 1);
+	out =
+	    session("RETR 2\r\nTOP 2 1\r\nTOP 2 0\r\nQUIT\r\n", &len, &status);
+	CHECK(
+	    strcmp(after_greeting(out),
+		"+OK message follows\r\n"
+		"..a: b\r\n\r\n..\r\n...x\r\ny.z.\r\n..\r\n..\r\n"
+		".\r\n"
+		"+OK message follows\r\n..a: b\r\n\r\n..\r\n.\r\n"
+		"+OK message follows\r\n..a: b\r\n\r\n.\r\n"
+		"+OK BareMail POP3 signing off (0 messages deleted)\r\n") == 0);
+	CHECK(status == 0);
+	free(out);
+	/* The next test starts from an empty maildir. */
+	out = session("DELE 1\r\nDELE 2\r\nQUIT\r\n", &len, &status);
+	free(out);
+}
+
 int
 main(void)
 {
@@ -188,6 +219,7 @@ main(void)
 	snprintf(cfg.maildir, sizeof(cfg.maildir), "%s", dir);
 	test_chunk_boundaries();
 	test_sessions_share_nothing();
+	test_dots();
 	tu_rmrf(dir);
 	return CHECK_DONE();
 }
