@@ -121,6 +121,14 @@ time_t admin_msg_time(const struct maildir_msg *m);
 bool admin_msg_delivered(
     struct admin *a, const struct maildir_msg *m, time_t *t_r);
 
+/*
+ * The bytes message m takes on disk: from its name (S=) or the size cache
+ * when they tell, else from the file itself (another MTA's name carries
+ * no size; a message of 4 GiB or more has none in m).  0 when it is gone.
+ */
+uint64_t admin_msg_bytes(
+    struct admin *a, struct maildir_list *l, struct maildir_msg *m);
+
 /* "2026-11-30 07:00" in local time, or "-" for 0. */
 void admin_fmt_time(time_t t, char *buf, size_t len);
 

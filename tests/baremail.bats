@@ -182,6 +182,28 @@ for line in sys.stdin.read().splitlines():
 	[ "$(count_messages)" -eq 0 ]
 }
 
+@test "names without S= (Postfix, mutt) count their bytes: status, --prometheus, expire max_size" {
+	# 3 messages of 2000 bytes as other MTAs name them: no size in the name.
+	for i in 1 2 3; do
+		{ printf 'From: other@mta.example\nSubject: big %s\n\n' "$i"; head -c 1960 /dev/zero | tr '\0' x; } |
+		    md_put cur "160000000$i.V801I1$i.old.example:2,S"
+	done
+	bm status
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"messages:       3 (0 in new/, 3 in cur/), 5.9 KiB"* ]]
+	bm status --prometheus
+	printf '%s\n' "$output" | grep -qx 'baremail_bytes 6000'
+	conf_set retention max_size 4500
+	bm expire --dry-run
+	[ "$status" -eq 0 ]
+	[ "$(printf '%s\n' "$output" | grep -c '^would delete .*, 2000 bytes, over max_size)$')" -eq 1 ]
+	bm expire
+	[ "$status" -eq 0 ]
+	[ "$(printf '%s\n' "$stderr" | grep -c 'expired .*2000 bytes, over max_size')" -eq 1 ]
+	[ "$(count_messages)" -eq 2 ]
+	[[ "$stderr" == *"1 message(s), 2000 bytes deleted; 2 left"* ]]
+}
+
 @test "expire removes tmp/ files untouched for 36 hours and keeps newer ones" {
 	deliver one
 	printf x > "$MD/tmp/old"; touch -d '37 hours ago' "$MD/tmp/old"
