@@ -336,3 +336,27 @@ in_store() {
 	[ -n "$ours" ]
 	[ ! -e "$ours" ]
 }
+
+@test "makers at once (boot's create, serve.sh, a renew): the key always matches the certificate and its CA" {
+	local i p1 p2 p3
+	tls -d "$TLS" create
+	assert_success
+	# A slow file system: every mv waits up to 0.2 s, so that two makers
+	# without a lock would interleave their moves into place.
+	mkdir "$BATS_TEST_TMPDIR/slow"
+	printf '#!/bin/bash\nsleep 0.$((RANDOM %% 20))\nexec /bin/mv "$@"\n' >"$BATS_TEST_TMPDIR/slow/mv"
+	chmod +x "$BATS_TEST_TMPDIR/slow/mv"
+	for i in 1 2 3 4; do
+		PATH="$BATS_TEST_TMPDIR/slow:$PATH" timeout "$T" "$BAREMAIL_TLS" -d "$TLS" renew >/dev/null & p1=$!
+		PATH="$BATS_TEST_TMPDIR/slow:$PATH" timeout "$T" "$BAREMAIL_TLS" -d "$TLS" renew >/dev/null & p2=$!
+		PATH="$BATS_TEST_TMPDIR/slow:$PATH" timeout "$T" "$BAREMAIL_TLS" -d "$TLS" create >/dev/null & p3=$!
+		wait "$p1"
+		wait "$p2"
+		wait "$p3"
+		[ "$(openssl x509 -in "$TLS/server.crt" -noout -pubkey)" = \
+		    "$(openssl pkey -in "$TLS/server.key" -pubout)" ]
+		openssl verify -CAfile "$TLS/ca.crt" "$TLS/server.crt" >/dev/null
+	done
+	run ls -A "$TLS"
+	assert_output $'ca.crt\nserver.crt\nserver.key'
+}
