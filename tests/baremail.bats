@@ -390,6 +390,31 @@ notify_conf() {
 	[ "$output" = 0 ]
 }
 
+@test "notify: a state file it did not write (garbage, or emptied by hand) exits 65 and notifies nothing" {
+	deliver one
+	deliver two
+	out="$BATS_TEST_TMPDIR/notified"
+	: > "$out"; chmod a+rw "$out"
+	notify_conf "echo \"\$BAREMAIL_SUBJECT\" >> $out"
+	printf 'mark 1700000000\nseen garbage\n' | md_put . .baremail-notify
+	bm notify
+	[ "$status" -eq 65 ]
+	[[ "$stderr" == *".baremail-notify: Invalid argument (remove it to start afresh)"* ]]
+	[ ! -s "$out" ]
+	# Emptied (": > .baremail-notify" to reset it): no mark, so not the
+	# record of a run; taken as such it would notify every message there.
+	: > "$MD/.baremail-notify"
+	bm notify
+	[ "$status" -eq 65 ]
+	[[ "$stderr" == *"(remove it to start afresh)"* ]]
+	[ ! -s "$out" ]
+	rm "$MD/.baremail-notify"
+	bm notify
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == *"first run; 2 message(s) already"* ]]
+	[ ! -s "$out" ]
+}
+
 @test "notify: one run at a time, held by an fcntl lock on .baremail-notify.lock (the kind that holds across hosts)" {
 	out="$BATS_TEST_TMPDIR/notified"
 	: > "$out"; chmod a+rw "$out"
