@@ -84,6 +84,22 @@ for line in sys.stdin.read().splitlines():
 '
 }
 
+@test "the cron line of README and baremail(8) writes baremail_maildir_usable 0 once the maildir breaks" {
+	local line cmd dir=$BATS_TEST_TMPDIR/textfile
+	mkdir "$dir"
+	line=$(grep -m1 '^\*/5 \* \* \* \* baremail baremail status --prometheus' "$BAREMAIL_SOURCE/README.md")
+	cmd=${line#'*/5 * * * * baremail '}
+	cmd=${cmd//\/var\/lib\/prometheus\/node-exporter/$dir}
+	cmd="$BAREMAIL${cmd#baremail}"
+	deliver one
+	timeout "$T" sh -c "$cmd" || :
+	grep -qx 'baremail_maildir_usable 1' "$dir/baremail.prom"
+	rm -rf "$MD/cur"
+	timeout "$T" sh -c "$cmd" || :
+	grep -qx 'baremail_maildir_usable 0' "$dir/baremail.prom"
+	[ ! -e "$dir/baremail.prom.tmp" ]
+}
+
 @test "list numbers messages as POP3 does, decodes RFC 2047, tames escapes" {
 	deliver '=?UTF-8?B?SsO8cmdlbiBzYXlzIGhp?='
 	foreign cur "1600000000.V801I12M345678.old.example:2,S" "old one"
