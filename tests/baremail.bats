@@ -134,6 +134,17 @@ for line in sys.stdin.read().splitlines():
 	[ "${#lines[@]}" -eq 2 ]
 	bm list --since yesterday
 	[ "$status" -eq 64 ]
+	# An age beyond any time (30500568904945 weeks: its seconds wrap
+	# around 2^64 to 13.7 days) is an error, never a silent 13.7 days.
+	bm list --since 30500568904945w
+	[ "$status" -eq 64 ]
+	[[ "$stderr" == *'bad --since "30500568904945w"'* ]]
+	bm list --since 10000000000000000000s
+	[ "$status" -eq 64 ]
+	# An age older than every message lists them all.
+	bm list --since 1700w
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 3 ]
 	[ "$(cd "$MD" && find . | sort)" = "$before" ]
 }
 
