@@ -72,7 +72,7 @@ admin_expire(struct admin *a, int argc, char **argv)
 		struct maildir_msg *m = &l.msgs[i];
 		time_t		    t;
 		const char	   *why = NULL;
-		char		    ts[64];
+		char		    ts[64], name[MAILDIR_NAME_MAX + 1];
 
 		if (!admin_msg_delivered(a, m, &t))
 			t = now; /* gone since the listing: not too old */
@@ -87,9 +87,10 @@ admin_expire(struct admin *a, int argc, char **argv)
 			continue;
 		admin_fmt_time(t, ts, sizeof(ts));
 		if (dry) {
+			/* Another program named it: nothing to steer a terminal. */
+			admin_safe_copy(m->name, name, sizeof(name));
 			printf("would delete %zu %s (%s, %llu bytes, %s)\n",
-			    i + 1, m->name, ts, (unsigned long long)sizes[i],
-			    why);
+			    i + 1, name, ts, (unsigned long long)sizes[i], why);
 		} else if (maildir_msg_remove(&a->md, &l, m) != 0) {
 			if (errno != ENOENT) {
 				log_err("cannot delete %s: %s", m->name,

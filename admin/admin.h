@@ -82,6 +82,12 @@ int admin_head_read(struct admin *a, struct maildir_list *l,
  */
 void admin_decode_words(const char *in, size_t len, char *out, size_t outlen);
 
+/*
+ * Copies s (a file name: another program chose it) into out, fit for a
+ * terminal: control characters and malformed UTF-8 become '?'.
+ */
+void admin_safe_copy(const char *s, char *out, size_t outlen);
+
 /* A hex digit's value, -1 for any other character. */
 int admin_hexval(int c);
 

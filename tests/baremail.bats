@@ -231,6 +231,17 @@ for line in sys.stdin.read().splitlines():
 	[[ "$stderr" == *"1 message(s), 2000 bytes deleted; 2 left"* ]]
 }
 
+@test "expire --dry-run names a file whose name holds a terminal escape without the escape" {
+	foreign cur "$(printf '1000000000.V1I1M1.evil\033]0;owned\a\033[2J:2,S')" ancient
+	conf_set retention max_age 365d
+	bm expire --dry-run
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "${lines[0]}" == "would delete 1 1000000000.V1I1M1.evil?]0;owned??[2J:2,S ("* ]]
+	run ! grep -q $'[\x01-\x08\x0b-\x1f\x7f]' <<<"$output"
+	[ "$(count_messages)" -eq 1 ]
+}
+
 @test "expire removes tmp/ files untouched for 36 hours and keeps newer ones" {
 	deliver one
 	printf x > "$MD/tmp/old"; touch -d '37 hours ago' "$MD/tmp/old"
