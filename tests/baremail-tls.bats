@@ -360,3 +360,26 @@ in_store() {
 	run ls -A "$TLS"
 	assert_output $'ca.crt\nserver.crt\nserver.key'
 }
+
+@test "a directory it cannot write: its own message, exit 1, and no private directory left in /dev/shm" {
+	[ "$(id -u)" = 0 ] || skip "needs root for a private /dev/shm and another account"
+	command -v unshare >/dev/null || skip "no unshare"
+	local d="$BATS_TEST_TMPDIR"
+	while [ "$d" != / ] && [ "$d" != "$(dirname "$BATS_RUN_TMPDIR")" ]; do
+		chmod a+x "$d"
+		d=$(dirname "$d")
+	done
+	mkdir "$TLS"
+	chmod 0555 "$TLS"
+	chmod a+r "$CONF"
+	run --separate-stderr timeout 120 unshare --mount --propagation private \
+	    sh -c 'mount -t tmpfs -o mode=1777 tmpfs /dev/shm || exit 99
+		setpriv --reuid="$1" --regid="$1" --clear-groups env BAREMAIL_CONFIG="$2" \
+		    "$3" -d "$4" create
+		echo "status $?"; ls -A /dev/shm' _ "$TEST_USER" "$CONF" "$BAREMAIL_TLS" "$TLS"
+	echo "$output"; echo "$stderr"
+	assert_output "status 1"
+	[[ "$stderr" == "baremail-tls: cannot write in $TLS"* ]]
+	run ls -A "$TLS"
+	assert_output ''
+}
