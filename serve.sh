@@ -129,6 +129,7 @@ chmod 0644 "$run/server.crt"
 } >>"$conf"
 
 pids=""
+listeners=""
 stop() {
 	trap - EXIT INT TERM
 	# Started in the background, the managers ignore the terminal's
@@ -158,6 +159,17 @@ listen() {
 	systemd-socket-activate --inetd --accept -l "127.0.0.1:$port" \
 	    "$@" -c "$conf" 2>"$run/log" &
 	pids="$pids $!"
+	listeners="$listeners $port:$!"
+}
+# listening PORT PID: the manager PID listens on 127.0.0.1:PORT (and not
+# another program): /proc/net/tcp's listening socket of that port, the
+# address in the kernel's byte order, the port in hex, state 0A, is one
+# of PID's descriptors.
+listening() {
+	inode=$(awk -v a="^(0100007F|7F000001):$(printf '%04X' "$1")\$" \
+	    '$2 ~ a && $4 == "0A" { print $10 }' /proc/net/tcp)
+	[ -n "$inode" ] && ls -l "/proc/$2/fd" 2>/dev/null |
+	    grep -q "socket:\[$inode\]"
 }
 # As the units do: 25 plain, 587 and 110 offer STARTTLS/STLS, 465 and 995
 # speak TLS from the first byte.
@@ -166,6 +178,26 @@ listen "$submission_port" "$smtp" --tls=starttls
 listen "$submissions_port" "$smtp" --tls=implicit
 listen "$pop3_port" "$pop3" --tls=starttls
 listen "$pop3s_port" "$pop3" --tls=implicit
+
+# Every manager listens before this says it serves; one that cannot (the
+# port is taken) has said why on the terminal: name the way out, stop all.
+for lp in $listeners; do
+	port=${lp%%:*}
+	n=0
+	until listening "$port" "${lp#*:}"; do
+		if ! kill -0 "${lp#*:}" 2>/dev/null || [ "$n" -ge 300 ]; then
+			sleep 0.2 # the manager's own message first
+			echo "serve.sh: cannot listen on 127.0.0.1:$port (another" \
+			    "program has it?); pick free ports with" \
+			    "BAREMAIL_SMTP_PORT, BAREMAIL_POP3_PORT," \
+			    "BAREMAIL_SUBMISSION_PORT, BAREMAIL_SUBMISSIONS_PORT" \
+			    "and BAREMAIL_POP3S_PORT" >&2
+			exit 1
+		fi
+		sleep 0.1
+		n=$((n + 1))
+	done
+done
 
 as=""
 $is_root && as=" as $user"

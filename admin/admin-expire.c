@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sysexits.h>
@@ -31,6 +32,7 @@ admin_expire(struct admin *a, int argc, char **argv)
 	struct maildir_list	     l;
 	bool			     dry = false;
 	uint64_t		     count, bytes = 0, gone = 0, gone_bytes = 0;
+	uint64_t		    *sizes;
 	time_t			     now = time(NULL);
 	int			     c, status = 0, cleaned;
 
@@ -56,15 +58,21 @@ admin_expire(struct admin *a, int argc, char **argv)
 		log_err("maildir %s: %s", cfg->maildir, strerror(errno));
 		return EX_TEMPFAIL;
 	}
+	/* The sizes once, before any deletion: max_size weighs them all. */
+	if ((sizes = calloc(l.count + 1, sizeof(*sizes))) == NULL) {
+		log_err("out of memory");
+		maildir_list_free(&l);
+		return EX_TEMPFAIL;
+	}
 	count = l.count;
 	for (size_t i = 0; i < l.count; i++)
-		bytes += l.msgs[i].size;
+		bytes += sizes[i] = admin_msg_bytes(a, &l, &l.msgs[i]);
 
 	for (size_t i = 0; i < l.count; i++) {
 		struct maildir_msg *m = &l.msgs[i];
 		time_t		    t;
 		const char	   *why = NULL;
-		char		    ts[64];
+		char		    ts[64], name[MAILDIR_NAME_MAX + 1];
 
 		if (!admin_msg_delivered(a, m, &t))
 			t = now; /* gone since the listing: not too old */
@@ -79,8 +87,10 @@ admin_expire(struct admin *a, int argc, char **argv)
 			continue;
 		admin_fmt_time(t, ts, sizeof(ts));
 		if (dry) {
-			printf("would delete %zu %s (%s, %u bytes, %s)\n",
-			    i + 1, m->name, ts, m->size, why);
+			/* Another program named it: nothing to steer a terminal. */
+			admin_safe_copy(m->name, name, sizeof(name));
+			printf("would delete %zu %s (%s, %llu bytes, %s)\n",
+			    i + 1, name, ts, (unsigned long long)sizes[i], why);
 		} else if (maildir_msg_remove(&a->md, &l, m) != 0) {
 			if (errno != ENOENT) {
 				log_err("cannot delete %s: %s", m->name,
@@ -91,14 +101,15 @@ admin_expire(struct admin *a, int argc, char **argv)
 			/* A POP3 client deleted it first: gone all the same. */
 			log_debug("%s: already gone", m->name);
 		} else {
-			log_info("expired %s (delivered %s, %u bytes, %s)",
-			    m->name, ts, m->size, why);
+			log_info("expired %s (delivered %s, %llu bytes, %s)",
+			    m->name, ts, (unsigned long long)sizes[i], why);
 		}
 		count--;
-		bytes -= m->size;
+		bytes -= sizes[i];
 		gone++;
-		gone_bytes += m->size;
+		gone_bytes += sizes[i];
 	}
+	free(sizes);
 	maildir_list_free(&l);
 	if (!dry) {
 		cleaned = maildir_clean_tmp(&a->md, now);

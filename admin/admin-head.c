@@ -149,6 +149,15 @@ put_safe(char *out, size_t outlen, size_t *o, const char *s, size_t n,
 	}
 }
 
+void
+admin_safe_copy(const char *s, char *out, size_t outlen)
+{
+	size_t o = 0;
+
+	out[0] = '\0';
+	put_safe(out, outlen, &o, s, strlen(s), "");
+}
+
 /* Converts n bytes from charset to UTF-8 into a buffer; returns its length or -1. */
 static ssize_t
 to_utf8(const char *charset, const char *in, size_t n, char *buf, size_t len)

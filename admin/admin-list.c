@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
@@ -23,7 +24,7 @@ parse_since(const char *s, time_t now, time_t *t_r)
 	struct tm     tm;
 	const char   *end;
 	char	     *e;
-	unsigned long v;
+	unsigned long v, unit;
 
 	memset(&tm, 0, sizeof(tm));
 	if ((end = strptime(s, "%Y-%m-%d", &tm)) != NULL) {
@@ -49,23 +50,28 @@ parse_since(const char *s, time_t now, time_t *t_r)
 		return -1;
 	switch (*e) {
 	case 's':
+		unit = 1;
 		break;
 	case 'm':
-		v *= 60;
+		unit = 60;
 		break;
 	case 'h':
-		v *= 3600;
+		unit = 3600;
 		break;
 	case 'd':
-		v *= 86400;
+		unit = 86400;
 		break;
 	case 'w':
-		v *= 604800;
+		unit = 604800;
 		break;
 	default:
 		return -1;
 	}
-	*t_r = now - (time_t)v;
+	/* An age no time_t holds is a mistake, not a wrapped-around one. */
+	if ((unsigned long long)v >
+	    ((unsigned long long)1 << (sizeof(time_t) * CHAR_BIT - 2)) / unit)
+		return -1;
+	*t_r = now - (time_t)(v * unit);
 	return 0;
 }
 

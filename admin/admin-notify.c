@@ -138,6 +138,7 @@ state_load(struct admin *a, struct state *s)
 	size_t cap = 0;
 	time_t t;
 	int    rc = 0, kind;
+	bool   has_mark = false;
 
 	if (fd < 0)
 		return errno == ENOENT ? 1 : -1;
@@ -152,6 +153,7 @@ state_load(struct admin *a, struct state *s)
 		if (strncmp(line, "mark ", 5) == 0 &&
 		    parse_time(line + 5, &t, &end) == 0 && *end == '\0') {
 			s->mark = t;
+			has_mark = true;
 			continue;
 		}
 		/* "seen <time> <base>" or "retry <time> <base>" */
@@ -170,6 +172,14 @@ state_load(struct admin *a, struct state *s)
 	/* A read error is no end of file: never take half a record for all. */
 	if (rc == 0 && ferror(fp))
 		rc = -1;
+	/*
+	 * Every state written has its mark: without one (emptied by hand, cut
+	 * short) it is no record of a run, and a mark of 0 would notify all.
+	 */
+	if (rc == 0 && !has_mark) {
+		errno = EINVAL;
+		rc = -1;
+	}
 	free(line);
 	fclose(fp);
 	return rc;

@@ -115,7 +115,7 @@ gather(struct admin *a, struct status *s)
 			s->n_new++;
 		else
 			s->n_cur++;
-		s->bytes += l.msgs[i].size;
+		s->bytes += admin_msg_bytes(a, &l, &l.msgs[i]);
 	}
 	if (l.count > 0) {
 		admin_head_read(a, &l, &l.msgs[0], &s->oldest, &s->oldest_t);

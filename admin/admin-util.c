@@ -53,6 +53,22 @@ admin_msg_delivered(struct admin *a, const struct maildir_msg *m, time_t *t_r)
 	return true;
 }
 
+uint64_t
+admin_msg_bytes(struct admin *a, struct maildir_list *l, struct maildir_msg *m)
+{
+	struct stat st;
+	int	    fd;
+
+	if (m->has_size)
+		return m->size;
+	if ((fd = maildir_msg_open(&a->md, l, m)) < 0)
+		return 0;
+	if (fstat(fd, &st) != 0)
+		st.st_size = 0;
+	close(fd);
+	return (uint64_t)st.st_size;
+}
+
 void
 admin_fmt_time(time_t t, char *buf, size_t len)
 {

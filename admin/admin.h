@@ -82,6 +82,12 @@ int admin_head_read(struct admin *a, struct maildir_list *l,
  */
 void admin_decode_words(const char *in, size_t len, char *out, size_t outlen);
 
+/*
+ * Copies s (a file name: another program chose it) into out, fit for a
+ * terminal: control characters and malformed UTF-8 become '?'.
+ */
+void admin_safe_copy(const char *s, char *out, size_t outlen);
+
 /* A hex digit's value, -1 for any other character. */
 int admin_hexval(int c);
 
@@ -120,6 +126,14 @@ time_t admin_msg_time(const struct maildir_msg *m);
  */
 bool admin_msg_delivered(
     struct admin *a, const struct maildir_msg *m, time_t *t_r);
+
+/*
+ * The bytes message m takes on disk: from its name (S=) or the size cache
+ * when they tell, else from the file itself (another MTA's name carries
+ * no size; a message of 4 GiB or more has none in m).  0 when it is gone.
+ */
+uint64_t admin_msg_bytes(
+    struct admin *a, struct maildir_list *l, struct maildir_msg *m);
 
 /* "2026-11-30 07:00" in local time, or "-" for 0. */
 void admin_fmt_time(time_t t, char *buf, size_t len);

@@ -336,3 +336,50 @@ in_store() {
 	[ -n "$ours" ]
 	[ ! -e "$ours" ]
 }
+
+@test "makers at once (boot's create, serve.sh, a renew): the key always matches the certificate and its CA" {
+	local i p1 p2 p3
+	tls -d "$TLS" create
+	assert_success
+	# A slow file system: every mv waits up to 0.2 s, so that two makers
+	# without a lock would interleave their moves into place.
+	mkdir "$BATS_TEST_TMPDIR/slow"
+	printf '#!/bin/bash\nsleep 0.$((RANDOM %% 20))\nexec /bin/mv "$@"\n' >"$BATS_TEST_TMPDIR/slow/mv"
+	chmod +x "$BATS_TEST_TMPDIR/slow/mv"
+	for i in 1 2 3 4; do
+		PATH="$BATS_TEST_TMPDIR/slow:$PATH" timeout "$T" "$BAREMAIL_TLS" -d "$TLS" renew >/dev/null & p1=$!
+		PATH="$BATS_TEST_TMPDIR/slow:$PATH" timeout "$T" "$BAREMAIL_TLS" -d "$TLS" renew >/dev/null & p2=$!
+		PATH="$BATS_TEST_TMPDIR/slow:$PATH" timeout "$T" "$BAREMAIL_TLS" -d "$TLS" create >/dev/null & p3=$!
+		wait "$p1"
+		wait "$p2"
+		wait "$p3"
+		[ "$(openssl x509 -in "$TLS/server.crt" -noout -pubkey)" = \
+		    "$(openssl pkey -in "$TLS/server.key" -pubout)" ]
+		openssl verify -CAfile "$TLS/ca.crt" "$TLS/server.crt" >/dev/null
+	done
+	run ls -A "$TLS"
+	assert_output $'ca.crt\nserver.crt\nserver.key'
+}
+
+@test "a directory it cannot write: its own message, exit 1, and no private directory left in /dev/shm" {
+	[ "$(id -u)" = 0 ] || skip "needs root for a private /dev/shm and another account"
+	command -v unshare >/dev/null || skip "no unshare"
+	local d="$BATS_TEST_TMPDIR"
+	while [ "$d" != / ] && [ "$d" != "$(dirname "$BATS_RUN_TMPDIR")" ]; do
+		chmod a+x "$d"
+		d=$(dirname "$d")
+	done
+	mkdir "$TLS"
+	chmod 0555 "$TLS"
+	chmod a+r "$CONF"
+	run --separate-stderr timeout 120 unshare --mount --propagation private \
+	    sh -c 'mount -t tmpfs -o mode=1777 tmpfs /dev/shm || exit 99
+		setpriv --reuid="$1" --regid="$1" --clear-groups env BAREMAIL_CONFIG="$2" \
+		    "$3" -d "$4" create
+		echo "status $?"; ls -A /dev/shm' _ "$TEST_USER" "$CONF" "$BAREMAIL_TLS" "$TLS"
+	echo "$output"; echo "$stderr"
+	assert_output "status 1"
+	[[ "$stderr" == "baremail-tls: cannot write in $TLS"* ]]
+	run ls -A "$TLS"
+	assert_output ''
+}

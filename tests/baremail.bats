@@ -84,6 +84,22 @@ for line in sys.stdin.read().splitlines():
 '
 }
 
+@test "the cron line of README and baremail(8) writes baremail_maildir_usable 0 once the maildir breaks" {
+	local line cmd dir=$BATS_TEST_TMPDIR/textfile
+	mkdir "$dir"
+	line=$(grep -m1 '^\*/5 \* \* \* \* baremail baremail status --prometheus' "$BAREMAIL_SOURCE/README.md")
+	cmd=${line#'*/5 * * * * baremail '}
+	cmd=${cmd//\/var\/lib\/prometheus\/node-exporter/$dir}
+	cmd="$BAREMAIL${cmd#baremail}"
+	deliver one
+	timeout "$T" sh -c "$cmd" || :
+	grep -qx 'baremail_maildir_usable 1' "$dir/baremail.prom"
+	rm -rf "$MD/cur"
+	timeout "$T" sh -c "$cmd" || :
+	grep -qx 'baremail_maildir_usable 0' "$dir/baremail.prom"
+	[ ! -e "$dir/baremail.prom.tmp" ]
+}
+
 @test "list numbers messages as POP3 does, decodes RFC 2047, tames escapes" {
 	deliver '=?UTF-8?B?SsO8cmdlbiBzYXlzIGhp?='
 	foreign cur "1600000000.V801I12M345678.old.example:2,S" "old one"
@@ -118,6 +134,17 @@ for line in sys.stdin.read().splitlines():
 	[ "${#lines[@]}" -eq 2 ]
 	bm list --since yesterday
 	[ "$status" -eq 64 ]
+	# An age beyond any time (30500568904945 weeks: its seconds wrap
+	# around 2^64 to 13.7 days) is an error, never a silent 13.7 days.
+	bm list --since 30500568904945w
+	[ "$status" -eq 64 ]
+	[[ "$stderr" == *'bad --since "30500568904945w"'* ]]
+	bm list --since 10000000000000000000s
+	[ "$status" -eq 64 ]
+	# An age older than every message lists them all.
+	bm list --since 1700w
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 3 ]
 	[ "$(cd "$MD" && find . | sort)" = "$before" ]
 }
 
@@ -180,6 +207,39 @@ for line in sys.stdin.read().splitlines():
 	bm expire
 	[ "$(printf '%s\n' "$stderr" | grep -c 'expired .*over max_size')" -eq 3 ]
 	[ "$(count_messages)" -eq 0 ]
+}
+
+@test "names without S= (Postfix, mutt) count their bytes: status, --prometheus, expire max_size" {
+	# 3 messages of 2000 bytes as other MTAs name them: no size in the name.
+	for i in 1 2 3; do
+		{ printf 'From: other@mta.example\nSubject: big %s\n\n' "$i"; head -c 1960 /dev/zero | tr '\0' x; } |
+		    md_put cur "160000000$i.V801I1$i.old.example:2,S"
+	done
+	bm status
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"messages:       3 (0 in new/, 3 in cur/), 5.9 KiB"* ]]
+	bm status --prometheus
+	printf '%s\n' "$output" | grep -qx 'baremail_bytes 6000'
+	conf_set retention max_size 4500
+	bm expire --dry-run
+	[ "$status" -eq 0 ]
+	[ "$(printf '%s\n' "$output" | grep -c '^would delete .*, 2000 bytes, over max_size)$')" -eq 1 ]
+	bm expire
+	[ "$status" -eq 0 ]
+	[ "$(printf '%s\n' "$stderr" | grep -c 'expired .*2000 bytes, over max_size')" -eq 1 ]
+	[ "$(count_messages)" -eq 2 ]
+	[[ "$stderr" == *"1 message(s), 2000 bytes deleted; 2 left"* ]]
+}
+
+@test "expire --dry-run names a file whose name holds a terminal escape without the escape" {
+	foreign cur "$(printf '1000000000.V1I1M1.evil\033]0;owned\a\033[2J:2,S')" ancient
+	conf_set retention max_age 365d
+	bm expire --dry-run
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "${lines[0]}" == "would delete 1 1000000000.V1I1M1.evil?]0;owned??[2J:2,S ("* ]]
+	run ! grep -q $'[\x01-\x08\x0b-\x1f\x7f]' <<<"$output"
+	[ "$(count_messages)" -eq 1 ]
 }
 
 @test "expire removes tmp/ files untouched for 36 hours and keeps newer ones" {
@@ -366,6 +426,31 @@ notify_conf() {
 	[ "$(cat "$out")" = popped ]
 	run grep -c '^retry ' "$MD/.baremail-notify"
 	[ "$output" = 0 ]
+}
+
+@test "notify: a state file it did not write (garbage, or emptied by hand) exits 65 and notifies nothing" {
+	deliver one
+	deliver two
+	out="$BATS_TEST_TMPDIR/notified"
+	: > "$out"; chmod a+rw "$out"
+	notify_conf "echo \"\$BAREMAIL_SUBJECT\" >> $out"
+	printf 'mark 1700000000\nseen garbage\n' | md_put . .baremail-notify
+	bm notify
+	[ "$status" -eq 65 ]
+	[[ "$stderr" == *".baremail-notify: Invalid argument (remove it to start afresh)"* ]]
+	[ ! -s "$out" ]
+	# Emptied (": > .baremail-notify" to reset it): no mark, so not the
+	# record of a run; taken as such it would notify every message there.
+	: > "$MD/.baremail-notify"
+	bm notify
+	[ "$status" -eq 65 ]
+	[[ "$stderr" == *"(remove it to start afresh)"* ]]
+	[ ! -s "$out" ]
+	rm "$MD/.baremail-notify"
+	bm notify
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == *"first run; 2 message(s) already"* ]]
+	[ ! -s "$out" ]
 }
 
 @test "notify: one run at a time, held by an fcntl lock on .baremail-notify.lock (the kind that holds across hosts)" {

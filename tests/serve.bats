@@ -286,6 +286,30 @@ p.quit()
 	assert_output ''
 }
 
+@test "a port another program has: serve.sh says which and how to pick another, never that it serves, and leaves nothing" {
+	# Another program on the submission port, as a second serve.sh or a
+	# local MTA's 2587 would be.
+	timeout 600 "$PY" -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen()
+open(sys.argv[2], "w").close(); time.sleep(600)' "$SUB_PORT" "$BATS_TEST_TMPDIR/held" 3>&- &
+	local holder=$! i
+	for i in $(seq 100); do [ -e "$BATS_TEST_TMPDIR/held" ] && break; sleep 0.1; done
+	local rc=0
+	(cd "$CHECKOUT" && BAREMAIL_SMTP_PORT=$SMTP_PORT BAREMAIL_POP3_PORT=$POP3_PORT \
+	    BAREMAIL_SUBMISSION_PORT=$SUB_PORT BAREMAIL_SUBMISSIONS_PORT=$SUBS_PORT \
+	    BAREMAIL_POP3S_PORT=$POP3S_PORT exec timeout 600 "$PY" "$PTYRUN" "$SERVE_LOG" "$STOP" \
+	    ./serve.sh) </dev/null >/dev/null 2>&1 3>&- || rc=$?
+	kill "$holder"
+	wait "$holder" || :
+	cat "$SERVE_LOG"
+	assert_equal "$rc" 1
+	grep -q "Address already in use" "$SERVE_LOG"
+	grep -q "serve.sh: cannot listen on 127.0.0.1:$SUB_PORT (another program has it?); pick free ports with BAREMAIL_SMTP_PORT" "$SERVE_LOG"
+	run ! grep -q 'BareMail serves' "$SERVE_LOG"
+	run ss -Hltn "$(all_ports)"
+	assert_output ''
+}
+
 @test "as root the sessions run as baremail, from a checkout other accounts cannot enter" {
 	[ "$(id -u)" = 0 ] || skip "run as an ordinary user: the next test covers it"
 	# The copy sits under /root (mode 0700 here).
