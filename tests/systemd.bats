@@ -888,6 +888,34 @@ box_conf() {
 	assert_output "$tag"
 }
 
+@test "booted systemd: the path unit keeps watching new/ through a burst of deliveries" {
+	need_box
+	box_conf notify $'[notify]\ncommand = echo "$BAREMAIL_SUBJECT" >> /var/lib/baremail/burst'
+	run in_box systemctl start baremail-notify.service
+	assert_success
+	run in_box systemctl enable --now baremail-smtp.socket baremail-notify.path
+	assert_success
+	# Twelve messages, each after the run the one before started has
+	# ended: twelve starts of the service within ten seconds, more than
+	# systemd's default start limit (five), which would leave the path
+	# unit failed (unit-start-limit-hit) and new/ unwatched.
+	local tag="burst-$$-$RANDOM" i n
+	for i in $(seq 12); do
+		run bash -c "printf 'Subject: %s\r\n\r\nhi\r\n' '$tag-$i' |
+		    nsenter -t $LEADER -m -u -i -n -p -C -- timeout 30 curl -sS \
+		    smtp://127.0.0.1:25 --mail-from cron@box --mail-rcpt admin@box -T -"
+		assert_success
+		for n in $(seq 50); do
+			in_box grep -qx "$tag-$i" /var/lib/baremail/burst 2>/dev/null && break
+			sleep 0.1
+		done
+	done
+	run in_box systemctl is-active baremail-notify.path
+	assert_output active
+	run in_box grep -c "^$tag-" /var/lib/baremail/burst
+	assert_output 12
+}
+
 @test "booted systemd: baremail status sees the active socket units and the last delivery" {
 	need_box
 	# The host's BAREMAIL_CONFIG names a file the container does not have.
