@@ -888,6 +888,40 @@ box_conf() {
 	assert_output "$tag"
 }
 
+@test "booted systemd: a burst of 300 connections leaves the SMTP and POP3 ports listening" {
+	need_box
+	run in_box systemctl start baremail-smtp.socket baremail-pop3.socket
+	assert_success
+	# Connect and hang up 300 times as fast as we can, on both ports:
+	# systemd's default trigger limit for Accept=yes sockets (200 in 2 s)
+	# would put each socket into a failed state that no later connection
+	# can leave, which anyone on the LAN could do to the mail service.
+	run nsenter -t "$LEADER" -n -- timeout 60 /usr/bin/python3 -c '
+import socket, sys
+for port in (25, 110):
+    for _ in range(300):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=5).close()
+        except OSError as e:
+            sys.exit("port %d: %s" % (port, e))
+'
+	assert_success
+	sleep 1
+	run in_box systemctl is-active baremail-smtp.socket baremail-pop3.socket
+	assert_output $'active\nactive'
+	# Mail goes through once the burst's sessions have ended (until then
+	# MaxConnectionsPerSource turns 127.0.0.1 away, as it should).
+	local tag="after-burst-$$-$RANDOM" i
+	for i in $(seq 60); do
+		run bash -c "printf 'Subject: %s\r\n\r\nhi\r\n' '$tag' |
+		    nsenter -t $LEADER -m -u -i -n -p -C -- timeout 30 curl -sS \
+		    smtp://127.0.0.1:25 --mail-from cron@box --mail-rcpt admin@box -T -"
+		[ "$status" -eq 0 ] && break
+		sleep 0.5
+	done
+	assert_success
+}
+
 @test "booted systemd: the path unit keeps watching new/ through a burst of deliveries" {
 	need_box
 	box_conf notify $'[notify]\ncommand = echo "$BAREMAIL_SUBJECT" >> /var/lib/baremail/burst'
