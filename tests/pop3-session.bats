@@ -539,6 +539,19 @@ assert out.startswith(b"-ERR [SYS/TEMP] message 1 is not the size LIST said, try
 	[ "${lines[1]}" = "+OK 1 18" ]
 }
 
+@test "RLIMIT_FSIZE: a size cache that cannot be written is logged, the session ends normally" {
+	printf 'Subject: a\n\nbody\n' | md_put cur "1700000001.V803I1M1.postfix.lan:2,S"
+	# The log goes through a pipe: a file would be under the limit too.
+	run bash -c 'set -o pipefail; { printf "LIST\r\nQUIT\r\n" |
+	    timeout "$1" prlimit --fsize=0 $2 "$3" 2>&1 >&3 | cat >"$4"; } 3>&1' _ "$T" "$WRAP" "$POP3_SESSION" "$BATS_TEST_TMPDIR/err"
+	[ "$status" = 0 ]
+	[[ "$output" == *"+OK BareMail POP3 signing off"* ]]
+	grep -q 'cannot write the size cache .baremail-sizes: File too large' "$BATS_TEST_TMPDIR/err"
+	grep -q 'session end (quit)' "$BATS_TEST_TMPDIR/err"
+	[ ! -e "$MD/.baremail-sizes" ]
+	[ "$(find "$MD/tmp" -type f | wc -l)" = 0 ]
+}
+
 @test "a damaged size cache is ignored and rewritten; sizes stay right" {
 	printf 'Subject: a\n\nbody\n' | md_put cur "1700000001.V803I1M1.postfix.lan:2,S"
 	printf 'Subject: b\n\nbody\n' | md_put cur "1700000002.99_1.procmail:2,S"
