@@ -193,6 +193,59 @@ fail:
 	return -1;
 }
 
+/*
+ * Scans of a directory that another process changed while they ran, at
+ * most: each one after the first adds what the others missed.
+ */
+#define LIST_SCANS 4
+
+/* The directory's change times into st; false when fstat() fails. */
+static bool
+dir_stamp(int dirfd, struct stat *st)
+{
+	return fstat(dirfd, st) == 0;
+}
+
+static bool
+same_stamp(const struct stat *a, const struct stat *b)
+{
+	return a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	    a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	    a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+	    a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/*
+ * read_dir() until one scan ran while the directory did not change.  A
+ * readdir() that runs while another process renames an entry of the
+ * same directory (a flag change: another POP3 session's QUIT, a mail
+ * reader) may see it under neither name: the new name lands where the
+ * scan has been, the old one goes from where it has not.  A message
+ * missing from a listing is one a client that leaves mail on the server
+ * forgets, and fetches again when it comes back.  Every scan's entries
+ * are kept (a message seen twice is listed once, drop_twice_seen()), so
+ * a message renamed during one scan is found by the next.  The rename
+ * changes the directory's mtime and ctime (to the nanosecond since Linux
+ * 6.13 when someone looked at them; to the clock tick before).
+ */
+static int
+read_dir_whole(int dirfd, bool in_new, const struct maildir_sizes *sizes,
+    struct maildir_list *l, size_t *cap, size_t *arena_cap)
+{
+	struct stat before, after;
+
+	for (int i = 0; i < LIST_SCANS; i++) {
+		bool is_stamped = dir_stamp(dirfd, &before);
+
+		if (read_dir(dirfd, in_new, sizes, l, cap, arena_cap) < 0)
+			return -1;
+		if (!is_stamped || !dir_stamp(dirfd, &after) ||
+		    same_stamp(&before, &after))
+			return 0;
+	}
+	return 0;
+}
+
 /* By base name, then whole name: one message's sightings end up together. */
 static int
 cmp_base(const struct maildir_msg *a, const struct maildir_msg *b)
@@ -363,8 +416,8 @@ maildir_list(struct maildir *md, struct maildir_list *l)
 	maildir_sizes_load(md, &sizes);
 	l->sizes_loaded = sizes.count;
 	l->sizes_bad = sizes.is_bad;
-	if (read_dir(md->newfd, true, &sizes, l, &cap, &arena_cap) < 0 ||
-	    read_dir(md->curfd, false, &sizes, l, &cap, &arena_cap) < 0) {
+	if (read_dir_whole(md->newfd, true, &sizes, l, &cap, &arena_cap) < 0 ||
+	    read_dir_whole(md->curfd, false, &sizes, l, &cap, &arena_cap) < 0) {
 		maildir_sizes_free(&sizes);
 		goto fail;
 	}

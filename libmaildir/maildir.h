@@ -320,7 +320,9 @@ struct maildir_list {
  * into l, oldest delivery first (by the time in the name, then the name;
  * times past the year 580 000 all count as one).
  * A message seen twice (renamed while the directories were read) is
- * listed once, from cur/.
+ * listed once, from cur/.  A directory that changed while it was read (a
+ * flag change by another process, which readdir() may miss under both
+ * names) is read again, up to four times, and what each read saw is kept.
  * Entries starting with '.' are skipped.  A name without W= takes its
  * sizes from the size cache (is_cached) when the cache knows its base
  * name (and, with S=, that size); else W= is left unset, and so is the

@@ -157,6 +157,11 @@ start_config(int argc, char **argv, const char *ident, const char *usage,
 	hold_std_fds();
 	/* A client that hangs up must be a write error, not a killed process. */
 	signal(SIGPIPE, SIG_IGN);
+	/*
+	 * So must a file that reaches RLIMIT_FSIZE (LimitFSIZE=, ulimit -f):
+	 * write() fails with EFBIG, and the client gets its reply.
+	 */
+	signal(SIGXFSZ, SIG_IGN);
 	log_init(ident, LOG_INFO);
 	if (usage == NULL)
 		usage = "usage: [-c FILE] [-m DIR] [-h] [-V]\n";

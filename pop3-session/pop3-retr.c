@@ -118,7 +118,8 @@ open_failed(struct pop3_conn *c, long i)
 
 /*
  * Whether message i, whose file counts w octets, still has the size LIST
- * gave from the size cache.  The cache is a hint: the file decides.  When
+ * gave from the size cache (or guessed, when it could not read the file).
+ * The cache is a hint: the file decides.  When
  * they differ the client is told so before a byte of the message goes out
  * (a client that checks the octets against LIST would take the message
  * for damaged), the true size replaces the cached one (for this session's
@@ -140,21 +141,31 @@ is_as_listed(struct pop3_conn *c, long i, uint64_t w, uint32_t cached_size)
 	m->is_counted = true;
 	if (w == m->wsize)
 		return true;
-	log_warn("%s: message %ld (%s) has %llu octets, the size cache "
-		 "said %llu: it changed, or the cache is wrong",
-	    c->peer, i + 1, m->name, (unsigned long long)w,
-	    (unsigned long long)m->wsize);
+	if (c->marks[i] & POP3_M_GUESSED)
+		log_warn("%s: message %ld (%s) has %llu octets, LIST said "
+			 "%llu: it could not read it then",
+		    c->peer, i + 1, m->name, (unsigned long long)w,
+		    (unsigned long long)m->wsize);
+	else
+		log_warn("%s: message %ld (%s) has %llu octets, the size "
+			 "cache said %llu: it changed, or the cache is wrong",
+		    c->peer, i + 1, m->name, (unsigned long long)w,
+		    (unsigned long long)m->wsize);
 	m->wsize = w;
 	pop3_err_sys(
 	    c, "message %ld is not the size LIST said, try again", i + 1);
 	return false;
 }
 
-/* Whether message i's size came from the cache and is not checked yet. */
+/*
+ * Whether message i's size came from the cache, or is LIST's guess for a
+ * file it could not read, and is not checked yet.
+ */
 static bool
 is_unchecked(const struct pop3_conn *c, long i)
 {
-	return c->list.msgs[i].is_cached && !(c->marks[i] & POP3_M_CHECKED);
+	return (c->list.msgs[i].is_cached || (c->marks[i] & POP3_M_GUESSED)) &&
+	    !(c->marks[i] & POP3_M_CHECKED);
 }
 
 /* Reads up to len bytes of fd into buf, through short reads; or -1. */

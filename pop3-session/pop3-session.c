@@ -275,8 +275,11 @@ pop3_msg_size(struct pop3_conn *c, size_t i)
 	if (maildir_msg_wsize(c->md, &c->list, m) == -1) {
 		/*
 		 * The listing must go on: a vanished file gets 0 (RETR will
-		 * say it is gone); an unreadable one its size on disk.
+		 * say it is gone); an unreadable one its size on disk.  Either
+		 * is a guess that RETR checks, should the file come back or
+		 * become readable.
 		 */
+		c->marks[i] |= POP3_M_GUESSED;
 		if (errno == ENOENT) {
 			c->marks[i] |= POP3_M_GONE;
 			m->wsize = 0;

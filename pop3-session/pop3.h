@@ -41,6 +41,7 @@ enum pop3_state {
 #define POP3_M_RETRIEVED 0x02 /* RETR sent it all: S flag at QUIT */
 #define POP3_M_GONE	 0x04 /* another process removed its file */
 #define POP3_M_CHECKED	 0x08 /* its size from the cache matched the file */
+#define POP3_M_GUESSED	 0x10 /* LIST could not read it: its size a guess */
 
 struct pop3_conn {
 	const struct session_config *cfg;

@@ -401,6 +401,7 @@ sendmail_dead_letter(const struct sendmail_delivery *d, const char *path)
 	time_t	      now = time(NULL);
 	struct tm     tm;
 	bool	      bol = true;
+	struct stat   st;
 	int	      fd, r = -1, saved;
 
 	/* The "From " line's date is ctime()'s, in the C locale's words. */
@@ -426,9 +427,21 @@ sendmail_dead_letter(const struct sendmail_delivery *d, const char *path)
 		return -1;
 	}
 	/* Other writers of dead.letter (mail(1)) lock it the same way. */
-	if (flock(fd, LOCK_EX) == 0 && write_all(fd, b.p, b.len) == 0 &&
-	    fsync(fd) == 0)
-		r = 0;
+	if (flock(fd, LOCK_EX) == 0 && fstat(fd, &st) == 0) {
+		if (write_all(fd, b.p, b.len) == 0 && fsync(fd) == 0)
+			r = 0;
+		else {
+			/*
+			 * Half a message (a full disk, RLIMIT_FSIZE) would
+			 * run into the next one appended: cut it off.
+			 */
+			saved = errno;
+			if (ftruncate(fd, st.st_size) != 0) {
+				/* Nothing more to do: the write's errno counts. */
+			}
+			errno = saved;
+		}
+	}
 	saved = errno;
 	close(fd);
 	sm_buf_free(&b);

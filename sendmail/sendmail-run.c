@@ -466,6 +466,8 @@ sendmail_run(int argc, char **argv)
 
 	/* A reader that went away is a write error, not a killed process. */
 	signal(SIGPIPE, SIG_IGN);
+	/* So is a message that reaches RLIMIT_FSIZE (EFBIG). */
+	signal(SIGXFSZ, SIG_IGN);
 	log_init(SM_IDENT, LOG_INFO);
 	/*
 	 * Where warnings go depends on -bs, known only after parsing: a

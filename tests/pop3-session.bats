@@ -514,6 +514,44 @@ assert r[0][0] == "+OK 1 %d" % len(want)
 	[ "${lines[2]}" = "+OK 2 40024" ]
 }
 
+@test "a size LIST could not read is checked by RETR: -ERR and logged, then the truth" {
+	# Another program's name (no S=, no W=), unreadable when LIST sizes
+	# it: LIST can only say 0, RETR (readable by then) sends 18 octets.
+	printf 'Subject: a\n\nhi\n' | md_put cur "1700000001.V803I1M1.postfix.lan:2,"
+	chmod 000 "$MD"/cur/*
+	py '
+p = subprocess.Popen(["timeout", T] + WRAP + [SESSION], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+f = p.stdout
+f.readline()
+p.stdin.write(b"LIST 1\r\n"); p.stdin.flush()
+assert f.readline() == b"+OK 1 0\r\n"
+for n in os.listdir(os.path.join(MD, "cur")):
+    os.chmod(os.path.join(MD, "cur", n), 0o644)
+p.stdin.write(b"RETR 1\r\nRETR 1\r\nLIST 1\r\nQUIT\r\n"); p.stdin.flush()
+out = p.stdout.read()
+p.wait()
+assert out.startswith(b"-ERR [SYS/TEMP] message 1 is not the size LIST said, try again\r\n"
+    b"+OK 18 octets\r\nSubject: a\r\n\r\nhi\r\n.\r\n+OK 1 18\r\n"), out
+' 2>"$BATS_TEST_TMPDIR/err"
+	grep -q 'has 18 octets, LIST said 0' "$BATS_TEST_TMPDIR/err"
+	# What RETR counted is kept for the next session.
+	p3 "LIST 1" "QUIT"
+	[ "${lines[1]}" = "+OK 1 18" ]
+}
+
+@test "RLIMIT_FSIZE: a size cache that cannot be written is logged, the session ends normally" {
+	printf 'Subject: a\n\nbody\n' | md_put cur "1700000001.V803I1M1.postfix.lan:2,S"
+	# The log goes through a pipe: a file would be under the limit too.
+	run bash -c 'set -o pipefail; { printf "LIST\r\nQUIT\r\n" |
+	    timeout "$1" prlimit --fsize=0 $2 "$3" 2>&1 >&3 | cat >"$4"; } 3>&1' _ "$T" "$WRAP" "$POP3_SESSION" "$BATS_TEST_TMPDIR/err"
+	[ "$status" = 0 ]
+	[[ "$output" == *"+OK BareMail POP3 signing off"* ]]
+	grep -q 'cannot write the size cache .baremail-sizes: File too large' "$BATS_TEST_TMPDIR/err"
+	grep -q 'session end (quit)' "$BATS_TEST_TMPDIR/err"
+	[ ! -e "$MD/.baremail-sizes" ]
+	[ "$(find "$MD/tmp" -type f | wc -l)" = 0 ]
+}
+
 @test "a damaged size cache is ignored and rewritten; sizes stay right" {
 	printf 'Subject: a\n\nbody\n' | md_put cur "1700000001.V803I1M1.postfix.lan:2,S"
 	printf 'Subject: b\n\nbody\n' | md_put cur "1700000002.99_1.procmail:2,S"

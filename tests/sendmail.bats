@@ -839,6 +839,24 @@ EOF
 	[ "$(final_codes)" = "421" ]
 }
 
+@test "a message past RLIMIT_FSIZE: exit 75 with the reason, nothing left in tmp/" {
+	# write() fails with EFBIG instead of SIGXFSZ killing the program
+	# half way through the file (which stayed in tmp/, the caller told
+	# nothing).  Nobody listens on the fallback port.
+	conf_set sendmail smtp "127.0.0.1:$(free_port)"
+	# ~/dead.letter, the last resort, cannot take it either: what it
+	# held stays as it was, without half a message behind it.
+	printf 'From cron Thu Jan  1 00:00:00 1970\nSubject: old\n\nkept\n\n' > "$BATS_TEST_TMPDIR/dead.letter"
+	cp "$BATS_TEST_TMPDIR/dead.letter" "$BATS_TEST_TMPDIR/dead.before"
+	run bash -c '{ printf "Subject: big\n\n"; head -c 200000 /dev/zero | tr "\0" y; } |
+	    HOME="$4" timeout "$1" prlimit --fsize=100000 $2 "$3" root' _ "$T" "$WRAP" "$SENDMAIL" "$BATS_TEST_TMPDIR"
+	[ "$status" -eq 75 ]
+	[[ "$output" == *"File too large"* ]]
+	[ "$(count_messages)" = 0 ]
+	[ "$(count_tmp)" = 0 ]
+	cmp "$BATS_TEST_TMPDIR/dead.before" "$BATS_TEST_TMPDIR/dead.letter"
+}
+
 @test "neither maildir nor SMTP: exit 75 and the message in ~/dead.letter" {
 	locked_config "$(free_port)"
 	other_caller

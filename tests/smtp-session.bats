@@ -750,6 +750,18 @@ EOF
 	grep -q '^new=1 tmp=0$' <<<"$output"
 }
 
+@test "a message past RLIMIT_FSIZE is 451, the session goes on and stores the next one" {
+	# LimitFSIZE= or ulimit -f: write() must fail (EFBIG), not SIGXFSZ
+	# kill the session before any reply and leave its file in tmp/.
+	run bash -c 'big=$(head -c 200000 /dev/zero | tr "\0" f)
+	    printf "EHLO t\r\nMAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nDATA\r\n%s\r\n.\r\nMAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nDATA\r\nfits\r\n.\r\nQUIT\r\n" "$big" |
+	    timeout "$1" prlimit --fsize=100000 $2 "$3"' _ "$T" "$WRAP" "$SMTP_SESSION"
+	[ "$status" = 0 ]
+	[ "$(final_codes)" = "220 250 250 250 354 451 250 250 354 250 221" ]
+	[ "$(count_messages)" = 1 ]
+	[ "$(count_tmp)" = 0 ]
+}
+
 # ---- the log ----
 
 @test "every session logs one summary line: peer, messages, bytes, result" {
