@@ -270,7 +270,9 @@ run_command(struct admin *a, struct maildir_list *l, struct maildir_msg *m)
 	if (pid == 0) {
 		/* Its own process group, so a timeout kills all it started. */
 		setpgid(0, 0);
+		/* What session_start() ignores, the command must not inherit. */
 		signal(SIGPIPE, SIG_DFL);
+		signal(SIGXFSZ, SIG_DFL);
 		if (dup2(fd, 0) < 0)
 			_exit(126);
 		setenv("BAREMAIL_FROM", h.from, 1);

@@ -392,6 +392,24 @@ notify_conf() {
 	[ "$(wc -l < "$out")" -eq 2 ]
 }
 
+@test "notify: the command starts with SIGPIPE and SIGXFSZ at their defaults, not ignored as baremail ignores them" {
+	deliver before
+	out="$BATS_TEST_TMPDIR/sigign"
+	: > "$out"; chmod a+rw "$out"
+	notify_conf "grep '^SigIgn:' /proc/self/status >> $out"
+	bm notify
+	[ "$status" -eq 0 ]
+	deliver after
+	bm notify
+	[ "$status" -eq 0 ]
+	local mask
+	mask=$(awk '{ print $2 }' "$out")
+	[ -n "$mask" ]
+	# Bit n-1 is signal n: SIGPIPE 13, SIGXFSZ 25.
+	[ $((0x$mask & (1 << 12))) -eq 0 ]
+	[ $((0x$mask & (1 << 24))) -eq 0 ]
+}
+
 @test "notify: mail a POP3 client moved to cur/ first is notified once; a failed command is retried" {
 	out="$BATS_TEST_TMPDIR/notified"
 	: > "$out"; chmod a+rw "$out"
