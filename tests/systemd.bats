@@ -842,6 +842,13 @@ p.quit()
 }
 
 # box_conf UNIT TEXT: a configuration for one of baremail's services.
+# Sends a message with Subject $1 to port 25, curl in the container's namespaces.
+box_send() {
+	printf 'Subject: %s\r\n\r\nhi\r\n' "$1" |
+	    nsenter -t "$LEADER" -m -u -i -n -p -C -- timeout 30 curl -sS \
+	    smtp://127.0.0.1:25 --mail-from cron@box --mail-rcpt admin@box -T -
+}
+
 box_conf() {
 	in_box sh -c "printf '%s\n' \"\$1\" > /etc/baremail-\$2.conf && chmod a+r /etc/baremail-\$2.conf &&
 	    mkdir -p /etc/systemd/system/baremail-\$2.service.d &&
@@ -876,9 +883,7 @@ box_conf() {
 	run in_box systemctl enable --now baremail-smtp.socket baremail-notify.path
 	assert_success
 	local tag="notify-$$-$RANDOM" i
-	run bash -c "printf 'Subject: %s\r\n\r\nhi\r\n' '$tag' |
-	    nsenter -t $LEADER -m -u -i -n -p -C -- timeout 30 curl -sS \
-	    smtp://127.0.0.1:25 --mail-from cron@box --mail-rcpt admin@box -T -"
+	run box_send "$tag"
 	assert_success
 	for i in $(seq 100); do
 		in_box grep -qx "$tag" /var/lib/baremail/notified 2>/dev/null && break
@@ -913,9 +918,7 @@ for port in (25, 110):
 	# MaxConnectionsPerSource turns 127.0.0.1 away, as it should).
 	local tag="after-burst-$$-$RANDOM" i
 	for i in $(seq 60); do
-		run bash -c "printf 'Subject: %s\r\n\r\nhi\r\n' '$tag' |
-		    nsenter -t $LEADER -m -u -i -n -p -C -- timeout 30 curl -sS \
-		    smtp://127.0.0.1:25 --mail-from cron@box --mail-rcpt admin@box -T -"
+		run box_send "$tag"
 		[ "$status" -eq 0 ] && break
 		sleep 0.5
 	done
@@ -935,9 +938,7 @@ for port in (25, 110):
 	# unit failed (unit-start-limit-hit) and new/ unwatched.
 	local tag="burst-$$-$RANDOM" i n
 	for i in $(seq 12); do
-		run bash -c "printf 'Subject: %s\r\n\r\nhi\r\n' '$tag-$i' |
-		    nsenter -t $LEADER -m -u -i -n -p -C -- timeout 30 curl -sS \
-		    smtp://127.0.0.1:25 --mail-from cron@box --mail-rcpt admin@box -T -"
+		run box_send "$tag-$i"
 		assert_success
 		for n in $(seq 50); do
 			in_box grep -qx "$tag-$i" /var/lib/baremail/burst 2>/dev/null && break
