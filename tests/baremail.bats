@@ -489,9 +489,10 @@ time.sleep(50)' "$MD/.baremail-notify.lock" > "$BATS_TEST_TMPDIR/held" &
 	holder=$!
 	for _ in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/held" ] && break; sleep 0.05; done
 	[ "$(cat "$BATS_TEST_TMPDIR/held")" = held ]
-	# It waits for the lock: still waiting when timeout ends it.
-	run timeout 1 $WRAP "$BAREMAIL" notify
-	[ "$status" -eq 124 ]
+	# It waits for the lock: still waiting when timeout ends it (KILL:
+	# under valgrind a TERM waited for the lock, and so for the holder).
+	run timeout -s KILL 1 $WRAP "$BAREMAIL" notify
+	[ "$status" -eq 137 ]
 	[ ! -s "$out" ]
 	kill "$holder"
 	wait "$holder" || true

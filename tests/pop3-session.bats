@@ -540,6 +540,9 @@ assert out.startswith(b"-ERR [SYS/TEMP] message 1 is not the size LIST said, try
 }
 
 @test "RLIMIT_FSIZE: a size cache that cannot be written is logged, the session ends normally" {
+	# valgrind writes files of its own at start (its stand-ins for
+	# /proc/self/cmdline and auxv), which a zero limit stops first.
+	[ -z "$WRAP" ] || skip "the file size limit stops valgrind itself"
 	printf 'Subject: a\n\nbody\n' | md_put cur "1700000001.V803I1M1.postfix.lan:2,S"
 	# The log goes through a pipe: a file would be under the limit too.
 	run bash -c 'set -o pipefail; { printf "LIST\r\nQUIT\r\n" |
