@@ -842,6 +842,18 @@ p.quit()
 }
 
 # box_conf UNIT TEXT: a configuration for one of baremail's services.
+# Port 25 and the path unit on new/, its notify command appending each
+# message's Subject to $1.  The first run records what is there and
+# notifies none of it.
+box_watch_new() {
+	box_conf notify "[notify]
+command = echo \"\$BAREMAIL_SUBJECT\" >> $1"
+	run in_box systemctl start baremail-notify.service
+	assert_success
+	run in_box systemctl enable --now baremail-smtp.socket baremail-notify.path
+	assert_success
+}
+
 # Sends a message with Subject $1 to port 25, curl in the container's namespaces.
 box_send() {
 	printf 'Subject: %s\r\n\r\nhi\r\n' "$1" |
@@ -876,12 +888,7 @@ box_conf() {
 
 @test "booted systemd: the path unit on new/ runs the notify command for mail sent over SMTP" {
 	need_box
-	box_conf notify $'[notify]\ncommand = echo "$BAREMAIL_SUBJECT" >> /var/lib/baremail/notified'
-	# The first run records what is there and notifies none of it.
-	run in_box systemctl start baremail-notify.service
-	assert_success
-	run in_box systemctl enable --now baremail-smtp.socket baremail-notify.path
-	assert_success
+	box_watch_new /var/lib/baremail/notified
 	local tag="notify-$$-$RANDOM" i
 	run box_send "$tag"
 	assert_success
@@ -927,11 +934,7 @@ for port in (25, 110):
 
 @test "booted systemd: the path unit keeps watching new/ through a burst of deliveries" {
 	need_box
-	box_conf notify $'[notify]\ncommand = echo "$BAREMAIL_SUBJECT" >> /var/lib/baremail/burst'
-	run in_box systemctl start baremail-notify.service
-	assert_success
-	run in_box systemctl enable --now baremail-smtp.socket baremail-notify.path
-	assert_success
+	box_watch_new /var/lib/baremail/burst
 	# Twelve messages, each after the run the one before started has
 	# ended: twelve starts of the service within ten seconds, more than
 	# systemd's default start limit (five), which would leave the path
